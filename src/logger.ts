@@ -1,0 +1,47 @@
+import pino, { type Logger } from 'pino';
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import type { Config } from './config';
+
+export type { Logger } from 'pino';
+
+export function createLogger(config: Pick<Config, 'logLevel'>, name = 'courier'): Logger {
+  return pino({ name, level: config.logLevel });
+}
+
+const SDK_LEVEL: Record<string, LogLevel> = {
+  trace: 'TRACE',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARN',
+  error: 'ERROR',
+  fatal: 'ERROR',
+  silent: 'ERROR',
+};
+
+/** pino prints an Error nested in meta as `{}`; keep what an operator needs from it. */
+function serializable(meta: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(meta ?? {})) {
+    if (key === 'taskToken') continue;
+    out[key] = value instanceof Error ? { type: value.name, message: value.message } : value;
+  }
+  return out;
+}
+
+let installed = false;
+
+/**
+ * Routes the SDK's own logs, and the workflow and activity loggers (which
+ * attach workflowId, runId and activityType to every entry), into pino.
+ * The Runtime can be installed once per process, before any connection.
+ */
+export function installRuntimeLogger(logger: Logger): void {
+  if (installed) return;
+  installed = true;
+  Runtime.install({
+    logger: new DefaultLogger(SDK_LEVEL[logger.level] ?? 'INFO', (entry) => {
+      const level = entry.level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
+      logger[level](serializable(entry.meta), entry.message);
+    }),
+  });
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
+
+/** A backup name becomes a directory in staging and a key prefix in the store, so it may not escape either. */
+export const backupName = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters')
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "-" and "_" only (no "/", no leading ".")')
+  .refine((name) => !name.includes('..'), 'must not contain ".."');
+
+export const jobId = z
+  .string()
+  .min(1)
+  .max(240)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'use letters, digits and . _ : @ - only');
+
+const absolutePath = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((p) => p.startsWith('/'), 'must be an absolute path')
+  .refine((p) => !p.includes('\0'), 'must not contain NUL bytes');
+
+export const checksumSet = z.enum(['sha256', 'sha256+md5']);
+
+export const backupMessage = z.strictObject({
+  kind: z.literal('backup'),
+  id: jobId.optional(),
+  name: backupName,
+  source: absolutePath,
+  partSize: z.number().int().min(1).max(MAX_PART_SIZE).optional(),
+  checksums: checksumSet.optional(),
+});
+
+export const restoreMessage = z.strictObject({
+  kind: z.literal('restore'),
+  id: jobId.optional(),
+  name: backupName,
+  dest: absolutePath,
+});
+
+export const message = z.discriminatedUnion('kind', [backupMessage, restoreMessage]);
+
+export type BackupMessage = z.infer<typeof backupMessage>;
+export type RestoreMessage = z.infer<typeof restoreMessage>;
+export type Message = z.infer<typeof message>;
+export type MessageKind = Message['kind'];
+export type ChecksumSet = z.infer<typeof checksumSet>;
+
+export class MessageError extends Error {
+  constructor(
+    message: string,
+    readonly fields: string[] = [],
+  ) {
+    super(message);
+    this.name = 'MessageError';
+  }
+}
+
+/** Validates a message object; the error lists every bad field by its path. */
+export function parseMessage(input: unknown): Message {
+  const result = message.safeParse(input);
+  if (result.success) return result.data;
+  const fields = result.error.issues.map((issue) => issue.path.join('.') || '(message)');
+  const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(message)'}: ${issue.message}`);
+  throw new MessageError(`invalid message:\n${lines.join('\n')}`, fields);
+}
+
+/** Parses JSON text first, so a syntax error is reported as such rather than as a schema error. */
+export function parseMessageJson(text: string, origin = 'message'): Message {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new MessageError(`${origin} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseMessage(data);
+}
