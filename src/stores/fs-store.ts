@@ -1,0 +1,159 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  assertValidKey,
+  ChecksumMismatchError,
+  ObjectNotFoundError,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+} from './store';
+
+async function fsyncPath(target: string): Promise<void> {
+  const handle = await fs.open(target, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/**
+ * A directory used as an object store. Object bytes live under `objects/`, their
+ * checksums under `meta/`. A put writes a temp file, fsyncs and renames it, and
+ * writes the metadata last: an object without metadata counts as absent, so a
+ * crash mid-put never leaves something that looks committed.
+ */
+export class FsStore implements ObjectStore {
+  readonly description: string;
+  private readonly objectsDir: string;
+  private readonly metaDir: string;
+  private readonly tmpDir: string;
+
+  constructor(readonly root: string) {
+    this.description = `fs store ${root}`;
+    this.objectsDir = path.join(root, 'objects');
+    this.metaDir = path.join(root, 'meta');
+    this.tmpDir = path.join(root, 'tmp');
+  }
+
+  private objectPath(key: string): string {
+    assertValidKey(key);
+    return path.join(this.objectsDir, key);
+  }
+
+  private metaPath(key: string): string {
+    return path.join(this.metaDir, `${key}.json`);
+  }
+
+  async put(key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
+    const target = this.objectPath(key);
+    await fs.mkdir(this.tmpDir, { recursive: true });
+    const tmp = path.join(this.tmpDir, `${randomUUID()}.part`);
+    const sha256 = createHash('sha256');
+    const md5 = options.md5 ? createHash('md5') : undefined;
+    let size = 0;
+    const handle = await fs.open(tmp, 'w');
+    try {
+      for await (const data of body) {
+        options.signal?.throwIfAborted();
+        const chunk = data as Buffer;
+        sha256.update(chunk);
+        md5?.update(chunk);
+        await handle.write(chunk);
+        size += chunk.length;
+        options.onProgress?.(size);
+      }
+      await handle.sync();
+    } catch (err) {
+      body.destroy();
+      await handle.close().catch(() => undefined);
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    await handle.close();
+    const info: ObjectInfo = { key, size, sha256: sha256.digest('hex'), ...(md5 ? { md5: md5.digest('hex') } : {}) };
+    const mismatch =
+      (options.expectedSha256 !== undefined && options.expectedSha256 !== info.sha256) ||
+      (options.expectedSize !== undefined && options.expectedSize !== info.size);
+    if (mismatch) {
+      await fs.rm(tmp, { force: true });
+      throw new ChecksumMismatchError(
+        key,
+        `sha256 ${options.expectedSha256 ?? '(any)'} / ${options.expectedSize ?? '(any)'} bytes`,
+        `sha256 ${info.sha256} / ${info.size} bytes`,
+      );
+    }
+    const metaPath = this.metaPath(key);
+    // Drop the old metadata first: the new bytes must never be paired with the old checksum.
+    await fs.rm(metaPath, { force: true });
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.rename(tmp, target);
+    await fsyncPath(path.dirname(target));
+    await this.writeMeta(metaPath, info);
+    return info;
+  }
+
+  private async writeMeta(metaPath: string, info: ObjectInfo): Promise<void> {
+    await fs.mkdir(path.dirname(metaPath), { recursive: true });
+    const tmp = path.join(this.tmpDir, `${randomUUID()}.meta`);
+    await fs.writeFile(tmp, JSON.stringify(info), { flush: true });
+    await fs.rename(tmp, metaPath);
+    await fsyncPath(path.dirname(metaPath));
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const target = this.objectPath(key);
+    let info: ObjectInfo;
+    try {
+      info = JSON.parse(await fs.readFile(this.metaPath(key), 'utf8')) as ObjectInfo;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    try {
+      const stat = await fs.stat(target);
+      // Bytes truncated behind the store's back are not the object the metadata describes.
+      return stat.size === info.size ? info : undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async get(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    if (!(await this.head(key))) throw new ObjectNotFoundError(key, this.description);
+    return createReadStream(this.objectPath(key), { signal: options.signal, highWaterMark: 1024 * 1024 });
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const base = path.join(this.metaDir, prefix);
+    const found: ObjectInfo[] = [];
+    let entries: string[];
+    try {
+      entries = await fs.readdir(base, { recursive: true });
+    } catch (err) {
+      if (isNotFound(err)) return found;
+      throw err;
+    }
+    for (const entry of entries.sort()) {
+      if (!entry.endsWith('.json')) continue;
+      const key = path.posix.join(prefix, entry.slice(0, -'.json'.length));
+      const info = await this.head(key);
+      if (info) found.push(info);
+    }
+    return found;
+  }
+
+  async delete(key: string): Promise<void> {
+    await fs.rm(this.metaPath(key), { force: true });
+    await fs.rm(this.objectPath(key), { force: true });
+  }
+}

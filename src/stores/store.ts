@@ -1,0 +1,56 @@
+import type { Readable } from 'node:stream';
+
+/** What a store knows about one committed object; the checksums are computed by the store from the bytes it received. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  sha256: string;
+  md5?: string;
+}
+
+export interface PutOptions {
+  /** The store refuses to commit bytes whose sha256 or size differ from these. */
+  expectedSha256?: string;
+  expectedSize?: number;
+  md5?: boolean;
+  /** Called with the running byte count while the body streams in. */
+  onProgress?: (bytes: number) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * The object-store interface every adapter implements. Keys are '/'-separated
+ * relative paths; a key is either fully committed with its checksum or absent.
+ */
+export interface ObjectStore {
+  readonly description: string;
+  put(key: string, body: Readable, options?: PutOptions): Promise<ObjectInfo>;
+  head(key: string): Promise<ObjectInfo | undefined>;
+  get(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
+  list(prefix: string): Promise<ObjectInfo[]>;
+  delete(key: string): Promise<void>;
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(readonly key: string, store: string) {
+    super(`object "${key}" does not exist in ${store}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+export class ChecksumMismatchError extends Error {
+  constructor(readonly key: string, readonly expected: string, readonly actual: string) {
+    super(`object "${key}": expected ${expected}, received ${actual}`);
+    this.name = 'ChecksumMismatchError';
+  }
+}
+
+const KEY_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+/** Rejects keys that could escape the store's root or collide with its bookkeeping. */
+export function assertValidKey(key: string): void {
+  const segments = key.split('/');
+  if (!segments.every((segment) => KEY_SEGMENT.test(segment) && !segment.includes('..'))) {
+    throw new Error(`invalid object key "${key}": segments must be letters, digits, ".", "-", "_" and may not start with "."`);
+  }
+}
