@@ -1,0 +1,76 @@
+import fs from 'node:fs/promises';
+import { log } from '@temporalio/activity';
+import type { BackupInput, BackupResult, SplitSummary } from '../jobs';
+import { partKey } from '../jobs';
+import type { ActivityDeps } from './deps';
+import { permanent } from './failures';
+import { putManifest, type Manifest } from './manifest';
+import { StagingDir } from './staging';
+
+export interface ManifestInput {
+  jobId: string;
+  message: BackupInput['message'];
+  settings: BackupInput['settings'];
+  sourcePath: string;
+  split: SplitSummary;
+  startedAt: string;
+  partsUploaded: number;
+}
+
+/** Builds the manifest from the part records split left in staging, and stores it. */
+export async function uploadManifest(deps: ActivityDeps, input: ManifestInput): Promise<BackupResult> {
+  const { message, split } = input;
+  const staging = new StagingDir(deps.config.stagingDir, message.name);
+  const parts: Manifest['parts'] = [];
+  for (let index = 0; index < split.partCount; index++) {
+    const record = await staging.readRecord(index);
+    if (!record) {
+      throw permanent('PartLost', `part ${index} of backup ${message.name} has no record in ${staging.dir}; cannot write the manifest`);
+    }
+    parts.push({ ...record, key: partKey(message.name, index) });
+  }
+  const completedAt = new Date().toISOString();
+  const manifest: Manifest = {
+    version: 1,
+    jobId: input.jobId,
+    name: message.name,
+    message,
+    source: input.sourcePath,
+    size: split.size,
+    sha256: split.sha256,
+    ...(split.md5 ? { md5: split.md5 } : {}),
+    partSize: input.settings.partSize,
+    parts,
+    startedAt: input.startedAt,
+    completedAt,
+  };
+  const stored = await putManifest(deps.store, manifest);
+  return {
+    jobId: input.jobId,
+    name: message.name,
+    size: split.size,
+    partCount: split.partCount,
+    sha256: split.sha256,
+    ...(split.md5 ? { md5: split.md5 } : {}),
+    manifestKey: stored.key,
+    partsUploaded: input.partsUploaded,
+    partsReusedBySplit: split.partsReused,
+    startedAt: input.startedAt,
+    completedAt,
+  };
+}
+
+/**
+ * Removes the staging dir once the manifest is stored. A part file still on
+ * disk means its upload was never verified, so the dir is kept and the job fails loudly.
+ */
+export async function removeStaging(deps: ActivityDeps, input: { backup: string; partCount: number }): Promise<void> {
+  const staging = new StagingDir(deps.config.stagingDir, input.backup);
+  for (let index = 0; index < input.partCount; index++) {
+    if ((await staging.partSize(index)) !== undefined) {
+      throw permanent('PartLost', `part ${index} is still in ${staging.dir} although the upload finished; staging kept for inspection`);
+    }
+  }
+  await fs.rm(staging.dir, { recursive: true, force: true });
+  log.info('staging removed', { dir: staging.dir });
+}

@@ -1,0 +1,34 @@
+import type { ActivityDeps } from './deps';
+import { uploadManifest, removeStaging } from './finish-backup';
+import { prepareBackup } from './prepare-backup';
+import { reportStatus } from './report-status';
+import { discardRestore, finishRestore, loadManifest, prepareRestore, restorePart } from './restore';
+import { splitSource } from './split-source';
+import { uploadPart } from './upload-part';
+
+export type { ActivityDeps } from './deps';
+
+type Bound<F> = F extends (deps: ActivityDeps, ...args: infer A) => infer R ? (...args: A) => R : never;
+
+function bind<F extends (deps: ActivityDeps, ...args: never[]) => unknown>(deps: ActivityDeps, fn: F): Bound<F> {
+  return ((...args: never[]) => fn(deps, ...args)) as Bound<F>;
+}
+
+/** Every activity, bound to the worker's configuration and store. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    prepareBackup: bind(deps, prepareBackup),
+    splitSource: bind(deps, splitSource),
+    uploadPart: bind(deps, uploadPart),
+    uploadManifest: bind(deps, uploadManifest),
+    removeStaging: bind(deps, removeStaging),
+    loadManifest: bind(deps, loadManifest),
+    prepareRestore: bind(deps, prepareRestore),
+    restorePart: bind(deps, restorePart),
+    finishRestore: bind(deps, finishRestore),
+    discardRestore: bind(deps, discardRestore),
+    reportStatus: bind(deps, reportStatus),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,61 @@
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import { Context, log } from '@temporalio/activity';
+import type { PartRef, PartResult } from '../jobs';
+import { partKey } from '../jobs';
+import { ChecksumMismatchError, type ObjectInfo } from '../stores';
+import type { ActivityDeps } from './deps';
+import { permanent } from './failures';
+import { throttledHeartbeat } from './heartbeat';
+import { StagingDir, type PartRecord } from './staging';
+
+function matches(info: ObjectInfo | undefined, record: PartRecord): boolean {
+  return info !== undefined && info.size === record.size && info.sha256 === record.sha256 && (!record.md5 || info.md5 === record.md5);
+}
+
+/**
+ * Uploads one staged part, verifies the checksum the store reports, and only
+ * then deletes the local copy. A part that is no longer on disk must already be
+ * in the store, verified; otherwise it is lost and the job fails naming it.
+ */
+export async function uploadPart(deps: ActivityDeps, ref: PartRef): Promise<PartResult> {
+  const { store } = deps;
+  const staging = new StagingDir(deps.config.stagingDir, ref.backup);
+  const key = partKey(ref.backup, ref.index);
+  const record = await staging.readRecord(ref.index);
+  if (!record) {
+    throw permanent('PartLost', `part ${ref.index} of backup ${ref.backup} has no record in ${staging.dir}; the split did not finish it`);
+  }
+  const onDisk = await staging.partSize(ref.index);
+  if (onDisk === undefined) {
+    if (matches(await store.head(key), record)) return { index: ref.index, size: record.size, uploaded: false };
+    throw permanent(
+      'PartLost',
+      `part ${ref.index} of backup ${ref.backup} is lost: not in ${staging.dir} and ${store.description} has no verified copy (${key}); back the file up again`,
+    );
+  }
+  const heartbeat = throttledHeartbeat<number>(1000);
+  try {
+    await store.put(key, createReadStream(staging.partPath(ref.index), { highWaterMark: 1024 * 1024 }), {
+      expectedSha256: record.sha256,
+      expectedSize: record.size,
+      md5: record.md5 !== undefined,
+      onProgress: (bytes) => heartbeat(bytes),
+      signal: Context.current().cancellationSignal,
+    });
+  } catch (err) {
+    if (err instanceof ChecksumMismatchError) {
+      // The staged bytes no longer match what split recorded; the retry re-reads them, and the source stays untouched.
+      log.warn('store rejected part: checksum mismatch', { part: ref.index, error: err.message });
+    }
+    throw err;
+  }
+  const stored = await store.head(key);
+  if (!matches(stored, record)) {
+    throw new Error(
+      `part ${ref.index} of backup ${ref.backup}: ${store.description} reports ${stored ? `sha256 ${stored.sha256}, ${stored.size} bytes` : 'no object'} after upload, expected sha256 ${record.sha256}; will retry`,
+    );
+  }
+  await fs.rm(staging.partPath(ref.index), { force: true });
+  return { index: ref.index, size: record.size, uploaded: true };
+}

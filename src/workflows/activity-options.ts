@@ -1,0 +1,24 @@
+import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import type { JobSettings } from '../jobs';
+
+const NON_RETRYABLE = ['BadInput', 'PartLost', 'Corrupt', 'StagingBusy', 'SourceChanged', 'NotFound'];
+
+const retry: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  maximumAttempts: 10,
+  nonRetryableErrorTypes: NON_RETRYABLE,
+};
+
+/** Short bookkeeping steps: checks, manifests, status records. */
+export const quickStep: ActivityOptions = { startToCloseTimeout: '5 minutes', retry };
+
+/** Steps that move bytes: they heartbeat, so a dead worker is noticed within the heartbeat timeout. */
+export function byteMover(settings: JobSettings): ActivityOptions {
+  return {
+    startToCloseTimeout: '24 hours',
+    heartbeatTimeout: settings.heartbeatTimeoutMs,
+    retry,
+  };
+}

@@ -1,0 +1,86 @@
+import { continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { BackupInput, BackupResult, BackupState } from '../jobs';
+import { byteMover, quickStep } from './activity-options';
+import { progressQuery, splitProgressSignal } from './definitions';
+import { completeJob, createProgress, failJob, setStatus } from './job-status';
+import { PARTS_PER_RUN, runPartPool } from './part-pool';
+
+/**
+ * A backup (seed 000): check the source, split it into checksummed parts in
+ * staging, upload and verify every part (deleting each local copy only after
+ * its verified upload), store the manifest, remove staging, report.
+ */
+export async function backup(input: BackupInput): Promise<BackupResult> {
+  const { message, settings } = input;
+  const state: BackupState = input.state ?? {
+    nextPart: 0,
+    bytesUploaded: 0,
+    partsUploaded: 0,
+    startedAt: new Date().toISOString(),
+  };
+  const progress = createProgress({ parts: state.split?.partCount ?? 0, bytes: state.split?.size ?? 0 });
+  setHandler(progressQuery, () => progress);
+  setHandler(splitProgressSignal, (update) => {
+    if (progress.phase !== 'split') return;
+    progress.partsDone = Math.max(progress.partsDone, update.partsDone);
+    progress.bytesDone = Math.max(progress.bytesDone, update.bytesDone);
+  });
+  const bookkeeping = proxyActivities<Activities>(quickStep);
+  const bytes = proxyActivities<Activities>(byteMover(settings));
+
+  let runOutOfBudget = false;
+  let result: BackupResult | undefined;
+  try {
+    setStatus('running');
+    if (!state.split) {
+      progress.enter('prepare');
+      const source = await bookkeeping.prepareBackup(input);
+      state.source = source;
+      Object.assign(progress, { partsTotal: source.partCount, bytesTotal: source.size });
+      progress.enter('split');
+      state.split = await bytes.splitSource({ jobId: message.id, message, settings, source });
+    }
+    const split = state.split;
+
+    progress.enter('upload');
+    Object.assign(progress, { partsDone: state.nextPart, bytesDone: state.bytesUploaded });
+    let startedThisRun = 0;
+    state.nextPart = await runPartPool({
+      from: state.nextPart,
+      total: split.partCount,
+      concurrency: settings.concurrency,
+      mayStart: () => startedThisRun < PARTS_PER_RUN && !workflowInfo().continueAsNewSuggested,
+      work: async (index) => {
+        startedThisRun++;
+        const part = await bytes.uploadPart({ backup: message.name, index });
+        progress.partsDone++;
+        progress.bytesDone += part.size;
+        state.bytesUploaded += part.size;
+        if (part.uploaded) state.partsUploaded++;
+      },
+    });
+    runOutOfBudget = state.nextPart < split.partCount;
+
+    if (!runOutOfBudget) {
+      progress.enter('manifest');
+      result = await bookkeeping.uploadManifest({
+        jobId: message.id,
+        message,
+        settings,
+        sourcePath: state.source?.path ?? message.source,
+        split,
+        startedAt: state.startedAt,
+        partsUploaded: state.partsUploaded,
+      });
+      progress.enter('cleanup');
+      await bookkeeping.removeStaging({ backup: message.name, partCount: split.partCount });
+      await completeJob('backup', { ...result });
+      progress.enter('completed');
+    }
+  } catch (err) {
+    return failJob('backup', message.name, progress, err);
+  }
+  if (runOutOfBudget || !result) return continueAsNew<typeof backup>({ message, settings, state });
+  return result;
+}

@@ -1,0 +1,39 @@
+/** Parts handled per workflow run before continuing as new, to stay far below the history limits. */
+export const PARTS_PER_RUN = 1000;
+
+/**
+ * Runs `work` for part indexes [from, total) with at most `concurrency` in flight,
+ * and stops scheduling new parts when `mayStart` says the run has done enough
+ * (history budget). Every started part finishes before it returns, so all
+ * indexes below the returned one are done. The first failure stops scheduling
+ * and is rethrown once the parts in flight have settled.
+ */
+export async function runPartPool(options: {
+  from: number;
+  total: number;
+  concurrency: number;
+  mayStart: () => boolean;
+  work: (index: number) => Promise<void>;
+}): Promise<number> {
+  const { total, concurrency, mayStart, work } = options;
+  let next = options.from;
+  let failed = false;
+  let failure: unknown;
+  const inFlight = new Set<Promise<void>>();
+  const canStart = () => !failed && next < total && mayStart();
+  while (canStart() || inFlight.size > 0) {
+    while (inFlight.size < concurrency && canStart()) {
+      const index = next++;
+      const task: Promise<void> = work(index)
+        .catch((err: unknown) => {
+          if (!failed) failure = err;
+          failed = true;
+        })
+        .finally(() => inFlight.delete(task));
+      inFlight.add(task);
+    }
+    if (inFlight.size > 0) await Promise.race(inFlight);
+  }
+  if (failed) throw failure;
+  return next;
+}
