@@ -1,0 +1,23 @@
+import { Command } from 'commander';
+import { registerJobCommands } from './cli/job-commands';
+import { exitCodeFor } from './cli/output';
+import { registerServerCommands } from './cli/server-commands';
+
+const program = new Command('courier')
+  .description('durable file and message pipelines on Temporal')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+registerServerCommands(program);
+registerJobCommands(program);
+
+program.exitOverride();
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const commanderCode = (err as { code?: string; exitCode?: number }).code;
+  if (commanderCode?.startsWith('commander.')) {
+    process.exit(commanderCode === 'commander.helpDisplayed' || commanderCode === 'commander.version' ? 0 : 2);
+  }
+  const { code, text } = exitCodeFor(err);
+  process.stderr.write(`courier: ${text}\n`);
+  process.exit(code);
+});

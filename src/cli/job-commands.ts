@@ -1,0 +1,162 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { connectClient, getJob, submit, waitForJob, type JobResult, type JobView } from '../client';
+import { loadConfig, parseSize, type Config } from '../config';
+import type { BackupResult, RestoreResult } from '../jobs';
+import { parseMessageJson, type Message } from '../messages';
+import { formatBytes, formatDuration } from './format';
+import { CliError, EXIT, printJson } from './output';
+import { progressView } from './progress-bar';
+
+interface WaitOptions {
+  wait?: boolean;
+  json?: boolean;
+}
+
+/** Submits, then either prints the job id alone on the last line or follows the job to its end. */
+async function run(config: Config, message: Message, options: WaitOptions): Promise<void> {
+  const client = await connectClient(config);
+  try {
+    const submission = await submit(client, config, message);
+    if (submission.alreadyFinished) {
+      process.stderr.write(`job ${submission.jobId} already ran to completion for this message; showing its result\n`);
+    }
+    if (!options.wait) {
+      if (options.json) printJson({ jobId: submission.jobId, kind: submission.kind });
+      else process.stdout.write(`${submission.kind} job started\n${submission.jobId}\n`);
+      return;
+    }
+    await follow(client, submission.jobId, options);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+async function follow(client: Awaited<ReturnType<typeof connectClient>>, jobId: string, options: WaitOptions) {
+  const view = options.json ? undefined : progressView();
+  const started = Date.now();
+  try {
+    const result = await waitForJob(client, jobId, (p) => view?.update(p));
+    view?.stop();
+    if (options.json) printJson({ jobId, status: 'completed', result });
+    else process.stdout.write(`${summary(result)} (${formatDuration(Date.now() - started)})\n`);
+  } catch (err) {
+    view?.stop();
+    throw err;
+  }
+}
+
+function summary(result: JobResult): string {
+  if ('manifestKey' in result) {
+    const r = result as BackupResult;
+    return `backup ${r.name}: ${formatBytes(r.size)} in ${r.partCount} part(s), sha256 ${r.sha256}, manifest ${r.manifestKey}, job ${r.jobId}`;
+  }
+  const r = result as RestoreResult;
+  return `restored ${r.name} to ${r.dest}: ${formatBytes(r.size)}, sha256 ${r.sha256} verified, job ${r.jobId}`;
+}
+
+function printStatus(view: JobView): void {
+  const lines = [`job ${view.jobId} (${view.kind}): ${view.status}`, `started ${view.startTime.toISOString()}`];
+  if (view.closeTime) lines.push(`ended   ${view.closeTime.toISOString()}`);
+  const p = view.progress;
+  if (p) {
+    lines.push(`phase   ${p.phase}`, `parts   ${p.partsDone}/${p.partsTotal}`, `bytes   ${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)}`);
+    if (p.lastError) lines.push(`last error: ${p.lastError}`);
+  } else if (view.status === 'running') {
+    lines.push('progress: no worker answered the query; is `courier worker` running?');
+  }
+  if (view.result) lines.push(summary(view.result));
+  if (view.error) lines.push(`cause: ${view.error}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const sourcePath = (file: string): string => path.resolve(file);
+
+function sizeOption(flag: string, text: string): number {
+  try {
+    return parseSize(text);
+  } catch (err) {
+    throw new CliError(`${flag}: ${(err as Error).message}`, EXIT.badInput);
+  }
+}
+
+export function registerJobCommands(program: Command): void {
+  program
+    .command('backup')
+    .description('back up one file: split, upload and verify every part, store the manifest')
+    .argument('<file>', 'the file to back up')
+    .option('--name <name>', 'backup name in the store (default: the file name)')
+    .option('--id <id>', 'job id (default: derived from name and source)')
+    .option('--part-size <size>', 'part size, e.g. 64MiB')
+    .option('--md5', 'also record md5 checksums')
+    .option('--wait', 'show progress and wait for the job to finish')
+    .option('--json', 'print JSON for scripts')
+    .action(async (file: string, opts: { name?: string; id?: string; partSize?: string; md5?: boolean } & WaitOptions) => {
+      const config = loadConfig();
+      const source = sourcePath(file);
+      const message = {
+        kind: 'backup' as const,
+        name: opts.name ?? path.basename(source),
+        source,
+        ...(opts.id ? { id: opts.id } : {}),
+        ...(opts.partSize ? { partSize: sizeOption('--part-size', opts.partSize) } : {}),
+        ...(opts.md5 ? { checksums: 'sha256+md5' as const } : {}),
+      };
+      await run(config, message, opts);
+    });
+
+  program
+    .command('restore')
+    .description('restore a backup to a file, verified part by part and as a whole')
+    .argument('<name>', 'backup name')
+    .argument('<dest>', 'file to write')
+    .option('--id <id>', 'job id (default: derived from name and destination)')
+    .option('--no-wait', 'print the job id and return at once')
+    .option('--json', 'print JSON for scripts')
+    .action(async (name: string, dest: string, opts: { id?: string } & WaitOptions) => {
+      const config = loadConfig();
+      const message = { kind: 'restore' as const, name, dest: path.resolve(dest), ...(opts.id ? { id: opts.id } : {}) };
+      await run(config, message, opts);
+    });
+
+  program
+    .command('status')
+    .description("a job's status: phase, parts and bytes done, result or cause")
+    .argument('<id>', 'job id')
+    .option('--wait', 'wait until the job ends (exit 1 when it did not complete)')
+    .option('--json', 'print JSON for scripts')
+    .action(async (id: string, opts: WaitOptions) => {
+      const config = loadConfig();
+      const client = await connectClient(config);
+      try {
+        if (opts.wait) {
+          await follow(client, id, opts);
+          return;
+        }
+        const view = await getJob(client, id);
+        if (opts.json) printJson(view);
+        else printStatus(view);
+        if (view.status !== 'running' && view.status !== 'completed') process.exitCode = EXIT.jobFailed;
+      } finally {
+        await client.connection.close();
+      }
+    });
+
+  program
+    .command('submit')
+    .description('submit a JSON message of any kind (a file, or - for standard input)')
+    .argument('<message>', 'message file, or -')
+    .option('--wait', 'show progress and wait for the job to finish')
+    .option('--json', 'print JSON for scripts')
+    .action(async (file: string, opts: WaitOptions) => {
+      const config = loadConfig();
+      let text: string;
+      try {
+        text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+      } catch (err) {
+        throw new CliError(`cannot read message ${file}: ${(err as Error).message}`, EXIT.badInput);
+      }
+      await run(config, parseMessageJson(text, file === '-' ? 'standard input' : file), opts);
+    });
+}

@@ -1,0 +1,27 @@
+import { ConfigError } from '../config';
+import { JobFailedError, JobNotFoundError } from '../client';
+import { MessageError } from '../messages';
+
+/** Exit codes scripts can rely on. */
+export const EXIT = { ok: 0, jobFailed: 1, badInput: 2, unavailable: 3 } as const;
+
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+/** One place that turns any error into a line for people and an exit code for scripts. */
+export function exitCodeFor(err: unknown): { code: number; text: string } {
+  if (err instanceof CliError) return { code: err.exitCode, text: err.message };
+  if (err instanceof MessageError || err instanceof ConfigError) return { code: EXIT.badInput, text: err.message };
+  if (err instanceof JobNotFoundError) return { code: EXIT.badInput, text: err.message };
+  if (err instanceof JobFailedError) return { code: EXIT.jobFailed, text: `job ${err.jobId} ${err.status}: ${err.message}` };
+  const text = (err as Error)?.message ?? String(err);
+  if (/cannot reach the Temporal server/.test(text)) return { code: EXIT.unavailable, text };
+  return { code: EXIT.jobFailed, text };
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,82 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig, type Config } from '../config';
+import { startDevServer, temporalAnswers, type DevServer } from '../dev-server/dev-server';
+import { createLogger } from '../logger';
+import { runWorker } from '../worker';
+import { CliError, EXIT } from './output';
+
+function portOf(address: string): number {
+  const port = Number(address.split(':').pop());
+  if (!Number.isInteger(port) || port <= 0) throw new CliError(`TEMPORAL_ADDRESS=${address} has no port`, EXIT.badInput);
+  return port;
+}
+
+function hostOf(address: string): string {
+  const host = address.slice(0, address.lastIndexOf(':'));
+  return host === 'localhost' || host === '' ? '127.0.0.1' : host;
+}
+
+async function devServerFor(config: Config, port: number, uiPort: number | undefined, headless: boolean): Promise<DevServer> {
+  const server = await startDevServer({
+    host: hostOf(config.temporal.address),
+    port,
+    uiPort: uiPort ?? config.devServerUiPort ?? port + 1000,
+    headless,
+    dbFile: path.join(config.dataDir, 'temporal', 'dev-server.db'),
+    logFile: path.join(config.dataDir, 'temporal', 'dev-server.log'),
+    namespace: config.temporal.namespace,
+  });
+  process.stderr.write(`Temporal dev server at ${server.address}${server.uiUrl ? `, web UI ${server.uiUrl}` : ''}\n`);
+  return server;
+}
+
+/** Stops the dev server when this process is told to stop. */
+function stopOnSignal(server: DevServer): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void server.stop().then(() => process.exit(0)));
+  }
+}
+
+export function registerServerCommands(program: Command): void {
+  program
+    .command('dev-server')
+    .description('run only the local Temporal dev server (SQLite file under the data dir, web UI on)')
+    .option('--port <port>', 'gRPC port (default: the port of TEMPORAL_ADDRESS, 7233)')
+    .option('--ui-port <port>', 'web UI port (default: gRPC port + 1000)')
+    .option('--headless', 'no web UI')
+    .action(async (opts: { port?: string; uiPort?: string; headless?: boolean }) => {
+      const config = loadConfig();
+      const port = opts.port ? Number(opts.port) : portOf(config.temporal.address);
+      const server = await devServerFor(config, port, opts.uiPort ? Number(opts.uiPort) : undefined, Boolean(opts.headless));
+      stopOnSignal(server);
+      await new Promise((resolve) => server.process.once('exit', resolve));
+      throw new CliError('the Temporal dev server exited', EXIT.unavailable);
+    });
+
+  program
+    .command('worker')
+    .description('run one worker process: it runs the jobs')
+    .action(async () => {
+      await runWorker(loadConfig());
+    });
+
+  program
+    .command('start')
+    .description('everything on one machine: the dev server (unless one answers already) and a worker')
+    .action(async () => {
+      const config = loadConfig();
+      const logger = createLogger(config);
+      let server: DevServer | undefined;
+      if (await temporalAnswers(config.temporal.address)) {
+        logger.info({ address: config.temporal.address }, 'using the Temporal server that answers at the configured address');
+      } else {
+        server = await devServerFor(config, portOf(config.temporal.address), undefined, false);
+      }
+      try {
+        await runWorker(config, logger);
+      } finally {
+        await server?.stop();
+      }
+    });
+}
