@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, parseDuration, parseSize } from '../src/config';
+
+describe('configuration', () => {
+  it('has embedded defaults', () => {
+    const config = loadConfig({});
+    assert.equal(config.dataDir, path.resolve('data'));
+    assert.equal(config.partSize, 64 * 1024 * 1024);
+    assert.equal(config.concurrency, 4);
+    assert.deepEqual(config.sourceRoots, []);
+    assert.equal(config.temporal.address, 'localhost:7233');
+    assert.equal(config.temporal.namespace, 'default');
+  });
+
+  it('reads sizes, roots and the standard TEMPORAL_* variables', () => {
+    const config = loadConfig({
+      COURIER_PART_SIZE: '8MiB',
+      COURIER_SOURCE_ROOTS: '/srv/a:/srv/b',
+      TEMPORAL_ADDRESS: 'temporal.example:7233',
+      TEMPORAL_NAMESPACE: 'prod',
+    });
+    assert.equal(config.partSize, 8 * 1024 * 1024);
+    assert.deepEqual(config.sourceRoots, ['/srv/a', '/srv/b']);
+    assert.equal(config.temporal.address, 'temporal.example:7233');
+    assert.equal(config.temporal.namespace, 'prod');
+  });
+
+  it('refuses bad values naming each variable', () => {
+    assert.throws(
+      () => loadConfig({ COURIER_PART_SIZE: '0', COURIER_CONCURRENCY: 'many', COURIER_HEARTBEAT_TIMEOUT: 'soon' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /COURIER_PART_SIZE="0"/);
+        assert.match(err.message, /COURIER_CONCURRENCY="many"/);
+        assert.match(err.message, /COURIER_HEARTBEAT_TIMEOUT="soon"/);
+        return true;
+      },
+    );
+  });
+
+  it('parses sizes and durations', () => {
+    assert.equal(parseSize('1536'), 1536);
+    assert.equal(parseSize('512KiB'), 512 * 1024);
+    assert.equal(parseSize('1G'), 1024 ** 3);
+    assert.throws(() => parseSize('1.5G'), /not a size/);
+    assert.equal(parseDuration('30s'), 30_000);
+    assert.equal(parseDuration('2m'), 120_000);
+  });
+});

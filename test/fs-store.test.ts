@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { FsStore } from '../src/stores/fs-store';
+import { ChecksumMismatchError, ObjectNotFoundError } from '../src/stores';
+
+async function freshStore(): Promise<FsStore> {
+  return new FsStore(await fs.mkdtemp(path.join(os.tmpdir(), 'fs-store-')));
+}
+
+async function text(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString();
+}
+
+const SHA_HELLO = '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824';
+
+describe('fs store', () => {
+  it('put computes checksums from the bytes; head, get, list and delete see the committed object', async () => {
+    const store = await freshStore();
+    const info = await store.put('a/b/one', Readable.from([Buffer.from('hel'), Buffer.from('lo')]), { md5: true });
+    assert.deepEqual(info, { key: 'a/b/one', size: 5, sha256: SHA_HELLO, md5: '5d41402abc4b2a76b9719d911017c592' });
+    assert.deepEqual(await store.head('a/b/one'), info);
+    assert.equal(await text(await store.get('a/b/one')), 'hello');
+    await store.put('a/b/two', Readable.from([Buffer.from('x')]));
+    assert.deepEqual((await store.list('a/b')).map((o) => o.key), ['a/b/one', 'a/b/two']);
+    await store.delete('a/b/one');
+    assert.equal(await store.head('a/b/one'), undefined);
+    await assert.rejects(store.get('a/b/one'), ObjectNotFoundError);
+    assert.deepEqual(await fs.readdir(path.join(store.root, 'tmp')), [], 'no temp files left');
+  });
+
+  it('refuses bytes that do not match the expected checksum, keeping the old object', async () => {
+    const store = await freshStore();
+    await store.put('k', Readable.from([Buffer.from('hello')]));
+    await assert.rejects(
+      store.put('k', Readable.from([Buffer.from('hellO')]), { expectedSha256: SHA_HELLO }),
+      ChecksumMismatchError,
+    );
+    assert.equal(await text(await store.get('k')), 'hello');
+    assert.deepEqual(await fs.readdir(path.join(store.root, 'tmp')), []);
+  });
+
+  it('an object whose bytes were truncated, or that has no metadata, counts as absent', async () => {
+    const store = await freshStore();
+    await store.put('t', Readable.from([Buffer.from('hello')]));
+    await fs.truncate(path.join(store.root, 'objects', 't'), 2);
+    assert.equal(await store.head('t'), undefined);
+    await fs.mkdir(path.join(store.root, 'objects'), { recursive: true });
+    await fs.writeFile(path.join(store.root, 'objects', 'orphan'), 'bytes without metadata');
+    assert.equal(await store.head('orphan'), undefined);
+  });
+
+  it('rejects keys that would escape the store', async () => {
+    const store = await freshStore();
+    for (const key of ['../x', 'a/../../x', '/abs', 'a//b', '.hidden']) {
+      await assert.rejects(store.put(key, Readable.from([Buffer.from('x')])), /invalid object key/, key);
+    }
+  });
+});

@@ -1,0 +1,159 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { connectClient } from '../../src/client';
+import { loadConfig, type Config } from '../../src/config';
+import { createLogger, installRuntimeLogger } from '../../src/logger';
+import { createWorker, type WorkerParts } from '../../src/worker';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export function temporalAddress(): string {
+  const address = process.env.COURIER_TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('tests need the dev server that `npm test` starts; run them with `npm test [files]`');
+  return address;
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** One workflow bundle per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'src', 'workflows'), logger: quietBundlerLogger });
+  return bundle;
+}
+
+const quietBundlerLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error(message: string) {
+    console.error(message);
+  },
+};
+
+let counter = 0;
+
+/** The environment of one isolated courier installation: own data dir and own task queue. */
+export async function testEnv(overrides: Record<string, string> = {}): Promise<Record<string, string>> {
+  const dataDir = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), 'data-'));
+  return {
+    TEMPORAL_ADDRESS: temporalAddress(),
+    TEMPORAL_NAMESPACE: 'default',
+    COURIER_DATA_DIR: dataDir,
+    COURIER_TASK_QUEUE: `test-${process.pid}-${++counter}-${Date.now()}`,
+    COURIER_HEARTBEAT_TIMEOUT: '3s',
+    COURIER_LOG_LEVEL: process.env.COURIER_TEST_LOG_LEVEL ?? 'fatal',
+    ...overrides,
+  };
+}
+
+export interface Stack {
+  env: Record<string, string>;
+  config: Config;
+  client: Client;
+  worker?: Worker;
+  startWorker(parts?: Pick<WorkerParts, 'wrapActivities'>): Promise<Worker>;
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A client and (on demand) an in-process worker against the suite's dev server. */
+export async function createStack(overrides: Record<string, string> = {}): Promise<Stack> {
+  const env = await testEnv(overrides);
+  const config = loadConfig({ ...process.env, ...env });
+  const client = await connectClient(config);
+  let running: Promise<void> | undefined;
+  let connection: NativeConnection | undefined;
+  const stack: Stack = {
+    env,
+    config,
+    client,
+    async startWorker(parts = {}) {
+      const logger = createLogger(config, 'test-worker');
+      installRuntimeLogger(logger);
+      connection ??= await NativeConnection.connect({ address: config.temporal.address });
+      const worker = await createWorker(config, { ...parts, connection, workflowBundle: await workflowBundle(), logger });
+      stack.worker = worker;
+      running = worker.run();
+      return worker;
+    },
+    async stopWorker() {
+      if (!stack.worker) return;
+      stack.worker.shutdown();
+      await running;
+      stack.worker = undefined;
+    },
+    async close() {
+      await stack.stopWorker();
+      await connection?.close();
+      await client.connection.close();
+    },
+  };
+  return stack;
+}
+
+/** A worker in a child process, the way operators run it, so a test can SIGKILL it. */
+export function spawnWorker(env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'courier'), 'worker'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return child;
+}
+
+/** Runs the courier CLI and collects its output. */
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'courier'), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** A file of random bytes, written in chunks so large files do not sit in memory. */
+export async function randomFile(dir: string, name: string, size: number): Promise<string> {
+  const file = path.join(dir, name);
+  const handle = await fs.open(file, 'w');
+  const chunk = 8 * 1024 * 1024;
+  for (let written = 0; written < size; written += chunk) {
+    await handle.write(randomBytes(Math.min(chunk, size - written)));
+  }
+  await handle.close();
+  return file;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
