@@ -5,21 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startDevServer } from '../src/dev-server/dev-server';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../src/dev-server/free-port';
 
 async function main(): Promise<number> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-test-'));

@@ -61,4 +61,27 @@ describe('fs store', () => {
       await assert.rejects(store.put(key, Readable.from([Buffer.from('x')])), /invalid object key/, key);
     }
   });
+
+  it('putFile adopts a local file without copying it, and a second putFile of the same file leaves no temp link', async () => {
+    const store = await freshStore();
+    const file = path.join(store.root, 'staged');
+    await fs.writeFile(file, 'hello');
+    const info = await store.putFile('p/one', file, { expectedSha256: SHA_HELLO, expectedSize: 5, md5: true });
+    assert.equal(info.md5, '5d41402abc4b2a76b9719d911017c592');
+    assert.equal((await fs.stat(file)).ino, (await fs.stat(path.join(store.root, 'objects', 'p', 'one'))).ino, 'same file, no copy');
+    assert.deepEqual(await store.putFile('p/one', file, { expectedSha256: SHA_HELLO, md5: true }), info);
+    assert.deepEqual(await fs.readdir(path.join(store.root, 'tmp')), [], 'no temp links left');
+    await fs.rm(file);
+    assert.equal(await text(await store.get('p/one')), 'hello', 'the object outlives the local file');
+  });
+
+  it('putFile refuses a file that does not match the expected checksum and keeps the old object', async () => {
+    const store = await freshStore();
+    await store.put('k', Readable.from([Buffer.from('hello')]));
+    const file = path.join(store.root, 'staged');
+    await fs.writeFile(file, 'hellO');
+    await assert.rejects(store.putFile('k', file, { expectedSha256: SHA_HELLO }), ChecksumMismatchError);
+    assert.equal(await text(await store.get('k')), 'hello');
+    assert.deepEqual(await fs.readdir(path.join(store.root, 'tmp')), []);
+  });
 });

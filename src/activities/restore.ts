@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
@@ -9,6 +8,7 @@ import type { ActivityDeps } from './deps';
 import { errnoCode, permanent } from './failures';
 import { throttledHeartbeat } from './heartbeat';
 import { readManifest, type Manifest } from './manifest';
+import { hashFile } from '../hashing/hash-file';
 
 /** Manifests are immutable once written, so one worker can keep the few it is restoring from. */
 const manifestCache = new Map<string, Promise<Manifest>>();
@@ -78,14 +78,12 @@ export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPat
     throw err;
   }
   const heartbeat = throttledHeartbeat<number>(1000);
-  const hash = createHash('sha256');
   const handle = await fs.open(input.tempPath, 'r+');
   let written = 0;
   try {
     for await (const data of stream) {
       const chunk = data as Buffer;
       if (written + chunk.length > part.size) break;
-      hash.update(chunk);
       await handle.write(chunk, 0, chunk.length, part.offset + written);
       written += chunk.length;
       heartbeat(written);
@@ -94,8 +92,12 @@ export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPat
     stream.destroy();
     await handle.close();
   }
-  const actual = hash.digest('hex');
-  if (written !== part.size || actual !== part.sha256) {
+  // Hashing what landed in the temp file, on a hash thread, checks the bytes the restore will keep and spreads the work over the cores.
+  const actual =
+    written === part.size
+      ? (await hashFile({ file: input.tempPath, start: part.offset, length: part.size, algorithms: ['sha256'] }, { signal })).digests.sha256
+      : undefined;
+  if (actual !== part.sha256) {
     throw permanent(
       'Corrupt',
       `part ${part.index} of backup ${input.backup} is corrupt in ${deps.store.description} (${part.key}): ` +
@@ -118,28 +120,29 @@ export async function finishRestore(
     throw permanent('PartLost', `restore of ${input.dest}: the temp file ${input.tempPath} is gone and the target does not exist; restore again`);
   }
   const file = exists ? input.tempPath : input.dest;
-  const hash = createHash('sha256');
   const heartbeat = throttledHeartbeat<number>(1000);
-  let read = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024, signal: Context.current().cancellationSignal })) {
-    hash.update(chunk as Buffer);
-    read += (chunk as Buffer).length;
-    heartbeat(read);
-  }
-  const actual = hash.digest('hex');
-  if (read !== input.size || actual !== input.sha256) {
-    if (exists) await fs.rm(input.tempPath, { force: true });
-    throw permanent(
-      'Corrupt',
-      `restored file ${input.dest} does not match the backup: expected ${input.size} bytes with sha256 ${input.sha256}, got ${read} bytes with sha256 ${actual}`,
-    );
+  const handle = await fs.open(file, 'r');
+  try {
+    // The flush to disk and the whole-file hash run at the same time.
+    const [, whole] = await Promise.all([
+      handle.sync(),
+      hashFile({ file, algorithms: ['sha256'] }, { dedicated: true, signal: Context.current().cancellationSignal, onProgress: heartbeat }),
+    ]);
+    if (whole.size !== input.size || whole.digests.sha256 !== input.sha256) {
+      if (exists) await fs.rm(input.tempPath, { force: true });
+      throw permanent(
+        'Corrupt',
+        `restored file ${input.dest} does not match the backup: expected ${input.size} bytes with sha256 ${input.sha256}, got ${whole.size} bytes with sha256 ${whole.digests.sha256}`,
+      );
+    }
+  } finally {
+    await handle.close();
   }
   if (!exists) return;
-  const handle = await fs.open(input.tempPath, 'r');
-  await handle.sync();
-  await handle.close();
   await fs.rename(input.tempPath, input.dest);
-  log.info('restore complete', { dest: input.dest, bytes: read });
+  const dir = await fs.open(path.dirname(input.dest), 'r');
+  await dir.sync().finally(() => dir.close());
+  log.info('restore complete', { dest: input.dest, bytes: input.size });
 }
 
 export async function discardRestore(_deps: ActivityDeps, input: { tempPath: string }): Promise<void> {

@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import { Context, log } from '@temporalio/activity';
@@ -8,6 +8,7 @@ import type { ActivityDeps } from './deps';
 import { permanent } from './failures';
 import { throttledHeartbeat } from './heartbeat';
 import { StagingDir, type PartRecord } from './staging';
+import { hashFile, type HashResult } from '../hashing/hash-file';
 
 const CHUNK = 4 * 1024 * 1024;
 
@@ -23,18 +24,11 @@ export interface SplitProgress {
   bytesDone: number;
 }
 
-/** Feeds a byte range of a file into hashes, for parts whose bytes must be re-read on resume. */
-async function hashFileRange(file: string, start: number, size: number, hashes: Hash[], signal: AbortSignal) {
-  if (size === 0) return;
-  const stream = createReadStream(file, { start, end: start + size - 1, highWaterMark: CHUNK, signal });
-  for await (const chunk of stream) for (const hash of hashes) hash.update(chunk as Buffer);
-}
-
 /**
  * One pass over the source writes every part into the staging dir with its
  * checksums. A part counts as done once its record exists beside it (written
- * after the part was fsynced), so a retry after a crash re-reads and checks the
- * finished parts, to rebuild the whole-file hash, and writes only the rest.
+ * after the part was fsynced), so a retry after a crash checks the finished
+ * parts and writes only the rest.
  */
 export async function splitSource(deps: ActivityDeps, input: SplitInput): Promise<SplitSummary> {
   const { jobId, message, settings, source } = input;
@@ -60,9 +54,27 @@ export async function splitSource(deps: ActivityDeps, input: SplitInput): Promis
   }
 
   const withMd5 = settings.checksums === 'sha256+md5';
-  const whole = createHash('sha256');
-  const wholeMd5 = withMd5 ? createHash('md5') : undefined;
-  const wholeHashes = wholeMd5 ? [whole, wholeMd5] : [whole];
+  // The whole-file checksums come from a thread that reads the source on its own, beside the split.
+  const stopWholeFile = new AbortController();
+  const wholeFile = hashFile(
+    { file: source.path, algorithms: withMd5 ? ['sha256', 'md5'] : ['sha256'] },
+    { signal: AbortSignal.any([signal, stopWholeFile.signal]), dedicated: true },
+  );
+  wholeFile.catch(() => undefined);
+  try {
+    return await splitAlongside(staging, input, withMd5, wholeFile, signal);
+  } finally {
+    stopWholeFile.abort();
+  }
+}
+
+async function splitAlongside(
+  staging: StagingDir,
+  { jobId, source, settings }: SplitInput,
+  withMd5: boolean,
+  wholeFile: Promise<HashResult>,
+  signal: AbortSignal,
+): Promise<SplitSummary> {
   const progress = reporter(jobId, source);
 
   let resumeFrom = 0;
@@ -71,29 +83,33 @@ export async function splitSource(deps: ActivityDeps, input: SplitInput): Promis
     if (!record) break;
     const onDisk = await staging.partSize(resumeFrom);
     if (onDisk !== undefined && onDisk !== record.size) break;
-    const check = createHash('sha256');
-    const file = onDisk === undefined ? source.path : staging.partPath(resumeFrom);
-    await hashFileRange(file, onDisk === undefined ? record.offset : 0, record.size, [check, ...wholeHashes], signal);
-    if (check.digest('hex') !== record.sha256) {
+    // A part already uploaded is gone from staging: its source range must still hash the same.
+    const check = await hashFile(
+      onDisk === undefined
+        ? { file: source.path, start: record.offset, length: record.size, algorithms: ['sha256'] }
+        : { file: staging.partPath(resumeFrom), algorithms: ['sha256'] },
+      { signal },
+    );
+    if (check.digests.sha256 !== record.sha256) {
       if (onDisk === undefined) throw sourceChanged(source);
       break;
     }
     progress({ partsDone: resumeFrom + 1, bytesDone: record.offset + record.size });
   }
   if (resumeFrom > 0) log.info('split resumes after verified parts', { partsVerified: resumeFrom });
-  // The whole-file hashes already hold the verified prefix; a part that failed its check is rewritten.
   if (resumeFrom < source.partCount) {
-    await writeParts(staging, source, settings.partSize, resumeFrom, withMd5, wholeHashes, progress, signal);
+    await writeParts(staging, source, settings.partSize, resumeFrom, withMd5, progress, signal);
   }
 
+  const whole = await wholeFile;
   const after = await fs.stat(source.path);
-  if (after.size !== source.size || after.mtimeMs !== source.mtimeMs) throw sourceChanged(source);
+  if (whole.size !== source.size || after.size !== source.size || after.mtimeMs !== source.mtimeMs) throw sourceChanged(source);
   progress({ partsDone: source.partCount, bytesDone: source.size }, true);
   return {
     size: source.size,
     partCount: source.partCount,
-    sha256: whole.digest('hex'),
-    ...(wholeMd5 ? { md5: wholeMd5.digest('hex') } : {}),
+    sha256: whole.digests.sha256!,
+    ...(whole.digests.md5 ? { md5: whole.digests.md5 } : {}),
     partsReused: resumeFrom,
   };
 }
@@ -111,18 +127,19 @@ async function writeParts(
   partSize: number,
   first: number,
   withMd5: boolean,
-  wholeHashes: Hash[],
   progress: (p: SplitProgress, force?: boolean) => void,
   signal: AbortSignal,
 ) {
   const start = first * partSize;
   const stream = createReadStream(source.path, { start, end: source.size - 1, highWaterMark: CHUNK, signal });
   let index = first;
+  let partsDone = first;
   let part = await openPart(staging, index, start, withMd5);
   let position = start;
+  // A full part is fsynced and recorded while the next one is written; at most one waits for that.
+  let finishing: Promise<void> = Promise.resolve();
   for await (const data of stream) {
     let chunk = data as Buffer;
-    for (const hash of wholeHashes) hash.update(chunk);
     while (chunk.length > 0) {
       const room = partSize - part.record.size;
       const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
@@ -130,15 +147,21 @@ async function writeParts(
       await part.write(piece);
       position += piece.length;
       if (part.record.size === partSize || position === source.size) {
-        await part.finish();
-        progress({ partsDone: index + 1, bytesDone: position });
+        await finishing;
+        const full = part;
+        finishing = full.finish().then(() => {
+          partsDone = full.record.index + 1;
+          progress({ partsDone, bytesDone: full.record.offset + full.record.size });
+        });
+        finishing.catch(() => undefined);
         index += 1;
         if (position < source.size) part = await openPart(staging, index, position, withMd5);
       } else {
-        progress({ partsDone: index, bytesDone: position });
+        progress({ partsDone, bytesDone: position });
       }
     }
   }
+  await finishing;
   if (position !== source.size) {
     throw permanent('SourceChanged', `source ${source.path} ended at byte ${position}, expected ${source.size}; it changed during the backup`);
   }
@@ -154,9 +177,11 @@ async function openPart(staging: StagingDir, index: number, offset: number, with
   return {
     record,
     async write(bytes: Buffer) {
+      // The disk write runs on libuv's pool while this thread hashes the same bytes.
+      const written = handle.write(bytes);
       sha256.update(bytes);
       md5?.update(bytes);
-      await handle.write(bytes);
+      await written;
       record.size += bytes.length;
     },
     async finish() {

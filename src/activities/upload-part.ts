@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import { Context, log } from '@temporalio/activity';
 import type { PartRef, PartResult } from '../jobs';
@@ -36,7 +35,7 @@ export async function uploadPart(deps: ActivityDeps, ref: PartRef): Promise<Part
   }
   const heartbeat = throttledHeartbeat<number>(1000);
   try {
-    await store.put(key, createReadStream(staging.partPath(ref.index), { highWaterMark: 1024 * 1024 }), {
+    await store.putFile(key, staging.partPath(ref.index), {
       expectedSha256: record.sha256,
       expectedSize: record.size,
       md5: record.md5 !== undefined,

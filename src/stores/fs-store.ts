@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { hashFile } from '../hashing/hash-file';
 import {
   assertValidKey,
   ChecksumMismatchError,
@@ -54,9 +55,7 @@ export class FsStore implements ObjectStore {
   }
 
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
-    const target = this.objectPath(key);
-    await fs.mkdir(this.tmpDir, { recursive: true });
-    const tmp = path.join(this.tmpDir, `${randomUUID()}.part`);
+    const tmp = await this.tmpPath('part');
     const sha256 = createHash('sha256');
     const md5 = options.md5 ? createHash('md5') : undefined;
     let size = 0;
@@ -79,7 +78,44 @@ export class FsStore implements ObjectStore {
       throw err;
     }
     await handle.close();
-    const info: ObjectInfo = { key, size, sha256: sha256.digest('hex'), ...(md5 ? { md5: md5.digest('hex') } : {}) };
+    return this.commit(key, tmp, { key, size, sha256: sha256.digest('hex'), ...(md5 ? { md5: md5.digest('hex') } : {}) }, options);
+  }
+
+  /**
+   * Adopts a local file by hard link when it lives on the store's filesystem
+   * (a staged part never changes in place: split writes a new file and renames
+   * it), so the bytes are not copied; they are still re-read and hashed, and a
+   * file that no longer matches the expected checksum is refused as in put.
+   */
+  async putFile(key: string, file: string, options: PutOptions = {}): Promise<ObjectInfo> {
+    const tmp = await this.tmpPath('link');
+    try {
+      await fs.link(file, tmp);
+    } catch (err) {
+      if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      return this.put(key, createReadStream(file, { highWaterMark: 1024 * 1024 }), options);
+    }
+    try {
+      const { size, digests } = await hashFile(
+        { file: tmp, algorithms: options.md5 ? ['sha256', 'md5'] : ['sha256'] },
+        { signal: options.signal, onProgress: options.onProgress },
+      );
+      const info: ObjectInfo = { key, size, sha256: digests.sha256!, ...(digests.md5 ? { md5: digests.md5 } : {}) };
+      await fsyncPath(tmp);
+      return await this.commit(key, tmp, info, options);
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
+  private async tmpPath(kind: string): Promise<string> {
+    await fs.mkdir(this.tmpDir, { recursive: true });
+    return path.join(this.tmpDir, `${randomUUID()}.${kind}`);
+  }
+
+  /** Checks the received bytes against what the caller expects, then makes tmp the object. */
+  private async commit(key: string, tmp: string, info: ObjectInfo, options: PutOptions): Promise<ObjectInfo> {
+    const target = this.objectPath(key);
     const mismatch =
       (options.expectedSha256 !== undefined && options.expectedSha256 !== info.sha256) ||
       (options.expectedSize !== undefined && options.expectedSize !== info.size);
@@ -96,6 +132,8 @@ export class FsStore implements ObjectStore {
     await fs.rm(metaPath, { force: true });
     await fs.mkdir(path.dirname(target), { recursive: true });
     await fs.rename(tmp, target);
+    // Renaming onto another link of the same file changes nothing and leaves tmp behind.
+    await fs.rm(tmp, { force: true });
     await fsyncPath(path.dirname(target));
     await this.writeMeta(metaPath, info);
     return info;
@@ -103,7 +141,7 @@ export class FsStore implements ObjectStore {
 
   private async writeMeta(metaPath: string, info: ObjectInfo): Promise<void> {
     await fs.mkdir(path.dirname(metaPath), { recursive: true });
-    const tmp = path.join(this.tmpDir, `${randomUUID()}.meta`);
+    const tmp = await this.tmpPath('meta');
     await fs.writeFile(tmp, JSON.stringify(info), { flush: true });
     await fs.rename(tmp, metaPath);
     await fsyncPath(path.dirname(metaPath));

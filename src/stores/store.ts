@@ -25,6 +25,8 @@ export interface PutOptions {
 export interface ObjectStore {
   readonly description: string;
   put(key: string, body: Readable, options?: PutOptions): Promise<ObjectInfo>;
+  /** Stores a local file as the object; the file is left in place for the caller to remove once it has verified the upload. */
+  putFile(key: string, file: string, options?: PutOptions): Promise<ObjectInfo>;
   head(key: string): Promise<ObjectInfo | undefined>;
   get(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
   list(prefix: string): Promise<ObjectInfo[]>;

@@ -1,6 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +8,8 @@ import { connectClient } from '../../src/client';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger, installRuntimeLogger } from '../../src/logger';
 import { createWorker, type WorkerParts } from '../../src/worker';
+
+export { randomFile, sha256File } from './files';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -128,24 +128,6 @@ export function runCli(
     child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
     child.stdin.end(input ?? '');
   });
-}
-
-/** A file of random bytes, written in chunks so large files do not sit in memory. */
-export async function randomFile(dir: string, name: string, size: number): Promise<string> {
-  const file = path.join(dir, name);
-  const handle = await fs.open(file, 'w');
-  const chunk = 8 * 1024 * 1024;
-  for (let written = 0; written < size; written += chunk) {
-    await handle.write(randomBytes(Math.min(chunk, size - written)));
-  }
-  await handle.close();
-  return file;
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {

@@ -1,0 +1,198 @@
+/**
+ * `npm run bench`: courier's backup and restore of one large file against
+ * rclone copying the same file to and from a chunker remote (same chunk size,
+ * local disk underneath), in alternating rounds on one machine. Ends with
+ * `ratio backup=X restore=Y`: courier's median time over rclone's.
+ *
+ *   BENCH_SIZE    file size (default 1GiB; any COURIER_PART_SIZE syntax)
+ *   BENCH_ROUNDS  rounds of each tool (default 3)
+ *   COURIER_PART_SIZE / COURIER_CONCURRENCY apply to courier; rclone chunks at the same size.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connectClient, submit, waitForJob } from '../src/client';
+import { loadConfig, parseSize } from '../src/config';
+import { startDevServer } from '../src/dev-server/dev-server';
+import { freePort } from '../src/dev-server/free-port';
+import { randomFile, sha256File } from '../test/helpers/files';
+
+const ROOT = path.resolve(__dirname, '..');
+const MiB = 1024 * 1024;
+
+interface Sample {
+  tool: 'courier' | 'rclone';
+  op: 'backup' | 'restore';
+  seconds: number;
+}
+
+function requireRclone(): void {
+  const probe = spawnSync('rclone', ['version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error('the benchmark compares against rclone, which is not on PATH; install it (Debian: `apt-get install rclone`) and run `npm run bench` again');
+  }
+  console.log(`reference: ${probe.stdout.split('\n')[0]}`);
+}
+
+/** Peak resident memory of a running process, from the kernel's high-water mark. */
+function peakRssMiB(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakMiB?: number }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, peakRssMiB(child.pid) ?? 0)), 100);
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(sampler);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code === 0) resolve({ seconds, peakMiB: peak || undefined });
+      else reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.trim()}`));
+    });
+  });
+}
+
+function spawnWorker(env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'courier'), 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM') console.error(`the benchmark's worker exited (${code ?? signal})`);
+  });
+  return child;
+}
+
+function sizeFrom(variable: string, fallback: string): number {
+  try {
+    return parseSize(process.env[variable] ?? fallback);
+  } catch (err) {
+    throw new Error(`${variable}: ${(err as Error).message}`);
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+async function main(): Promise<void> {
+  requireRclone();
+  const size = sizeFrom('BENCH_SIZE', '1GiB');
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS=${process.env.BENCH_ROUNDS} must be a whole number of at least 1`);
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-bench-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    COURIER_DATA_DIR: path.join(work, 'data'),
+    COURIER_TASK_QUEUE: 'bench',
+    COURIER_LOG_LEVEL: 'warn',
+  };
+  const server = await startDevServer({
+    port: await freePort(),
+    headless: true,
+    dbFile: path.join(work, 'temporal.db'),
+    logFile: path.join(work, 'temporal.log'),
+  });
+  env.TEMPORAL_ADDRESS = server.address;
+  const config = loadConfig(env);
+  const worker = spawnWorker(env);
+  const client = await connectClient(config);
+  const rcloneEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    RCLONE_CONFIG_BENCH_TYPE: 'chunker',
+    RCLONE_CONFIG_BENCH_REMOTE: path.join(work, 'rclone-store'),
+    RCLONE_CONFIG_BENCH_CHUNK_SIZE: `${config.partSize}`,
+    // rclone then hashes every chunk and checks the copy, as courier does.
+    RCLONE_CONFIG_BENCH_HASH_TYPE: 'sha1',
+  };
+  try {
+    console.log(`file ${(size / MiB).toFixed(0)} MiB, part ${(config.partSize / MiB).toFixed(0)} MiB, concurrency ${config.concurrency}, ${rounds} rounds`);
+    const source = await randomFile(work, 'source.bin', size);
+    const expected = await sha256File(source);
+    const samples: Sample[] = [];
+    let rclonePeak = 0;
+
+    const verify = async (file: string, who: string, sha256 = expected) => {
+      if ((await sha256File(file)) !== sha256) throw new Error(`${who}'s restored copy ${file} differs from the source`);
+      fs.rmSync(file);
+    };
+
+    const courierRound = async (round: number | string, file = source) => {
+      const name = `bench-${round}`;
+      let started = process.hrtime.bigint();
+      const backup = await submit(client, config, { kind: 'backup', source: file, name });
+      await waitForJob(client, backup.jobId);
+      samples.push({ tool: 'courier', op: 'backup', seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+      const dest = path.join(work, 'restored-courier.bin');
+      started = process.hrtime.bigint();
+      const restore = await submit(client, config, { kind: 'restore', name, dest });
+      await waitForJob(client, restore.jobId);
+      samples.push({ tool: 'courier', op: 'restore', seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+      await verify(dest, 'courier', file === source ? expected : await sha256File(file));
+    };
+
+    const rcloneRound = async (round: number) => {
+      const remote = `bench:round-${round}`;
+      const backup = await run('rclone', ['copy', source, remote], rcloneEnv);
+      samples.push({ tool: 'rclone', op: 'backup', seconds: backup.seconds });
+      const outDir = path.join(work, 'restored-rclone');
+      const restore = await run('rclone', ['copy', `${remote}/source.bin`, outDir], rcloneEnv);
+      samples.push({ tool: 'rclone', op: 'restore', seconds: restore.seconds });
+      rclonePeak = Math.max(rclonePeak, backup.peakMiB ?? 0, restore.peakMiB ?? 0);
+      await verify(path.join(outDir, 'source.bin'), 'rclone');
+    };
+
+    // A first job on a file an eighth the size: the worker's memory after it is the baseline the big rounds are held to.
+    const small = await randomFile(work, 'small.bin', Math.max(1, Math.floor(size / 8)));
+    await courierRound('warmup', small);
+    samples.length = 0;
+    fs.rmSync(small);
+    const rssAfterSmall = peakRssMiB(worker.pid);
+
+    for (let round = 1; round <= rounds; round++) {
+      // Alternate who goes first, so neither always meets a warm or a cold page cache.
+      const order = round % 2 === 1 ? [courierRound, rcloneRound] : [rcloneRound, courierRound];
+      for (const step of order) await step(round);
+      const last = samples.slice(-4).map((s) => `${s.tool} ${s.op} ${s.seconds.toFixed(2)}s`).join(', ');
+      console.log(`round ${round}/${rounds}: ${last}`);
+    }
+
+    const medianOf = (tool: Sample['tool'], op: Sample['op']) => median(samples.filter((s) => s.tool === tool && s.op === op).map((s) => s.seconds));
+    console.log('\n            median s   MiB/s');
+    for (const tool of ['courier', 'rclone'] as const) {
+      for (const op of ['backup', 'restore'] as const) {
+        const seconds = medianOf(tool, op);
+        console.log(`${`${tool} ${op}`.padEnd(16)}${seconds.toFixed(2).padStart(8)}${(size / MiB / seconds).toFixed(0).padStart(8)}`);
+      }
+    }
+    const mib = (value: number | undefined) => `${value?.toFixed(0) ?? '?'} MiB`;
+    console.log(
+      `peak RSS: courier worker ${mib(rssAfterSmall)} after the ${(size / 8 / MiB).toFixed(0)} MiB warm-up, ` +
+        `${mib(peakRssMiB(worker.pid))} after the ${(size / MiB).toFixed(0)} MiB rounds; rclone ${mib(rclonePeak)}`,
+    );
+    const ratio = (op: Sample['op']) => (medianOf('courier', op) / medianOf('rclone', op)).toFixed(2);
+    console.log(`ratio backup=${ratio('backup')} restore=${ratio('restore')}`);
+  } finally {
+    worker.kill('SIGTERM');
+    await new Promise((resolve) => (worker.exitCode !== null ? resolve(null) : worker.once('exit', resolve)));
+    await client.connection.close();
+    await server.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(`bench failed: ${err.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,163 @@
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+export type HashAlgorithm = 'sha256' | 'md5';
+
+export interface HashRequest {
+  file: string;
+  /** First byte to hash (default 0). */
+  start?: number;
+  /** Bytes to hash from start (default: to the end of the file). */
+  length?: number;
+  algorithms: HashAlgorithm[];
+}
+
+export interface HashResult {
+  size: number;
+  digests: Partial<Record<HashAlgorithm, string>>;
+}
+
+export interface HashOptions {
+  signal?: AbortSignal;
+  /** Called with the running byte count, about every 16 MiB. */
+  onProgress?: (bytes: number) => void;
+  /** A thread of its own, for hashing a whole large file, so part-sized work never queues behind it. */
+  dedicated?: boolean;
+}
+
+// Plain JavaScript, evaluated in the thread: a worker thread does not inherit the TypeScript loader.
+const THREAD_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const fs = require('node:fs');
+const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
+const PROGRESS_EVERY = 16 * 1024 * 1024;
+parentPort.on('message', ({ file, start = 0, length, algorithms }) => {
+  let fd;
+  try {
+    fd = fs.openSync(file, 'r');
+    const hashes = algorithms.map((algorithm) => createHash(algorithm));
+    let size = 0;
+    let reported = 0;
+    for (;;) {
+      const want = length === undefined ? buffer.length : Math.min(buffer.length, length - size);
+      if (want <= 0) break;
+      const read = fs.readSync(fd, buffer, 0, want, start + size);
+      if (read === 0) break;
+      const view = buffer.subarray(0, read);
+      for (const hash of hashes) hash.update(view);
+      size += read;
+      if (size - reported >= PROGRESS_EVERY) {
+        reported = size;
+        parentPort.postMessage({ progress: size });
+      }
+    }
+    const digests = {};
+    algorithms.forEach((algorithm, i) => (digests[algorithm] = hashes[i].digest('hex')));
+    parentPort.postMessage({ result: { size, digests } });
+  } catch (err) {
+    parentPort.postMessage({ error: { message: err.message, code: err.code } });
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+});
+`;
+
+type ThreadMessage = { progress: number } | { result: HashResult } | { error: { message: string; code?: string } };
+
+interface Job {
+  request: HashRequest;
+  options: HashOptions;
+  resolve: (result: HashResult) => void;
+  reject: (err: Error) => void;
+}
+
+function newThread(): Worker {
+  const thread = new Worker(THREAD_SOURCE, { eval: true });
+  thread.unref();
+  return thread;
+}
+
+/** Runs one request on a thread; the thread is terminated if the caller aborts, since a read loop cannot be interrupted. */
+function runOn(thread: Worker, job: Job): Promise<'idle' | 'gone'> {
+  const { request, options } = job;
+  return new Promise((settle) => {
+    const finish = (outcome: 'idle' | 'gone') => {
+      thread.off('message', onMessage);
+      thread.off('error', onError);
+      options.signal?.removeEventListener('abort', onAbort);
+      settle(outcome);
+    };
+    const onMessage = (message: ThreadMessage) => {
+      if ('progress' in message) return options.onProgress?.(message.progress);
+      if ('result' in message) {
+        options.onProgress?.(message.result.size);
+        job.resolve(message.result);
+      } else {
+        job.reject(Object.assign(new Error(`hashing ${request.file}: ${message.error.message}`), { code: message.error.code }));
+      }
+      finish('idle');
+    };
+    const onError = (err: Error) => {
+      job.reject(err);
+      finish('gone');
+    };
+    const onAbort = () => {
+      job.reject(options.signal!.reason instanceof Error ? options.signal!.reason : new Error('hashing cancelled'));
+      void thread.terminate();
+      finish('gone');
+    };
+    if (options.signal?.aborted) return onAbort();
+    thread.on('message', onMessage);
+    thread.on('error', onError);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    thread.postMessage(request);
+  });
+}
+
+/** A few threads that hash files, so hashing uses every core while the event loop stays free for heartbeats. */
+class HashPool {
+  private readonly idle: Worker[] = [];
+  private readonly queue: Job[] = [];
+  private threads = 0;
+
+  constructor(private readonly size: number) {}
+
+  submit(job: Job): void {
+    this.queue.push(job);
+    this.drain();
+  }
+
+  private drain(): void {
+    while (this.queue.length > 0 && (this.idle.length > 0 || this.threads < this.size)) {
+      const job = this.queue.shift()!;
+      if (job.options.signal?.aborted) {
+        job.reject(new Error('hashing cancelled'));
+        continue;
+      }
+      let thread = this.idle.pop();
+      if (!thread) {
+        thread = newThread();
+        this.threads++;
+      }
+      const running = thread;
+      void runOn(running, job).then((outcome) => {
+        if (outcome === 'idle') this.idle.push(running);
+        else this.threads--;
+        this.drain();
+      });
+    }
+  }
+}
+
+const pool = new HashPool(Math.max(2, os.availableParallelism()));
+
+/** Hashes a file, or a byte range of it, off the main thread. */
+export function hashFile(request: HashRequest, options: HashOptions = {}): Promise<HashResult> {
+  return new Promise((resolve, reject) => {
+    const job: Job = { request, options, resolve, reject };
+    if (!options.dedicated) return pool.submit(job);
+    const thread = newThread();
+    void runOn(thread, job).then(() => thread.terminate());
+  });
+}
