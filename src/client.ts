@@ -9,12 +9,23 @@ import {
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Config } from './config';
 import { jobIdFor } from './job-id';
-import type { BackupInput, BackupResult, JobSettings, Progress, RestoreInput, RestoreResult } from './jobs';
-import { QUERIES } from './jobs';
-import { parseMessage, type Message, type MessageKind } from './messages';
-import { CourierKind, CourierStatus } from './search-attributes';
+import type {
+  BackupInput,
+  BackupResult,
+  DispatchInput,
+  DispatchResult,
+  DispatchSettings,
+  JobSettings,
+  NotifyPlan,
+  Progress,
+  RestoreInput,
+  RestoreResult,
+} from './jobs';
+import { QUERIES, SIGNALS, topicQueue, type StatusEntry, type StatusName } from './jobs';
+import { MessageError, parseMessage, type DispatchMessage, type Message, type MessageKind } from './messages';
+import { CourierKind, CourierProject, CourierStatus } from './search-attributes';
 
-export type JobResult = BackupResult | RestoreResult;
+export type JobResult = BackupResult | RestoreResult | DispatchResult;
 export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed-out';
 
 export interface JobView {
@@ -24,6 +35,7 @@ export interface JobView {
   startTime: Date;
   closeTime?: Date;
   progress?: Progress;
+  statusLog?: StatusEntry[];
   result?: JobResult;
   error?: string;
 }
@@ -61,6 +73,51 @@ export function settingsFor(config: Config, message: Message): JobSettings {
     concurrency: config.concurrency,
     checksums: (message.kind === 'backup' && message.checksums) || (config.md5 ? 'sha256+md5' : 'sha256'),
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    notify: notifyPlanFor(config, message),
+    ledger: config.ledgerUrl !== undefined,
+  };
+}
+
+/**
+ * The message's notify settings over the configured defaults. Mail goes out on
+ * failure and escalation unless the message lists events; a callback hears every event.
+ */
+export function notifyPlanFor(config: Config, message: Message): NotifyPlan {
+  const asked = message.notify ?? {};
+  const callbackUrl = asked.callbackUrl ?? (message.kind === 'dispatch' ? message.callbackUrl : undefined) ?? config.notify.callbackUrl;
+  const email = asked.email ?? config.notify.email;
+  const on = asked.on ?? config.notify.on;
+  if (callbackUrl && !config.webhook.secret) {
+    throw new MessageError(`notify.callbackUrl ${callbackUrl}: callbacks are signed, but COURIER_WEBHOOK_SECRET is not set`, ['notify.callbackUrl']);
+  }
+  if (email.length > 0 && !config.smtp.url) {
+    throw new MessageError(`notify.email ${email.join(', ')}: no mail server is configured; set COURIER_SMTP_URL`, ['notify.email']);
+  }
+  return {
+    callbackUrl,
+    webhookOn: on ?? ['completed', 'failed', 'cancelled', 'escalated'],
+    email,
+    emailOn: on ?? ['failed', 'escalated'],
+    webhook: { attempts: config.webhook.attempts, retryIntervalMs: config.webhook.retryIntervalMs, timeoutMs: config.webhook.timeoutMs },
+  };
+}
+
+/** Where a dispatch message's work runs; an unknown format is refused before anything starts. */
+export function dispatchSettingsFor(config: Config, message: DispatchMessage): DispatchSettings {
+  if (!config.dispatch.formats.includes(message.format)) {
+    throw new MessageError(
+      `format: "${message.format}" is not a format any worker is configured for (COURIER_DISPATCH_FORMATS=${config.dispatch.formats.join(',')})`,
+      ['format'],
+    );
+  }
+  const topic = config.dispatch.route === 'format' ? message.format : `${message.project}.${message.format}`;
+  return {
+    topic,
+    taskQueue: topicQueue(config.taskQueue, topic),
+    checkIntervalMs: config.dispatch.checkIntervalMs,
+    maxChecks: config.dispatch.maxChecks,
+    deadlineMs: config.dispatch.deadlineMs,
+    workTimeoutMs: config.dispatch.workTimeoutMs,
   };
 }
 
@@ -71,6 +128,7 @@ export function settingsFor(config: Config, message: Message): JobSettings {
 const REUSE_POLICY: Record<MessageKind, WorkflowIdReusePolicy> = {
   backup: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
   restore: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+  dispatch: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
 };
 
 export interface Submission {
@@ -85,9 +143,7 @@ export async function submit(client: Client, config: Config, input: unknown): Pr
   const message = parseMessage(input);
   const jobId = jobIdFor(message);
   const settings = settingsFor(config, message);
-  const withId = { ...message, id: jobId };
-  const args: [BackupInput] | [RestoreInput] =
-    withId.kind === 'backup' ? [{ message: withId, settings }] : [{ message: withId, settings }];
+  const args = argsFor(config, { ...message, id: jobId }, settings);
   try {
     await client.workflow.start(message.kind, {
       workflowId: jobId,
@@ -98,12 +154,24 @@ export async function submit(client: Client, config: Config, input: unknown): Pr
       typedSearchAttributes: [
         { key: CourierKind, value: message.kind },
         { key: CourierStatus, value: 'queued' },
+        ...(message.project ? [{ key: CourierProject, value: message.project }] : []),
       ],
     });
     return { jobId, kind: message.kind, alreadyFinished: false };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return { jobId, kind: message.kind, alreadyFinished: true };
     throw err;
+  }
+}
+
+function argsFor(config: Config, message: Message & { id: string }, settings: JobSettings): [BackupInput] | [RestoreInput] | [DispatchInput] {
+  switch (message.kind) {
+    case 'backup':
+      return [{ message, settings }];
+    case 'restore':
+      return [{ message, settings }];
+    case 'dispatch':
+      return [{ message, settings, dispatch: dispatchSettingsFor(config, message) }];
   }
 }
 
@@ -147,6 +215,7 @@ export async function getJob(client: Client, jobId: string): Promise<JobView> {
     startTime: description.startTime,
     closeTime: description.closeTime,
   };
+  view.statusLog = await client.withDeadline(Date.now() + 5000, () => handle.query<StatusEntry[]>(QUERIES.statusLog)).catch(() => undefined);
   if (view.status === 'running') {
     view.progress = await queryProgress(client, jobId);
   } else {
@@ -200,4 +269,81 @@ export async function waitForJob(
     done = true;
     await polling;
   }
+}
+
+/** Stops scheduling new work for the job; work in flight finishes. */
+export async function pauseJob(client: Client, jobId: string): Promise<void> {
+  await signalJob(client, jobId, SIGNALS.pause);
+}
+
+export async function resumeJob(client: Client, jobId: string): Promise<void> {
+  await signalJob(client, jobId, SIGNALS.resume);
+}
+
+/** Asks the job to stop; it cleans up its staging data and ends as cancelled. */
+export async function cancelJob(client: Client, jobId: string): Promise<void> {
+  try {
+    await handleFor(client, jobId).cancel();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new JobNotFoundError(jobId);
+    throw err;
+  }
+}
+
+async function signalJob(client: Client, jobId: string, signal: string): Promise<void> {
+  try {
+    await handleFor(client, jobId).signal(signal);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new JobNotFoundError(jobId);
+    throw err;
+  }
+}
+
+export async function statusLogOf(client: Client, jobId: string): Promise<StatusEntry[]> {
+  return handleFor(client, jobId).query<StatusEntry[]>(QUERIES.statusLog);
+}
+
+export interface JobFilter {
+  status?: StatusName;
+  kind?: MessageKind;
+  project?: string;
+  /** Only jobs on this control task queue. */
+  taskQueue?: string;
+}
+
+export interface JobListing {
+  jobId: string;
+  kind?: string;
+  status?: string;
+  project?: string;
+  startTime: Date;
+  closeTime?: Date;
+}
+
+/** Jobs by their search attributes, newest first. */
+export async function listJobs(client: Client, filter: JobFilter = {}, limit = 100): Promise<JobListing[]> {
+  const clauses = [
+    filter.status && `CourierStatus = '${filter.status}'`,
+    filter.kind && `CourierKind = '${filter.kind}'`,
+    filter.project && `CourierProject = '${filter.project.replace(/'/g, '')}'`,
+    filter.taskQueue && `TaskQueue = '${filter.taskQueue.replace(/'/g, '')}'`,
+  ].filter(Boolean);
+  const query = clauses.length > 0 ? clauses.join(' AND ') : `CourierKind IS NOT NULL`;
+  const found: JobListing[] = [];
+  const seen = new Set<string>();
+  for await (const execution of client.workflow.list({ query })) {
+    // A job that continued as new lists once per run; the newest run speaks for it.
+    if (seen.has(execution.workflowId)) continue;
+    seen.add(execution.workflowId);
+    found.push({
+      jobId: execution.workflowId,
+      kind: execution.typedSearchAttributes.get(CourierKind),
+      status: execution.typedSearchAttributes.get(CourierStatus),
+      project: execution.typedSearchAttributes.get(CourierProject),
+      startTime: execution.startTime,
+      closeTime: execution.closeTime,
+    });
+    if (found.length >= limit) break;
+  }
+  return found;
 }

@@ -2,6 +2,11 @@ import path from 'node:path';
 import os from 'node:os';
 import { z } from 'zod';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import { callbackUrl, notifyEvent } from './messages';
+
+const topicPart = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lowercase letters, digits, "-" and "_"');
+/** A dispatch topic: a format, or project.format when routing by project. */
+const topicName = z.string().regex(/^([A-Za-z0-9][A-Za-z0-9_-]*\.)?[a-z0-9][a-z0-9_-]*$/, 'must be a format or project.format');
 
 const MiB = 1024 * 1024;
 
@@ -47,6 +52,12 @@ const duration = (min: number) =>
     })
     .pipe(z.number().int().min(min));
 
+const list = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .string()
+    .transform((text) => text.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .pipe(z.array(item));
+
 const envSchema = z.object({
   COURIER_DATA_DIR: z.string().min(1).default('./data'),
   COURIER_PART_SIZE: size(1, 5 * 1024 * MiB).default(64 * MiB),
@@ -57,6 +68,27 @@ const envSchema = z.object({
   COURIER_HEARTBEAT_TIMEOUT: duration(1000).default(30_000),
   COURIER_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   COURIER_DEV_SERVER_UI_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  // Notifications: defaults for messages that do not say, and how to deliver them.
+  COURIER_NOTIFY_EMAIL: list(z.email('must be a comma-separated list of email addresses')).default([]),
+  COURIER_NOTIFY_CALLBACK_URL: callbackUrl.optional(),
+  COURIER_NOTIFY_ON: list(notifyEvent).optional(),
+  COURIER_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  COURIER_WEBHOOK_TIMEOUT: duration(100).default(10_000),
+  COURIER_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  COURIER_WEBHOOK_RETRY_INTERVAL: duration(10).default(5_000),
+  COURIER_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+  COURIER_MAIL_FROM: z.email().default('courier@localhost'),
+  COURIER_LEDGER_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+  // Dispatch: which formats exist, how a message finds its workers, and how long to wait for one.
+  COURIER_DISPATCH_FORMATS: list(topicPart).default(['archive']),
+  COURIER_DISPATCH_ROUTE: z.enum(['format', 'project.format']).default('format'),
+  COURIER_HANDLES: list(topicName).default([]),
+  COURIER_DISPATCH_CHECK_INTERVAL: duration(100).default(5 * 60_000),
+  COURIER_DISPATCH_MAX_CHECKS: z.coerce.number().int().min(1).max(1000).default(3),
+  COURIER_DISPATCH_DEADLINE: duration(100).default(60 * 60_000),
+  COURIER_DISPATCH_WORK_TIMEOUT: duration(1000).default(6 * 60 * 60_000),
+  COURIER_SPAWN_HOOK: z.string().min(1).optional(),
+  COURIER_SPAWN_HOOK_TIMEOUT: duration(100).default(60_000),
 });
 
 export type Config = ReturnType<typeof toConfig>;
@@ -79,6 +111,30 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig)
     heartbeatTimeoutMs: env.COURIER_HEARTBEAT_TIMEOUT,
     logLevel: env.COURIER_LOG_LEVEL,
     devServerUiPort: env.COURIER_DEV_SERVER_UI_PORT,
+    notify: {
+      email: env.COURIER_NOTIFY_EMAIL,
+      callbackUrl: env.COURIER_NOTIFY_CALLBACK_URL,
+      on: env.COURIER_NOTIFY_ON,
+    },
+    webhook: {
+      secret: env.COURIER_WEBHOOK_SECRET,
+      timeoutMs: env.COURIER_WEBHOOK_TIMEOUT,
+      attempts: env.COURIER_WEBHOOK_ATTEMPTS,
+      retryIntervalMs: env.COURIER_WEBHOOK_RETRY_INTERVAL,
+    },
+    smtp: { url: env.COURIER_SMTP_URL, from: env.COURIER_MAIL_FROM },
+    ledgerUrl: env.COURIER_LEDGER_URL,
+    dispatch: {
+      formats: env.COURIER_DISPATCH_FORMATS,
+      route: env.COURIER_DISPATCH_ROUTE,
+      handles: env.COURIER_HANDLES,
+      checkIntervalMs: env.COURIER_DISPATCH_CHECK_INTERVAL,
+      maxChecks: env.COURIER_DISPATCH_MAX_CHECKS,
+      deadlineMs: env.COURIER_DISPATCH_DEADLINE,
+      workTimeoutMs: env.COURIER_DISPATCH_WORK_TIMEOUT,
+      spawnHook: env.COURIER_SPAWN_HOOK,
+      spawnHookTimeoutMs: env.COURIER_SPAWN_HOOK_TIMEOUT,
+    },
     temporal: {
       address: temporal.connectionOptions.address ?? 'localhost:7233',
       namespace: temporal.namespace ?? 'default',

@@ -16,5 +16,13 @@ export function jobIdFor(message: Message): string {
       return `backup-${message.name}-${digest(message.source, String(message.partSize ?? ''), message.checksums ?? '')}`;
     case 'restore':
       return `restore-${message.name}-${digest(message.dest)}`;
+    case 'dispatch':
+      return `dispatch-${message.project}-${message.format}-${digest(
+        message.name,
+        message.version,
+        message.buildType ?? '',
+        message.origin,
+        JSON.stringify(message.payload ?? null),
+      )}`;
   }
 }

@@ -2,7 +2,7 @@
  * The contract between client, workflows and activities: inputs, results and
  * progress. Types and pure helpers only, so workflow code may import it.
  */
-import type { BackupMessage, ChecksumSet, RestoreMessage } from './messages';
+import type { BackupMessage, ChecksumSet, DispatchMessage, NotifyEvent, RestoreMessage } from './messages';
 
 export type Phase =
   | 'queued'
@@ -18,11 +18,30 @@ export type Phase =
 
 export interface Progress {
   phase: Phase;
+  status?: StatusName;
   partsDone: number;
   partsTotal: number;
   bytesDone: number;
   bytesTotal: number;
   lastError?: string;
+}
+
+/** The status a job shows in its search attributes, status log and ledger. */
+export type StatusName = 'queued' | 'running' | 'waiting-for-worker' | 'paused' | 'completed' | 'failed' | 'cancelled';
+
+export interface StatusEntry {
+  status: StatusName;
+  at: string;
+  note?: string;
+}
+
+/** Who hears about a job and when, resolved from the message and the configured defaults at submission. */
+export interface NotifyPlan {
+  callbackUrl?: string;
+  webhookOn: NotifyEvent[];
+  email: string[];
+  emailOn: NotifyEvent[];
+  webhook: { attempts: number; retryIntervalMs: number; timeoutMs: number };
 }
 
 /** Settings fixed when the job is submitted, so every run of the job (and every continue-as-new) agrees. */
@@ -31,6 +50,15 @@ export interface JobSettings {
   concurrency: number;
   checksums: ChecksumSet;
   heartbeatTimeoutMs: number;
+  notify: NotifyPlan;
+  /** Status transitions are appended to the PostgreSQL ledger. */
+  ledger: boolean;
+}
+
+/** What a job carries across continue-as-new, so pause and the status log survive it. */
+export interface TrackerState {
+  log: StatusEntry[];
+  paused: boolean;
 }
 
 export interface SourceInfo {
@@ -75,6 +103,7 @@ export interface BackupInput {
   message: BackupMessage & { id: string };
   settings: JobSettings;
   state?: BackupState;
+  tracker?: TrackerState;
 }
 
 export interface BackupResult {
@@ -110,6 +139,39 @@ export interface RestoreInput {
   message: RestoreMessage & { id: string };
   settings: JobSettings;
   state?: RestoreState;
+  tracker?: TrackerState;
+}
+
+export interface DispatchSettings {
+  /** The task queue of the message's topic, where the workers that handle its format poll. */
+  topic: string;
+  taskQueue: string;
+  checkIntervalMs: number;
+  maxChecks: number;
+  deadlineMs: number;
+  workTimeoutMs: number;
+}
+
+export interface DispatchInput {
+  message: DispatchMessage & { id: string };
+  settings: JobSettings;
+  dispatch: DispatchSettings;
+  tracker?: TrackerState;
+}
+
+export interface HandlerOutput {
+  /** What the handler made, e.g. the store key and checksum of an archive. */
+  [key: string]: unknown;
+}
+
+export interface DispatchResult {
+  jobId: string;
+  format: string;
+  topic: string;
+  worker: string;
+  checks: number;
+  output: HandlerOutput;
+  completedAt: string;
 }
 
 export interface RestoreResult {
@@ -125,9 +187,26 @@ export interface RestoreResult {
 export interface StatusReport {
   jobId: string;
   kind: string;
-  status: 'completed' | 'failed';
+  status: 'completed' | 'failed' | 'cancelled';
   detail: Record<string, unknown>;
 }
+
+/** The document POSTed to a callback URL and summarised in mail. */
+export interface StatusDocument {
+  jobId: string;
+  runId: string;
+  kind: string;
+  event: NotifyEvent;
+  status: StatusName;
+  subject: string;
+  cause?: string;
+  at: string;
+  statusLog: StatusEntry[];
+  result?: Record<string, unknown>;
+}
+
+/** A dispatch topic's task queue: the control queue's name plus the topic. */
+export const topicQueue = (controlQueue: string, topic: string): string => `${controlQueue}.dispatch.${topic}`;
 
 export const partKey = (backup: string, index: number): string =>
   `backups/${backup}/parts/${String(index).padStart(6, '0')}`;
@@ -136,5 +215,5 @@ export const jobRecordKey = (jobId: string): string => `jobs/${jobId.replace(/[^
 export const partCountFor = (size: number, partSize: number): number => Math.ceil(size / partSize);
 
 /** Names shared by workflows (which define handlers) and activities (which may only signal by name). */
-export const SIGNALS = { splitProgress: 'splitProgress' } as const;
-export const QUERIES = { progress: 'progress' } as const;
+export const SIGNALS = { splitProgress: 'splitProgress', pause: 'pause', resume: 'resume', handlerStarted: 'handlerStarted' } as const;
+export const QUERIES = { progress: 'progress', statusLog: 'statusLog' } as const;

@@ -24,6 +24,24 @@ const absolutePath = z
 
 export const checksumSet = z.enum(['sha256', 'sha256+md5']);
 
+/** The events a job can notify about. */
+export const notifyEvent = z.enum(['completed', 'failed', 'cancelled', 'escalated']);
+
+export const callbackUrl = z.httpUrl('must be an http(s) URL');
+
+/** Who hears about the job; anything missing falls back to the configured defaults. */
+export const notifySettings = z.strictObject({
+  callbackUrl: callbackUrl.optional(),
+  email: z.array(z.email('must be an email address')).optional(),
+  on: z.array(notifyEvent).min(1).optional(),
+});
+
+const project = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'use letters, digits, "-" and "_" only');
+
 export const backupMessage = z.strictObject({
   kind: z.literal('backup'),
   id: jobId.optional(),
@@ -31,6 +49,8 @@ export const backupMessage = z.strictObject({
   source: absolutePath,
   partSize: z.number().int().min(1).max(MAX_PART_SIZE).optional(),
   checksums: checksumSet.optional(),
+  project: project.optional(),
+  notify: notifySettings.optional(),
 });
 
 export const restoreMessage = z.strictObject({
@@ -38,12 +58,36 @@ export const restoreMessage = z.strictObject({
   id: jobId.optional(),
   name: backupName,
   dest: absolutePath,
+  project: project.optional(),
+  notify: notifySettings.optional(),
 });
 
-export const message = z.discriminatedUnion('kind', [backupMessage, restoreMessage]);
+/** A producer's work request (seed 003): routed by its topic to the workers that handle its format. */
+export const dispatchMessage = z.strictObject({
+  kind: z.literal('dispatch'),
+  id: jobId.optional(),
+  name: z.string().min(1).max(200),
+  version: z.string().min(1).max(100),
+  buildType: z.string().max(100).nullable(),
+  format: z
+    .string()
+    .min(1)
+    .max(50)
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lowercase letters, digits, "-" and "_" only'),
+  project,
+  origin: z.string().min(1).max(200),
+  callbackUrl: callbackUrl.optional(),
+  payload: z.unknown().optional(),
+  notify: notifySettings.optional(),
+});
+
+export const message = z.discriminatedUnion('kind', [backupMessage, restoreMessage, dispatchMessage]);
 
 export type BackupMessage = z.infer<typeof backupMessage>;
 export type RestoreMessage = z.infer<typeof restoreMessage>;
+export type DispatchMessage = z.infer<typeof dispatchMessage>;
+export type NotifyEvent = z.infer<typeof notifyEvent>;
+export type NotifySettings = z.infer<typeof notifySettings>;
 export type Message = z.infer<typeof message>;
 export type MessageKind = Message['kind'];
 export type ChecksumSet = z.infer<typeof checksumSet>;

@@ -1,5 +1,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type Activities } from './activities';
+import { createActivities, createHandlerActivities, type Activities } from './activities';
+import { registeredFormats } from './handlers';
+import { topicQueue } from './jobs';
 import type { Config } from './config';
 import { createLogger, installRuntimeLogger, type Logger } from './logger';
 import { openStore } from './stores';
@@ -35,13 +37,54 @@ export async function createWorker(config: Config, parts: WorkerParts = {}): Pro
   });
 }
 
-/** Runs a worker until SIGINT/SIGTERM. */
-export async function runWorker(config: Config, logger = createLogger(config)): Promise<void> {
-  const worker = await createWorker(config, { logger });
+/**
+ * Workers for dispatch topics: each polls its topic's task queue and runs only
+ * the handler activity. A topic is a format, or project.format when routing by project.
+ */
+export async function createHandlerWorkers(config: Config, topics: string[], parts: Pick<WorkerParts, 'connection' | 'logger'> = {}): Promise<Worker[]> {
+  for (const topic of topics) {
+    const format = topic.split('.').pop()!;
+    if (!registeredFormats().includes(format)) {
+      throw new Error(`--handles ${topic}: no handler is registered for format "${format}"; this worker knows ${registeredFormats().join(', ')}`);
+    }
+  }
+  const logger = parts.logger ?? createLogger(config);
+  installRuntimeLogger(logger);
+  const connection = parts.connection ?? (await connectWorker(config));
+  const activities = createHandlerActivities({ config, store: openStore(config) });
+  return Promise.all(
+    topics.map((topic) =>
+      Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: topicQueue(config.taskQueue, topic),
+        activities,
+        shutdownGraceTime: '30 seconds',
+      }),
+    ),
+  );
+}
+
+/**
+ * Runs until SIGINT/SIGTERM: the control worker (workflows and their
+ * activities) unless `handlersOnly`, plus a worker for each topic it handles.
+ */
+export async function runWorker(config: Config, options: { logger?: Logger; handles?: string[]; handlersOnly?: boolean } = {}): Promise<void> {
+  const logger = options.logger ?? createLogger(config);
+  const handles = options.handles ?? config.dispatch.handles;
+  const connection = await connectWorker(config);
+  const workers = await createHandlerWorkers(config, handles, { connection, logger });
+  if (!options.handlersOnly) workers.unshift(await createWorker(config, { logger, connection }));
   logger.info(
-    { taskQueue: config.taskQueue, address: config.temporal.address, namespace: config.temporal.namespace, store: config.storeDir },
+    {
+      taskQueue: options.handlersOnly ? undefined : config.taskQueue,
+      handles,
+      address: config.temporal.address,
+      namespace: config.temporal.namespace,
+      store: config.storeDir,
+    },
     'worker started',
   );
-  await worker.run();
+  await Promise.all(workers.map((worker) => worker.run()));
   logger.info('worker stopped');
 }

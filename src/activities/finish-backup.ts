@@ -74,3 +74,17 @@ export async function removeStaging(deps: ActivityDeps, input: { backup: string;
   await fs.rm(staging.dir, { recursive: true, force: true });
   log.info('staging removed', { dir: staging.dir });
 }
+
+/**
+ * A cancelled backup's cleanup: its staging dir goes, parts and all. What was
+ * already uploaded and verified stays in the store; the store never shows a
+ * half-written object, and without a manifest nothing refers to the parts.
+ */
+export async function discardStaging(deps: ActivityDeps, input: { backup: string; jobId: string }): Promise<void> {
+  const staging = new StagingDir(deps.config.stagingDir, input.backup);
+  const request = await staging.readRequest();
+  // Another job's staging under the same name is not this job's to remove.
+  if (request && request.jobId !== input.jobId) return;
+  await fs.rm(staging.dir, { recursive: true, force: true });
+  log.info('staging removed after cancellation', { dir: staging.dir });
+}

@@ -1,5 +1,9 @@
 import type { ActivityDeps } from './deps';
-import { uploadManifest, removeStaging } from './finish-backup';
+import { discardStaging, uploadManifest, removeStaging } from './finish-backup';
+import { recordStatus } from './ledger';
+import { sendEmail, sendWebhook } from './notify';
+import { runHandler } from './run-handler';
+import { runSpawnHook } from './spawn-hook';
 import { prepareBackup } from './prepare-backup';
 import { reportStatus } from './report-status';
 import { discardRestore, finishRestore, loadManifest, prepareRestore, restorePart } from './restore';
@@ -28,7 +32,18 @@ export function createActivities(deps: ActivityDeps) {
     finishRestore: bind(deps, finishRestore),
     discardRestore: bind(deps, discardRestore),
     reportStatus: bind(deps, reportStatus),
+    discardStaging: bind(deps, discardStaging),
+    sendWebhook: bind(deps, sendWebhook),
+    sendEmail: bind(deps, sendEmail),
+    recordStatus: bind(deps, recordStatus),
+    runSpawnHook: bind(deps, runSpawnHook),
   };
 }
 
+/** The activity that topic workers run: the dispatch work itself. */
+export function createHandlerActivities(deps: ActivityDeps) {
+  return { runHandler: bind(deps, runHandler) };
+}
+
 export type Activities = ReturnType<typeof createActivities>;
+export type HandlerActivities = ReturnType<typeof createHandlerActivities>;

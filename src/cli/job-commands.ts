@@ -1,9 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { connectClient, getJob, submit, waitForJob, type JobResult, type JobView } from '../client';
+import {
+  cancelJob,
+  connectClient,
+  getJob,
+  listJobs,
+  pauseJob,
+  resumeJob,
+  submit,
+  waitForJob,
+  type JobFilter,
+  type JobResult,
+  type JobView,
+} from '../client';
 import { loadConfig, parseSize, type Config } from '../config';
-import type { BackupResult, RestoreResult } from '../jobs';
+import type { BackupResult, DispatchResult, RestoreResult, StatusEntry } from '../jobs';
 import { parseMessageJson, type Message } from '../messages';
 import { formatBytes, formatDuration } from './format';
 import { CliError, EXIT, printJson } from './output';
@@ -48,6 +60,10 @@ async function follow(client: Awaited<ReturnType<typeof connectClient>>, jobId: 
 }
 
 function summary(result: JobResult): string {
+  if ('topic' in result) {
+    const r = result as DispatchResult;
+    return `dispatch ${r.jobId}: format ${r.format} done by ${r.worker || 'a worker'} on topic ${r.topic}${r.checks ? ` after ${r.checks} check(s)` : ''}: ${JSON.stringify(r.output)}`;
+  }
   if ('manifestKey' in result) {
     const r = result as BackupResult;
     return `backup ${r.name}: ${formatBytes(r.size)} in ${r.partCount} part(s), sha256 ${r.sha256}, manifest ${r.manifestKey}, job ${r.jobId}`;
@@ -57,7 +73,8 @@ function summary(result: JobResult): string {
 }
 
 function printStatus(view: JobView): void {
-  const lines = [`job ${view.jobId} (${view.kind}): ${view.status}`, `started ${view.startTime.toISOString()}`];
+  const status = view.progress?.status && view.status === 'running' ? `${view.status}, ${view.progress.status}` : view.status;
+  const lines = [`job ${view.jobId} (${view.kind}): ${status}`, `started ${view.startTime.toISOString()}`];
   if (view.closeTime) lines.push(`ended   ${view.closeTime.toISOString()}`);
   const p = view.progress;
   if (p) {
@@ -68,6 +85,9 @@ function printStatus(view: JobView): void {
   }
   if (view.result) lines.push(summary(view.result));
   if (view.error) lines.push(`cause: ${view.error}`);
+  if (view.statusLog?.length) {
+    lines.push('status log:', ...view.statusLog.map((e: StatusEntry) => `  ${e.at}  ${e.status}${e.note ? `  ${e.note}` : ''}`));
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
@@ -158,5 +178,47 @@ export function registerJobCommands(program: Command): void {
         throw new CliError(`cannot read message ${file}: ${(err as Error).message}`, EXIT.badInput);
       }
       await run(config, parseMessageJson(text, file === '-' ? 'standard input' : file), opts);
+    });
+
+  const control = (name: string, description: string, act: typeof pauseJob, done: string) =>
+    program
+      .command(name)
+      .description(description)
+      .argument('<id>', 'job id')
+      .action(async (id: string) => {
+        const config = loadConfig();
+        const client = await connectClient(config);
+        try {
+          await act(client, id);
+          process.stdout.write(`${id}: ${done}\n`);
+        } finally {
+          await client.connection.close();
+        }
+      });
+  control('pause', 'stop scheduling new work for a job (work in flight finishes)', pauseJob, 'pause requested');
+  control('resume', 'let a paused job go on', resumeJob, 'resume requested');
+  control('cancel', 'cancel a job; it removes its staging data and ends as cancelled', cancelJob, 'cancellation requested');
+
+  program
+    .command('list')
+    .description('jobs, newest first, filtered by their search attributes')
+    .option('--status <status>', 'queued, running, waiting-for-worker, paused, completed, failed or cancelled')
+    .option('--kind <kind>', 'backup, restore or dispatch')
+    .option('--project <project>', 'project name')
+    .option('--limit <n>', 'at most this many', '50')
+    .option('--json', 'print JSON for scripts')
+    .action(async (opts: JobFilter & { limit: string; json?: boolean }) => {
+      const config = loadConfig();
+      const client = await connectClient(config);
+      try {
+        const jobs = await listJobs(client, { status: opts.status, kind: opts.kind, project: opts.project }, Number(opts.limit) || 50);
+        if (opts.json) return printJson(jobs);
+        for (const job of jobs) {
+          process.stdout.write(`${job.startTime.toISOString()}  ${(job.status ?? '?').padEnd(18)} ${(job.kind ?? '?').padEnd(9)} ${job.jobId}${job.project ? `  [${job.project}]` : ''}\n`);
+        }
+        if (jobs.length === 0) process.stderr.write('no jobs match\n');
+      } finally {
+        await client.connection.close();
+      }
     });
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config';
 import { startDevServer, temporalAnswers, type DevServer } from '../dev-server/dev-server';
 import { createLogger } from '../logger';
+import { registeredFormats } from '../handlers';
 import { runWorker } from '../worker';
 import { CliError, EXIT } from './output';
 
@@ -31,6 +32,13 @@ async function devServerFor(config: Config, port: number, uiPort: number | undef
   return server;
 }
 
+/** What `start` handles besides the control queue: COURIER_HANDLES, else every configured format that has a built-in handler. */
+function embeddedTopics(config: Config): string[] {
+  if (config.dispatch.handles.length > 0) return config.dispatch.handles;
+  if (config.dispatch.route !== 'format') return [];
+  return config.dispatch.formats.filter((format) => registeredFormats().includes(format));
+}
+
 /** Stops the dev server when this process is told to stop. */
 function stopOnSignal(server: DevServer): void {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -56,9 +64,11 @@ export function registerServerCommands(program: Command): void {
 
   program
     .command('worker')
-    .description('run one worker process: it runs the jobs')
-    .action(async () => {
-      await runWorker(loadConfig());
+    .description('run one worker process: it runs the jobs; with --handles, only the work of those dispatch topics')
+    .option('--handles <topics>', 'comma-separated dispatch topics (formats, or project.format) this worker does the work for')
+    .action(async (opts: { handles?: string }) => {
+      const handles = opts.handles?.split(',').map((t) => t.trim()).filter(Boolean);
+      await runWorker(loadConfig(), { handles, handlersOnly: handles !== undefined });
     });
 
   program
@@ -74,7 +84,7 @@ export function registerServerCommands(program: Command): void {
         server = await devServerFor(config, portOf(config.temporal.address), undefined, false);
       }
       try {
-        await runWorker(config, logger);
+        await runWorker(config, { logger, handles: embeddedTopics(config) });
       } finally {
         await server?.stop();
       }

@@ -1,7 +1,7 @@
-import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type { JobSettings } from '../jobs';
 
-const NON_RETRYABLE = ['BadInput', 'PartLost', 'Corrupt', 'StagingBusy', 'SourceChanged', 'NotFound'];
+export const NON_RETRYABLE = ['BadInput', 'PartLost', 'Corrupt', 'StagingBusy', 'SourceChanged', 'NotFound', 'NotConfigured'];
 
 const retry: RetryPolicy = {
   initialInterval: '1 second',
@@ -14,11 +14,16 @@ const retry: RetryPolicy = {
 /** Short bookkeeping steps: checks, manifests, status records. */
 export const quickStep: ActivityOptions = { startToCloseTimeout: '5 minutes', retry };
 
-/** Steps that move bytes: they heartbeat, so a dead worker is noticed within the heartbeat timeout. */
+/**
+ * Steps that move bytes: they heartbeat, so a dead worker is noticed within the
+ * heartbeat timeout. On cancellation the job waits for them to stop before it
+ * cleans up, so nothing reads a staged part while it is being removed.
+ */
 export function byteMover(settings: JobSettings): ActivityOptions {
   return {
     startToCloseTimeout: '24 hours',
     heartbeatTimeout: settings.heartbeatTimeoutMs,
     retry,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   };
 }

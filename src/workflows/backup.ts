@@ -2,8 +2,8 @@ import { continueAsNew, proxyActivities, setHandler, workflowInfo } from '@tempo
 import type { Activities } from '../activities';
 import type { BackupInput, BackupResult, BackupState } from '../jobs';
 import { byteMover, quickStep } from './activity-options';
-import { progressQuery, splitProgressSignal } from './definitions';
-import { completeJob, createProgress, failJob, setStatus } from './job-status';
+import { splitProgressSignal } from './definitions';
+import { trackJob } from './job-tracker';
 import { PARTS_PER_RUN, runPartPool } from './part-pool';
 
 /**
@@ -19,8 +19,15 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
     partsUploaded: 0,
     startedAt: new Date().toISOString(),
   };
-  const progress = createProgress({ parts: state.split?.partCount ?? 0, bytes: state.split?.size ?? 0 });
-  setHandler(progressQuery, () => progress);
+  const job = trackJob({
+    kind: 'backup',
+    subject: message.name,
+    project: message.project,
+    settings,
+    carried: input.tracker,
+    total: { parts: state.split?.partCount ?? 0, bytes: state.split?.size ?? 0 },
+  });
+  const { progress } = job;
   setHandler(splitProgressSignal, (update) => {
     if (progress.phase !== 'split') return;
     progress.partsDone = Math.max(progress.partsDone, update.partsDone);
@@ -32,7 +39,7 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
   let runOutOfBudget = false;
   let result: BackupResult | undefined;
   try {
-    setStatus('running');
+    if (!job.paused) job.set('running');
     if (!state.split) {
       progress.enter('prepare');
       const source = await bookkeeping.prepareBackup(input);
@@ -51,6 +58,7 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
       total: split.partCount,
       concurrency: settings.concurrency,
       mayStart: () => startedThisRun < PARTS_PER_RUN && !workflowInfo().continueAsNewSuggested,
+      paused: () => job.paused,
       work: async (index) => {
         startedThisRun++;
         const part = await bytes.uploadPart({ backup: message.name, index });
@@ -75,12 +83,12 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
       });
       progress.enter('cleanup');
       await bookkeeping.removeStaging({ backup: message.name, partCount: split.partCount });
-      await completeJob('backup', { ...result });
-      progress.enter('completed');
+      await job.complete({ ...result });
     }
   } catch (err) {
-    return failJob('backup', message.name, progress, err);
+    // A cancelled backup takes its staging data with it; verified parts in the store stay.
+    return job.fail(err, () => bookkeeping.discardStaging({ backup: message.name, jobId: message.id }));
   }
-  if (runOutOfBudget || !result) return continueAsNew<typeof backup>({ message, settings, state });
+  if (runOutOfBudget || !result) return continueAsNew<typeof backup>({ message, settings, state, tracker: job.state() });
   return result;
 }

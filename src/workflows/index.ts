@@ -1,2 +1,3 @@
 export { backup } from './backup';
 export { restore } from './restore';
+export { dispatch } from './dispatch';

@@ -1,3 +1,5 @@
+import { condition } from '@temporalio/workflow';
+
 /** Parts handled per workflow run before continuing as new, to stay far below the history limits. */
 export const PARTS_PER_RUN = 1000;
 
@@ -13,15 +15,21 @@ export async function runPartPool(options: {
   total: number;
   concurrency: number;
   mayStart: () => boolean;
+  /** While true no new part starts; the pool waits once the parts in flight are done. */
+  paused?: () => boolean;
   work: (index: number) => Promise<void>;
 }): Promise<number> {
   const { total, concurrency, mayStart, work } = options;
+  const paused = options.paused ?? (() => false);
   let next = options.from;
   let failed = false;
   let failure: unknown;
   const inFlight = new Set<Promise<void>>();
-  const canStart = () => !failed && next < total && mayStart();
-  while (canStart() || inFlight.size > 0) {
+  const hasWork = () => !failed && next < total && mayStart();
+  const canStart = () => hasWork() && !paused();
+  for (;;) {
+    if (inFlight.size === 0 && hasWork() && paused()) await condition(() => !paused());
+    if (!canStart() && inFlight.size === 0) break;
     while (inFlight.size < concurrency && canStart()) {
       const index = next++;
       const task: Promise<void> = work(index)

@@ -1,11 +1,9 @@
-import { CancellationScope, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { RestoreInput, RestoreResult, RestoreState } from '../jobs';
 import { byteMover, quickStep } from './activity-options';
-import { progressQuery } from './definitions';
-import { completeJob, createProgress, failJob, setStatus } from './job-status';
-import { runPartPool } from './part-pool';
-import { PARTS_PER_RUN } from './part-pool';
+import { trackJob } from './job-tracker';
+import { PARTS_PER_RUN, runPartPool } from './part-pool';
 
 /**
  * A restore: read the manifest, download and verify every part into a temp
@@ -15,15 +13,22 @@ import { PARTS_PER_RUN } from './part-pool';
 export async function restore(input: RestoreInput): Promise<RestoreResult> {
   const { message, settings } = input;
   const state: RestoreState = input.state ?? { nextPart: 0, bytesRestored: 0, startedAt: new Date().toISOString() };
-  const progress = createProgress({ parts: state.manifest?.partCount ?? 0, bytes: state.manifest?.size ?? 0 });
-  setHandler(progressQuery, () => progress);
+  const job = trackJob({
+    kind: 'restore',
+    subject: message.name,
+    project: message.project,
+    settings,
+    carried: input.tracker,
+    total: { parts: state.manifest?.partCount ?? 0, bytes: state.manifest?.size ?? 0 },
+  });
+  const { progress } = job;
   const bookkeeping = proxyActivities<Activities>(quickStep);
   const bytes = proxyActivities<Activities>(byteMover(settings));
 
   let runOutOfBudget = false;
   let result: RestoreResult | undefined;
   try {
-    setStatus('running');
+    if (!job.paused) job.set('running');
     if (!state.manifest || !state.tempPath) {
       progress.enter('prepare');
       const manifest = await bookkeeping.loadManifest(message.name);
@@ -43,6 +48,7 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
         total: manifest.partCount,
         concurrency: settings.concurrency,
         mayStart: () => startedThisRun < PARTS_PER_RUN && !workflowInfo().continueAsNewSuggested,
+        paused: () => job.paused,
         work: async (index) => {
           startedThisRun++;
           const size = await bytes.restorePart({ backup: message.name, index, tempPath });
@@ -70,12 +76,11 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
         partCount: manifest.partCount,
         completedAt: new Date().toISOString(),
       };
-      await completeJob('restore', { ...result });
-      progress.enter('completed');
+      await job.complete({ ...result });
     }
   } catch (err) {
-    return failJob('restore', message.name, progress, err);
+    return job.fail(err);
   }
-  if (runOutOfBudget || !result) return continueAsNew<typeof restore>({ message, settings, state });
+  if (runOutOfBudget || !result) return continueAsNew<typeof restore>({ message, settings, state, tracker: job.state() });
   return result;
 }

@@ -1,0 +1,52 @@
+import { log } from '@temporalio/activity';
+import { Pool } from 'pg';
+import type { StatusEntry } from '../jobs';
+import type { ActivityDeps } from './deps';
+import { permanent } from './failures';
+
+export interface LedgerRow extends StatusEntry {
+  jobId: string;
+  runId: string;
+  /** Position in the job's status log; with the job id it makes a retried insert a no-op. */
+  seq: number;
+  kind: string;
+  project?: string;
+}
+
+const CREATE = `
+CREATE TABLE IF NOT EXISTS courier_status_log (
+  job_id  text        NOT NULL,
+  seq     integer     NOT NULL,
+  run_id  text        NOT NULL,
+  kind    text        NOT NULL,
+  project text,
+  status  text        NOT NULL,
+  note    text,
+  at      timestamptz NOT NULL,
+  PRIMARY KEY (job_id, seq)
+)`;
+
+let ledger: { url: string; pool: Pool; ready: Promise<unknown> } | undefined;
+
+function poolFor(url: string) {
+  if (ledger?.url !== url) {
+    const pool = new Pool({ connectionString: url, max: 4 });
+    pool.on('error', (err) => log.warn('ledger connection error', { error: err.message }));
+    ledger = { url, pool, ready: pool.query(CREATE) };
+    ledger.ready.catch(() => (ledger = undefined));
+  }
+  return ledger;
+}
+
+/** Appends one status transition to the PostgreSQL ledger, so reporting outlives Temporal's retention. */
+export async function recordStatus(deps: ActivityDeps, row: LedgerRow): Promise<void> {
+  const url = deps.config.ledgerUrl;
+  if (!url) throw permanent('NotConfigured', `job ${row.jobId} asks for the status ledger, but COURIER_LEDGER_URL is not set on this worker`);
+  const { pool, ready } = poolFor(url);
+  await ready;
+  await pool.query(
+    `INSERT INTO courier_status_log (job_id, seq, run_id, kind, project, status, note, at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_id, seq) DO NOTHING`,
+    [row.jobId, row.seq, row.runId, row.kind, row.project ?? null, row.status, row.note ?? null, row.at],
+  );
+}

@@ -1,0 +1,76 @@
+import { createHmac } from 'node:crypto';
+import { log } from '@temporalio/activity';
+import { createTransport, type Transporter } from 'nodemailer';
+import type { StatusDocument } from '../jobs';
+import type { ActivityDeps } from './deps';
+import { permanent } from './failures';
+
+export const SIGNATURE_HEADER = 'x-courier-signature';
+
+/** `sha256=<hex HMAC-SHA256 of the exact body>`, the form receivers check. */
+export function signBody(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** POSTs the status document, signed; a non-2xx answer or a timeout throws, and Temporal retries with backoff. */
+export async function sendWebhook(deps: ActivityDeps, input: { url: string; document: StatusDocument; timeoutMs: number }): Promise<number> {
+  const secret = deps.config.webhook.secret;
+  if (!secret) throw permanent('NotConfigured', `cannot sign the callback to ${input.url}: COURIER_WEBHOOK_SECRET is not set on this worker`);
+  const body = JSON.stringify(input.document);
+  let response: Response;
+  try {
+    response = await fetch(input.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signBody(secret, body), 'x-courier-event': input.document.event },
+      body,
+      signal: AbortSignal.timeout(input.timeoutMs),
+    });
+  } catch (err) {
+    throw new Error(`callback ${input.url} unreachable: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+  }
+  await response.body?.cancel();
+  if (!response.ok) throw new Error(`callback ${input.url} answered ${response.status} ${response.statusText}`);
+  log.info('callback delivered', { url: input.url, event: input.document.event, status: response.status });
+  return response.status;
+}
+
+let transport: { url: string; mailer: Transporter } | undefined;
+
+function mailer(url: string): Transporter {
+  if (transport?.url !== url) transport = { url, mailer: createTransport(url) };
+  return transport.mailer;
+}
+
+/** Mails the people to tell: subject and body name the job, its kind, the cause and the command to look at it. */
+export async function sendEmail(deps: ActivityDeps, input: { to: string[]; document: StatusDocument }): Promise<void> {
+  const { url, from } = deps.config.smtp;
+  if (!url) throw permanent('NotConfigured', `cannot mail ${input.to.join(', ')}: COURIER_SMTP_URL is not set on this worker`);
+  const doc = input.document;
+  const headline = {
+    completed: 'completed',
+    failed: 'FAILED',
+    cancelled: 'was cancelled',
+    escalated: 'is waiting for a worker',
+  }[doc.event];
+  const lines = [
+    `courier ${doc.kind} job ${doc.jobId} ${headline}.`,
+    '',
+    `Job:     ${doc.jobId} (run ${doc.runId})`,
+    `Kind:    ${doc.kind}`,
+    `Subject: ${doc.subject}`,
+    `Status:  ${doc.status}`,
+    ...(doc.cause ? [`Cause:   ${doc.cause}`] : []),
+    '',
+    `Look at it:  courier status ${doc.jobId}`,
+    '',
+    'Status log:',
+    ...doc.statusLog.map((entry) => `  ${entry.at}  ${entry.status}${entry.note ? `  ${entry.note}` : ''}`),
+  ];
+  await mailer(url).sendMail({
+    from,
+    to: input.to,
+    subject: `[courier] ${doc.kind} ${doc.subject} ${headline} (${doc.jobId})`,
+    text: lines.join('\n'),
+  });
+  log.info('mail sent', { to: input.to, event: doc.event });
+}

@@ -1,0 +1,203 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  TemporalFailure,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { JobSettings, Phase, Progress, StatusDocument, StatusEntry, StatusName, TrackerState } from '../jobs';
+import type { NotifyEvent } from '../messages';
+import { CourierStatus } from '../search-attributes';
+import { quickStep } from './activity-options';
+import { pauseSignal, progressQuery, resumeSignal, statusLogQuery } from './definitions';
+
+const bookkeeping = proxyActivities<Activities>(quickStep);
+
+/** The innermost failure message: the activity's own words, not the "Activity task failed" wrappers. */
+export function rootCause(err: unknown): { message: string; type?: string } {
+  let current: unknown = err;
+  while (current instanceof TemporalFailure && current.cause) current = current.cause;
+  const type = current instanceof ApplicationFailure ? (current.type ?? undefined) : undefined;
+  return { message: current instanceof Error ? current.message : String(current), type };
+}
+
+export type TrackedProgress = Progress & { enter(phase: Phase): void };
+
+export interface JobTracker {
+  readonly progress: TrackedProgress;
+  readonly paused: boolean;
+  /** Moves the job to a status: search attribute, status log, ledger. */
+  set(status: StatusName, note?: string): void;
+  /** Adds a line to the status log without changing the status. */
+  note(text: string): void;
+  /** Resolves at once unless the job is paused; then when it is resumed. */
+  untilResumed(): Promise<void>;
+  /** What continue-as-new carries over. */
+  state(): TrackerState;
+  notify(event: NotifyEvent, extra?: { cause?: string; result?: Record<string, unknown> }): Promise<void>;
+  complete(result: Record<string, unknown>): Promise<void>;
+  /** Ends the job as failed, or as cancelled after `cleanup` when the error is a cancellation. */
+  fail(err: unknown, cleanup?: () => Promise<void>): Promise<never>;
+}
+
+interface TrackOptions {
+  kind: string;
+  subject: string;
+  project?: string;
+  settings: JobSettings;
+  carried?: TrackerState;
+  total: { parts: number; bytes: number };
+}
+
+/**
+ * Everything a job shows the outside world: the progress and statusLog
+ * queries, pause and resume, the CourierStatus search attribute, the ledger,
+ * notifications and the done record. Workflows tell their story; this keeps score.
+ */
+export function trackJob(options: TrackOptions): JobTracker {
+  const { kind, subject, settings } = options;
+  const log: StatusEntry[] = options.carried?.log ?? [];
+  let paused = options.carried?.paused ?? false;
+  let beforePause: StatusName = 'running';
+  let ledger: Promise<void> = Promise.resolve();
+
+  const progress: TrackedProgress = {
+    phase: 'queued',
+    status: log.at(-1)?.status ?? 'queued',
+    partsDone: 0,
+    partsTotal: options.total.parts,
+    bytesDone: 0,
+    bytesTotal: options.total.bytes,
+    enter(phase: Phase) {
+      progress.phase = phase;
+    },
+  };
+
+  const append = (entry: StatusEntry) => {
+    log.push(entry);
+    if (!settings.ledger) return;
+    const row = { ...entry, jobId: workflowInfo().workflowId, runId: workflowInfo().runId, seq: log.length - 1, kind, project: options.project };
+    // In order, one at a time; a ledger that stays down is noted but never fails the job.
+    ledger = ledger.then(() =>
+      bookkeeping.recordStatus(row).catch((err) => {
+        progress.lastError = `status ledger: ${rootCause(err).message}`;
+      }),
+    );
+  };
+
+  const tracker: JobTracker = {
+    progress,
+    get paused() {
+      return paused;
+    },
+    set(status, note) {
+      if (status === progress.status && !note) return;
+      progress.status = status;
+      upsertSearchAttributes([{ key: CourierStatus, value: status }]);
+      append({ status, at: new Date().toISOString(), ...(note ? { note } : {}) });
+    },
+    note(text) {
+      append({ status: progress.status ?? 'running', at: new Date().toISOString(), note: text });
+    },
+    untilResumed: () => condition(() => !paused),
+    state: () => ({ log, paused }),
+    async notify(event, extra = {}) {
+      const plan = settings.notify;
+      const { workflowId, runId } = workflowInfo();
+      const document: StatusDocument = {
+        jobId: workflowId,
+        runId,
+        kind,
+        event,
+        status: progress.status ?? 'running',
+        subject,
+        ...(extra.cause ? { cause: extra.cause } : {}),
+        at: new Date().toISOString(),
+        statusLog: [...log],
+        ...(extra.result ? { result: extra.result } : {}),
+      };
+      const deliveries: Promise<void>[] = [];
+      if (plan.callbackUrl && plan.webhookOn.includes(event)) {
+        const url = plan.callbackUrl;
+        const { sendWebhook } = proxyActivities<Activities>({
+          startToCloseTimeout: plan.webhook.timeoutMs + 5000,
+          retry: {
+            initialInterval: plan.webhook.retryIntervalMs,
+            backoffCoefficient: 2,
+            maximumInterval: plan.webhook.retryIntervalMs * 32,
+            maximumAttempts: plan.webhook.attempts,
+            nonRetryableErrorTypes: ['NotConfigured'],
+          },
+        });
+        deliveries.push(
+          sendWebhook({ url, document, timeoutMs: plan.webhook.timeoutMs }).then(
+            () => undefined,
+            (err) => tracker.note(`callback ${url} for ${event} failed after ${plan.webhook.attempts} attempts: ${rootCause(err).message}`),
+          ),
+        );
+      }
+      if (plan.email.length > 0 && plan.emailOn.includes(event)) {
+        deliveries.push(
+          bookkeeping.sendEmail({ to: plan.email, document }).catch((err) => tracker.note(`mail to ${plan.email.join(', ')} for ${event} failed: ${rootCause(err).message}`)),
+        );
+      }
+      await Promise.all(deliveries);
+    },
+    async complete(result) {
+      tracker.set('completed');
+      progress.enter('completed');
+      await bookkeeping.reportStatus({ jobId: workflowInfo().workflowId, kind, status: 'completed', detail: result });
+      await tracker.notify('completed', { result });
+      await ledger;
+    },
+    async fail(err, cleanup) {
+      if (isCancellation(err)) {
+        await CancellationScope.nonCancellable(async () => {
+          await cleanup?.();
+          tracker.set('cancelled');
+          await bookkeeping.reportStatus({ jobId: workflowInfo().workflowId, kind, status: 'cancelled', detail: { subject } }).catch(() => undefined);
+          await tracker.notify('cancelled');
+          await ledger;
+        });
+        throw err;
+      }
+      const cause = rootCause(err);
+      progress.enter('failed');
+      progress.lastError = cause.message;
+      tracker.set('failed', cause.message);
+      await CancellationScope.nonCancellable(async () => {
+        await bookkeeping
+          .reportStatus({ jobId: workflowInfo().workflowId, kind, status: 'failed', detail: { subject, error: cause.message, errorType: cause.type } })
+          .catch(() => undefined);
+        await tracker.notify('failed', { cause: cause.message });
+        await ledger;
+      });
+      throw ApplicationFailure.create({
+        message: `${kind} ${subject} failed: ${cause.message}`,
+        type: cause.type ?? 'JobFailed',
+        nonRetryable: true,
+        cause: err instanceof Error ? err : undefined,
+      });
+    },
+  };
+
+  setHandler(progressQuery, () => progress);
+  setHandler(statusLogQuery, () => log);
+  setHandler(pauseSignal, () => {
+    if (paused) return;
+    paused = true;
+    beforePause = progress.status === 'paused' ? 'running' : (progress.status ?? 'running');
+    tracker.set('paused', 'new work waits; work in flight finishes');
+  });
+  setHandler(resumeSignal, () => {
+    if (!paused) return;
+    paused = false;
+    tracker.set(beforePause, 'resumed');
+  });
+  return tracker;
+}
