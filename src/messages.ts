@@ -27,7 +27,7 @@ export const checksumSet = z.enum(['sha256', 'sha256+md5']);
 /** The events a job can notify about. */
 export const notifyEvent = z.enum(['completed', 'failed', 'cancelled', 'escalated']);
 
-export const callbackUrl = z.httpUrl('must be an http(s) URL');
+export const callbackUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
 /** Who hears about the job; anything missing falls back to the configured defaults. */
 export const notifySettings = z.strictObject({

@@ -72,6 +72,8 @@ export async function createHandlerWorkers(config: Config, topics: string[], par
 export async function runWorker(config: Config, options: { logger?: Logger; handles?: string[]; handlersOnly?: boolean } = {}): Promise<void> {
   const logger = options.logger ?? createLogger(config);
   const handles = options.handles ?? config.dispatch.handles;
+  // The runtime takes its logger once, before the first connection creates it.
+  installRuntimeLogger(logger);
   const connection = await connectWorker(config);
   const workers = await createHandlerWorkers(config, handles, { connection, logger });
   if (!options.handlersOnly) workers.unshift(await createWorker(config, { logger, connection }));

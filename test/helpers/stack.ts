@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import { connectClient } from '../../src/client';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger, installRuntimeLogger } from '../../src/logger';
-import { createWorker, type WorkerParts } from '../../src/worker';
+import { createHandlerWorkers, createWorker, type WorkerParts } from '../../src/worker';
 
 export { randomFile, sha256File } from './files';
 
@@ -59,6 +59,9 @@ export interface Stack {
   client: Client;
   worker?: Worker;
   startWorker(parts?: Pick<WorkerParts, 'wrapActivities'>): Promise<Worker>;
+  /** Workers for dispatch topics, in process; stopped with the stack. */
+  startHandlerWorkers(topics: string[]): Promise<void>;
+  stopHandlerWorkers(): Promise<void>;
   stopWorker(): Promise<void>;
   close(): Promise<void>;
 }
@@ -70,6 +73,7 @@ export async function createStack(overrides: Record<string, string> = {}): Promi
   const client = await connectClient(config);
   let running: Promise<void> | undefined;
   let connection: NativeConnection | undefined;
+  let handlerWorkers: { workers: Worker[]; running: Promise<unknown> } | undefined;
   const stack: Stack = {
     env,
     config,
@@ -83,6 +87,17 @@ export async function createStack(overrides: Record<string, string> = {}): Promi
       running = worker.run();
       return worker;
     },
+    async startHandlerWorkers(topics) {
+      connection ??= await NativeConnection.connect({ address: config.temporal.address });
+      const workers = await createHandlerWorkers(config, topics, { connection, logger: createLogger(config, 'test-handlers') });
+      handlerWorkers = { workers, running: Promise.all(workers.map((w) => w.run())) };
+    },
+    async stopHandlerWorkers() {
+      if (!handlerWorkers) return;
+      for (const worker of handlerWorkers.workers) worker.shutdown();
+      await handlerWorkers.running;
+      handlerWorkers = undefined;
+    },
     async stopWorker() {
       if (!stack.worker) return;
       stack.worker.shutdown();
@@ -91,6 +106,7 @@ export async function createStack(overrides: Record<string, string> = {}): Promi
     },
     async close() {
       await stack.stopWorker();
+      await stack.stopHandlerWorkers();
       await connection?.close();
       await client.connection.close();
     },
