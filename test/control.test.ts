@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { cancelJob, listJobs, pauseJob, queryProgress, resumeJob, statusLogOf, submit, waitForJob } from '../src/client';
+import type { BackupResult } from '../src/jobs';
+import { jobRecordKey, manifestKey } from '../src/jobs';
+import { FsStore } from '../src/stores/fs-store';
+import { StagingDir } from '../src/activities/staging';
+import { createStack, randomFile, waitUntil, type Stack } from './helpers/stack';
+
+const KiB = 1024;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function searchStatus(stack: Stack, jobId: string): Promise<unknown> {
+  const description = await stack.client.workflow.getHandle(jobId).describe();
+  return description.searchAttributes.CourierStatus?.[0];
+}
+
+describe('pause, resume, cancel and search attributes on running jobs', () => {
+  let stack: Stack;
+  let dir: string;
+
+  before(async () => {
+    stack = await createStack({ COURIER_PART_SIZE: '64KiB', COURIER_CONCURRENCY: '2' });
+    dir = await fs.mkdtemp(path.join(stack.config.dataDir, '..', 'control-'));
+  });
+  afterEach(() => stack.stopWorker());
+  after(() => stack.close());
+
+  /** Real uploads, each held back a little so a test can act while the job runs. */
+  const slowUploads = () =>
+    stack.startWorker({
+      wrapActivities: (real) => ({
+        ...real,
+        async uploadPart(ref) {
+          await sleep(250);
+          return real.uploadPart(ref);
+        },
+      }),
+    });
+
+  it('pause stops new uploads once those in flight finish; resume lets the job complete', async () => {
+    await slowUploads();
+    const source = await randomFile(dir, 'pausable', 16 * 64 * KiB);
+    const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'pausable', source });
+    await waitUntil('uploads to begin', async () => ((await queryProgress(stack.client, jobId))?.partsDone ?? 0) >= 2);
+    await pauseJob(stack.client, jobId);
+
+    await waitUntil('the job to show paused', async () => (await queryProgress(stack.client, jobId))?.status === 'paused');
+    await sleep(1000); // the uploads in flight finish
+    const settled = (await queryProgress(stack.client, jobId))!.partsDone;
+    await sleep(1500);
+    const later = (await queryProgress(stack.client, jobId))!;
+    assert.equal(later.partsDone, settled, 'no new part starts while paused');
+    assert.ok(later.partsDone < 16, 'the pause came before the end');
+    assert.equal(await searchStatus(stack, jobId), 'paused');
+
+    await resumeJob(stack.client, jobId);
+    const result = (await waitForJob(stack.client, jobId)) as BackupResult;
+    assert.equal(result.partCount, 16);
+    const log = await statusLogOf(stack.client, jobId);
+    assert.deepEqual(log.map((e) => e.status), ['running', 'paused', 'running', 'completed']);
+    assert.equal(log[2].note, 'resumed');
+    assert.ok(log.every((e, i) => i === 0 || e.at >= log[i - 1].at), 'times in order');
+  });
+
+  it('cancel stops the job, removes its staging data, and leaves only verified objects in the store', async () => {
+    await slowUploads();
+    const name = 'cancellable';
+    const source = await randomFile(dir, name, 20 * 64 * KiB);
+    const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name, source });
+    await waitUntil('uploads to begin', async () => ((await queryProgress(stack.client, jobId))?.partsDone ?? 0) >= 2);
+    await cancelJob(stack.client, jobId);
+
+    await assert.rejects(waitForJob(stack.client, jobId), (err: unknown) => {
+      assert.equal((err as { status?: string }).status, 'cancelled');
+      return true;
+    });
+    await assert.rejects(stack.client.workflow.getHandle(jobId).result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+    const staging = new StagingDir(stack.config.stagingDir, name);
+    await assert.rejects(fs.stat(staging.dir), /ENOENT/, 'staging dir removed');
+
+    const store = new FsStore(stack.config.storeDir);
+    assert.equal(await store.head(manifestKey(name)), undefined, 'no manifest: the backup is not visible as complete');
+    const parts = await store.list(`backups/${name}/parts`);
+    assert.ok(parts.length < 20, 'cancelled before the end');
+    const objects = await fs.readdir(path.join(stack.config.storeDir, 'objects', 'backups', name, 'parts')).catch(() => []);
+    assert.equal(objects.length, parts.length, 'every object in the store has its verified checksum; none is half-written');
+    assert.deepEqual(await fs.readdir(path.join(stack.config.storeDir, 'tmp')), [], 'no temp files left by the cancelled uploads');
+
+    const record = JSON.parse(await fs.readFile(path.join(stack.config.storeDir, 'objects', jobRecordKey(jobId)), 'utf8'));
+    assert.equal(record.status, 'cancelled');
+    assert.equal((await statusLogOf(stack.client, jobId)).at(-1)?.status, 'cancelled');
+    await waitUntil('CourierStatus cancelled', async () => (await searchStatus(stack, jobId)) === 'cancelled');
+  });
+
+  it('lists jobs by CourierStatus and CourierKind', async () => {
+    await stack.startWorker();
+    const source = await randomFile(dir, 'listed', 100 * KiB);
+    const backup = await submit(stack.client, stack.config, { kind: 'backup', name: 'listed', source, project: 'atlas' });
+    await waitForJob(stack.client, backup.jobId);
+    const restore = await submit(stack.client, stack.config, { kind: 'restore', name: 'listed', dest: path.join(dir, 'listed.out') });
+    await waitForJob(stack.client, restore.jobId);
+    const failed = await submit(stack.client, stack.config, { kind: 'backup', name: 'listed-missing', source: path.join(dir, 'absent') });
+    await waitForJob(stack.client, failed.jobId).catch(() => undefined);
+
+    const taskQueue = stack.config.taskQueue;
+    const ids = async (filter: Parameters<typeof listJobs>[1]) => (await listJobs(stack.client, { ...filter, taskQueue })).map((j) => j.jobId).sort();
+    await waitUntil('visibility to catch up', async () => (await ids({ kind: 'restore', status: 'completed' })).length === 1);
+    assert.deepEqual(await ids({ kind: 'restore', status: 'completed' }), [restore.jobId]);
+    assert.deepEqual(await ids({ kind: 'backup', status: 'failed' }), [failed.jobId]);
+    assert.ok((await ids({ kind: 'backup', status: 'completed' })).includes(backup.jobId));
+    assert.ok(!(await ids({ kind: 'backup', status: 'completed' })).includes(failed.jobId));
+    assert.deepEqual(await ids({ project: 'atlas' }), [backup.jobId]);
+    const cancelled = await ids({ status: 'cancelled' });
+    assert.equal(cancelled.length, 1, 'the backup cancelled in the test before');
+    assert.match(cancelled[0], /^backup-cancellable-/);
+  });
+});

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client as PgClient } from 'pg';
+import { JobFailedError, pauseJob, queryProgress, resumeJob, statusLogOf, submit, waitForJob } from '../src/client';
+import type { StatusEntry } from '../src/jobs';
+import { createStack, randomFile, waitUntil, type Stack } from './helpers/stack';
+
+const LEDGER_URL = process.env.COURIER_TEST_LEDGER_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+describe('the PostgreSQL status ledger', () => {
+  let stack: Stack;
+  let pg: PgClient;
+  let dir: string;
+
+  before(async () => {
+    pg = new PgClient({ connectionString: LEDGER_URL });
+    await pg.connect();
+    stack = await createStack({ COURIER_LEDGER_URL: LEDGER_URL, COURIER_PART_SIZE: '64KiB', COURIER_CONCURRENCY: '1' });
+    await stack.startWorker({
+      wrapActivities: (real) => ({
+        ...real,
+        async uploadPart(ref) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          return real.uploadPart(ref);
+        },
+      }),
+    });
+    dir = await fs.mkdtemp(path.join(stack.config.dataDir, '..', 'ledger-'));
+  });
+  after(async () => {
+    await stack.close();
+    await pg.end();
+  });
+
+  async function rows(jobId: string): Promise<StatusEntry[]> {
+    const result = await pg.query<{ status: StatusEntry['status']; note: string | null; at: Date }>(
+      'SELECT status, note, at FROM courier_status_log WHERE job_id = $1 ORDER BY seq',
+      [jobId],
+    );
+    return result.rows.map((row) => ({ status: row.status, at: row.at.toISOString(), ...(row.note ? { note: row.note } : {}) }));
+  }
+
+  it('every status transition of a job is a row, in the order and with the times of its status log', async () => {
+    const source = await randomFile(dir, 'ledgered', 8 * 64 * 1024);
+    const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'ledgered', source, project: 'ccap' });
+    await waitUntil('uploads to begin', async () => ((await queryProgress(stack.client, jobId))?.partsDone ?? 0) >= 1);
+    await pauseJob(stack.client, jobId);
+    await waitUntil('paused', async () => (await queryProgress(stack.client, jobId))?.status === 'paused');
+    await resumeJob(stack.client, jobId);
+    await waitForJob(stack.client, jobId);
+
+    const log = await statusLogOf(stack.client, jobId);
+    assert.deepEqual(log.map((e) => e.status), ['running', 'paused', 'running', 'completed']);
+    assert.deepEqual(await rows(jobId), log);
+    const meta = await pg.query('SELECT DISTINCT kind, project FROM courier_status_log WHERE job_id = $1', [jobId]);
+    assert.deepEqual(meta.rows, [{ kind: 'backup', project: 'ccap' }]);
+  });
+
+  it('a failed job leaves its failure and cause in the ledger', async () => {
+    const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'ledger-fail', source: path.join(dir, 'absent.bin') });
+    await assert.rejects(waitForJob(stack.client, jobId), JobFailedError);
+    const log = await statusLogOf(stack.client, jobId);
+    const ledger = await rows(jobId);
+    assert.deepEqual(ledger, log);
+    assert.equal(ledger.at(-1)?.status, 'failed');
+    assert.match(ledger.at(-1)?.note ?? '', /absent\.bin/);
+  });
+});
