@@ -66,6 +66,12 @@ const envSchema = z.object({
   COURIER_CHECKSUMS: z.enum(['sha256', 'sha256,md5']).default('sha256'),
   COURIER_TASK_QUEUE: z.string().min(1).default('courier'),
   COURIER_HEARTBEAT_TIMEOUT: duration(1000).default(30_000),
+  COURIER_STORE: z
+    .string()
+    .regex(/^(fs|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._\/-]*)?)$/, 'must be "fs" or s3://bucket[/prefix]')
+    .default('fs'),
+  COURIER_S3_PATH_STYLE: z.enum(['true', 'false', '1', '0']).default('false'),
+  COURIER_S3_LAYOUT: z.enum(['parts', 'object']).default('parts'),
   COURIER_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   COURIER_DEV_SERVER_UI_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   // Notifications: defaults for messages that do not say, and how to deliver them.
@@ -93,12 +99,13 @@ const envSchema = z.object({
 
 export type Config = ReturnType<typeof toConfig>;
 
-function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig) {
+function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig, rawEnv: NodeJS.ProcessEnv) {
   const dataDir = path.resolve(env.COURIER_DATA_DIR);
   return {
     dataDir,
     stagingDir: path.join(dataDir, 'staging'),
     storeDir: path.join(dataDir, 'store'),
+    store: storeSetting(env.COURIER_STORE, env.COURIER_S3_PATH_STYLE === 'true' || env.COURIER_S3_PATH_STYLE === '1', env.COURIER_S3_LAYOUT, rawEnv),
     partSize: env.COURIER_PART_SIZE,
     concurrency: env.COURIER_CONCURRENCY,
     /** Absolute directories a source must live under; empty means any readable path. */
@@ -143,6 +150,33 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig)
   };
 }
 
+/** The standard AWS variables, read with the rest of the configuration so a worker's store does not depend on the process env. */
+export interface AwsSettings {
+  endpoint?: string;
+  region: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+}
+
+export type StoreSetting =
+  | { kind: 'fs' }
+  | { kind: 's3'; bucket: string; prefix: string; pathStyle: boolean; layout: 'parts' | 'object'; aws: AwsSettings };
+
+function storeSetting(url: string, pathStyle: boolean, layout: 'parts' | 'object', env: NodeJS.ProcessEnv): StoreSetting {
+  if (url === 'fs') return { kind: 'fs' };
+  const [bucket, ...rest] = url.slice('s3://'.length).split('/');
+  const prefix = rest.filter(Boolean).join('/');
+  const aws: AwsSettings = {
+    endpoint: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    accessKeyId: env.AWS_ACCESS_KEY_ID || undefined,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY || undefined,
+    sessionToken: env.AWS_SESSION_TOKEN || undefined,
+  };
+  return { kind: 's3', bucket, prefix: prefix ? `${prefix}/` : '', pathStyle, layout, aws };
+}
+
 export class ConfigError extends Error {}
 
 /**
@@ -163,7 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     throw new ConfigError(`invalid Temporal connection settings (TEMPORAL_* or the profile file): ${(err as Error).message}`);
   }
-  return toConfig(parsed.data, temporal);
+  return toConfig(parsed.data, temporal, env);
 }
 
 function pickTemporalEnv(env: NodeJS.ProcessEnv): Record<string, string> {

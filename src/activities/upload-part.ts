@@ -38,6 +38,7 @@ export async function uploadPart(deps: ActivityDeps, ref: PartRef): Promise<Part
     await store.putFile(key, staging.partPath(ref.index), {
       expectedSha256: record.sha256,
       expectedSize: record.size,
+      expectedMd5: record.md5,
       md5: record.md5 !== undefined,
       onProgress: (bytes) => heartbeat(bytes),
       signal: Context.current().cancellationSignal,

@@ -2,12 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { hashFile } from '../hashing/hash-file';
 import {
   assertValidKey,
   ChecksumMismatchError,
   ObjectNotFoundError,
+  type GetOptions,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
@@ -166,9 +167,15 @@ export class FsStore implements ObjectStore {
     }
   }
 
-  async get(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
     if (!(await this.head(key))) throw new ObjectNotFoundError(key, this.description);
-    return createReadStream(this.objectPath(key), { signal: options.signal, highWaterMark: 1024 * 1024 });
+    const { range } = options;
+    if (range?.length === 0) return Readable.from([]);
+    return createReadStream(this.objectPath(key), {
+      signal: options.signal,
+      highWaterMark: 1024 * 1024,
+      ...(range ? { start: range.start, end: range.start + range.length - 1 } : {}),
+    });
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {

@@ -12,10 +12,18 @@ export interface PutOptions {
   /** The store refuses to commit bytes whose sha256 or size differ from these. */
   expectedSha256?: string;
   expectedSize?: number;
+  /** Sent along where the store checks md5 too (S3's Content-MD5). */
+  expectedMd5?: string;
   md5?: boolean;
   /** Called with the running byte count while the body streams in. */
   onProgress?: (bytes: number) => void;
   signal?: AbortSignal;
+}
+
+export interface GetOptions {
+  signal?: AbortSignal;
+  /** Only these bytes of the object. */
+  range?: { start: number; length: number };
 }
 
 /**
@@ -28,7 +36,7 @@ export interface ObjectStore {
   /** Stores a local file as the object; the file is left in place for the caller to remove once it has verified the upload. */
   putFile(key: string, file: string, options?: PutOptions): Promise<ObjectInfo>;
   head(key: string): Promise<ObjectInfo | undefined>;
-  get(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
+  get(key: string, options?: GetOptions): Promise<Readable>;
   list(prefix: string): Promise<ObjectInfo[]>;
   delete(key: string): Promise<void>;
 }

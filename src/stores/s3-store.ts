@@ -1,0 +1,203 @@
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { ApplicationFailure } from '@temporalio/common';
+import type { AwsSettings } from '../config';
+import { hashFile } from '../hashing/hash-file';
+import { assertValidKey, ChecksumMismatchError, ObjectNotFoundError, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions } from './store';
+
+export interface S3Location {
+  bucket: string;
+  /** '' or ends with '/'. */
+  prefix: string;
+  pathStyle: boolean;
+  aws: AwsSettings;
+}
+
+export const hexToBase64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+export const base64ToHex = (b64: string) => Buffer.from(b64, 'base64').toString('hex');
+
+const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidSecurity', 'Forbidden']);
+const DIGEST_ERRORS = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'XAmzContentChecksumMismatch', 'InvalidChecksum']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
+
+/**
+ * An S3-compatible bucket (AWS, MinIO, Ceph, versitygw) as an object store.
+ * Every upload carries its sha256 so the server refuses corrupted bytes, and
+ * head reports the checksum the server computed, which is what verification compares.
+ */
+export class S3Store implements ObjectStore {
+  readonly description: string;
+  readonly client: S3Client;
+  readonly endpoint: string;
+
+  constructor(readonly location: S3Location) {
+    const { aws } = location;
+    this.endpoint = aws.endpoint ?? 'AWS S3';
+    this.description = `s3 store s3://${location.bucket}/${location.prefix} at ${this.endpoint}`;
+    this.client = new S3Client({
+      region: aws.region,
+      ...(aws.endpoint ? { endpoint: aws.endpoint } : {}),
+      // Without keys in the configuration the SDK's default chain (profiles, instance roles) applies.
+      ...(aws.accessKeyId && aws.secretAccessKey
+        ? { credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey, sessionToken: aws.sessionToken } }
+        : {}),
+      forcePathStyle: location.pathStyle,
+      // courier sends the sha256 itself; no extra CRC on top.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 2,
+    });
+  }
+
+  objectKey(key: string): string {
+    assertValidKey(key);
+    return `${this.location.prefix}${key}`;
+  }
+
+  /** One clear line for the errors people hit: no bucket, bad credentials, no endpoint. */
+  translate(err: unknown, action: string): Error {
+    const name = (err as { name?: string }).name ?? '';
+    const code = (err as NodeJS.ErrnoException).code ?? (err as { cause?: NodeJS.ErrnoException }).cause?.code ?? '';
+    const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+    if (name === 'NoSuchBucket') {
+      return ApplicationFailure.nonRetryable(`bucket "${this.location.bucket}" does not exist at ${this.endpoint}; create it or fix COURIER_STORE`, 'NotFound');
+    }
+    if (CREDENTIAL_ERRORS.has(name) || status === 403) {
+      return ApplicationFailure.nonRetryable(
+        `${this.endpoint} refused the credentials for bucket "${this.location.bucket}" (${name || status}) while trying to ${action}; check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY`,
+        'BadInput',
+      );
+    }
+    if (NETWORK_CODES.has(code) || name === 'TimeoutError') {
+      return new Error(`cannot reach the S3 endpoint ${this.endpoint} to ${action}: ${code || name}; will retry`);
+    }
+    return new Error(`S3 ${action} failed at ${this.endpoint}: ${name ? `${name}: ` : ''}${(err as Error).message}`);
+  }
+
+  async put(key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
+    // S3 needs the length and checksum before the body: spool to a temp file, then upload that.
+    const spool = path.join(os.tmpdir(), `courier-s3-${randomUUID()}`);
+    try {
+      await pipeline(body, (await fs.open(spool, 'w')).createWriteStream());
+      return await this.putFile(key, spool, options);
+    } finally {
+      await fs.rm(spool, { force: true });
+    }
+  }
+
+  async putFile(key: string, file: string, options: PutOptions = {}): Promise<ObjectInfo> {
+    const objectKey = this.objectKey(key);
+    const { size } = await fs.stat(file);
+    if (options.expectedSize !== undefined && options.expectedSize !== size) {
+      throw new ChecksumMismatchError(key, `${options.expectedSize} bytes`, `${size} bytes`);
+    }
+    let sha256 = options.expectedSha256;
+    let md5 = options.expectedMd5;
+    if (!sha256 || (options.md5 && !md5)) {
+      const hashed = await hashFile({ file, algorithms: options.md5 ? ['sha256', 'md5'] : ['sha256'] }, { signal: options.signal });
+      sha256 = hashed.digests.sha256!;
+      md5 = hashed.digests.md5;
+    }
+    let sent = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        sent += chunk.length;
+        options.onProgress?.(sent);
+        done(null, chunk);
+      },
+    });
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.location.bucket,
+          Key: objectKey,
+          Body: createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(counter),
+          ContentLength: size,
+          ChecksumSHA256: hexToBase64(sha256),
+          ...(options.md5 && md5 ? { ContentMD5: hexToBase64(md5) } : {}),
+          Metadata: { sha256, ...(md5 ? { md5 } : {}) },
+        }),
+        { abortSignal: options.signal },
+      );
+    } catch (err) {
+      if (DIGEST_ERRORS.has((err as Error).name)) {
+        throw new ChecksumMismatchError(key, `sha256 ${sha256}`, `a different checksum computed by ${this.endpoint} (${(err as Error).name})`);
+      }
+      throw this.translate(err, `upload ${objectKey}`);
+    }
+    return { key, size, sha256, ...(md5 ? { md5 } : {}) };
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const objectKey = this.objectKey(key);
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.location.bucket, Key: objectKey, ChecksumMode: 'ENABLED' }));
+      const reported = head.ChecksumSHA256 && !head.ChecksumSHA256.includes('-') ? base64ToHex(head.ChecksumSHA256) : undefined;
+      const sha256 = reported ?? head.Metadata?.sha256 ?? '';
+      const md5 = head.Metadata?.md5;
+      return { key, size: head.ContentLength ?? 0, sha256, ...(md5 ? { md5 } : {}) };
+    } catch (err) {
+      const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+      if ((err as Error).name === 'NotFound' || (err as Error).name === 'NoSuchKey' || status === 404) return undefined;
+      throw this.translate(err, `look up ${objectKey}`);
+    }
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
+    const objectKey = this.objectKey(key);
+    try {
+      const range = options.range ? `bytes=${options.range.start}-${options.range.start + options.range.length - 1}` : undefined;
+      if (options.range?.length === 0) return Readable.from([]);
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: objectKey, Range: range }), {
+        abortSignal: options.signal,
+      });
+      return response.Body as Readable;
+    } catch (err) {
+      if ((err as Error).name === 'NoSuchKey' || (err as Error).name === 'NotFound') throw new ObjectNotFoundError(key, this.description);
+      throw this.translate(err, `read ${objectKey}`);
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const found: ObjectInfo[] = [];
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: `${this.location.prefix}${prefix}`, ContinuationToken: token }),
+        );
+      } catch (err) {
+        throw this.translate(err, `list ${prefix}`);
+      }
+      for (const object of page.Contents ?? []) {
+        const info = await this.head(object.Key!.slice(this.location.prefix.length));
+        if (info) found.push(info);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return found.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: this.objectKey(key) }));
+    } catch (err) {
+      throw this.translate(err, `delete ${key}`);
+    }
+  }
+}
