@@ -2,13 +2,16 @@
  * `npm run bench`: courier's backup and restore of one large file against
  * rclone copying the same file to and from a chunker remote (same chunk size,
  * local disk underneath), in alternating rounds on one machine. Ends with
- * `ratio backup=X restore=Y`: courier's median time over rclone's.
+ * `ratio backup=X restore=Y`: courier's median time over rclone's. Before that,
+ * the S3 rounds (scripts/bench/s3.ts) print `ratio s3_backup=X` (default parts
+ * layout) and `ratio s3_backup_object=X` against `rclone copy` to the same server.
  *
  *   BENCH_SIZE    file size (default 1GiB; any COURIER_PART_SIZE syntax)
  *   BENCH_ROUNDS  rounds of each tool (default 3)
+ *   BENCH_S3=0    skips the S3 rounds
  *   COURIER_PART_SIZE / COURIER_CONCURRENCY apply to courier; rclone chunks at the same size.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +20,9 @@ import { loadConfig, parseSize } from '../src/config';
 import { startDevServer } from '../src/dev-server/dev-server';
 import { freePort } from '../src/dev-server/free-port';
 import { randomFile, sha256File } from '../test/helpers/files';
+import { median, peakRssMiB, run, spawnWorker, stopWorker } from './bench/processes';
+import { benchS3 } from './bench/s3';
 
-const ROOT = path.resolve(__dirname, '..');
 const MiB = 1024 * 1024;
 
 interface Sample {
@@ -35,43 +39,6 @@ function requireRclone(): void {
   console.log(`reference: ${probe.stdout.split('\n')[0]}`);
 }
 
-/** Peak resident memory of a running process, from the kernel's high-water mark. */
-function peakRssMiB(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakMiB?: number }> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, peakRssMiB(child.pid) ?? 0)), 100);
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(sampler);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code === 0) resolve({ seconds, peakMiB: peak || undefined });
-      else reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.trim()}`));
-    });
-  });
-}
-
-function spawnWorker(env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'courier'), 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  child.on('exit', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGTERM') console.error(`the benchmark's worker exited (${code ?? signal})`);
-  });
-  return child;
-}
-
 function sizeFrom(variable: string, fallback: string): number {
   try {
     return parseSize(process.env[variable] ?? fallback);
@@ -79,8 +46,6 @@ function sizeFrom(variable: string, fallback: string): number {
     throw new Error(`${variable}: ${(err as Error).message}`);
   }
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main(): Promise<void> {
   requireRclone();
@@ -109,7 +74,8 @@ async function main(): Promise<void> {
     ...process.env,
     RCLONE_CONFIG_BENCH_TYPE: 'chunker',
     RCLONE_CONFIG_BENCH_REMOTE: path.join(work, 'rclone-store'),
-    RCLONE_CONFIG_BENCH_CHUNK_SIZE: `${config.partSize}`,
+    // "B": rclone reads a bare number as KiB.
+    RCLONE_CONFIG_BENCH_CHUNK_SIZE: `${config.partSize}B`,
     // rclone then hashes every chunk and checks the copy, as courier does.
     RCLONE_CONFIG_BENCH_HASH_TYPE: 'sha1',
   };
@@ -179,10 +145,21 @@ async function main(): Promise<void> {
         `${mib(peakRssMiB(worker.pid))} after the ${(size / MiB).toFixed(0)} MiB rounds; rclone ${mib(rclonePeak)}`,
     );
     const ratio = (op: Sample['op']) => (medianOf('courier', op) / medianOf('rclone', op)).toFixed(2);
-    console.log(`ratio backup=${ratio('backup')} restore=${ratio('restore')}`);
+    const fsRatios = `ratio backup=${ratio('backup')} restore=${ratio('restore')}`;
+
+    if (process.env.BENCH_S3 !== '0') {
+      console.log('\nbackup to an S3 server (versitygw on local disk):');
+      const s3 = await benchS3({ work, source, rounds, env });
+      console.log('\n                 median s   MiB/s');
+      for (const [label, seconds] of [['courier parts', s3.courierParts], ['courier object', s3.courierObject], ['rclone copy', s3.rclone]] as const) {
+        console.log(`${label.padEnd(18)}${seconds.toFixed(2).padStart(7)}${(size / MiB / seconds).toFixed(0).padStart(8)}`);
+      }
+      console.log(`ratio s3_backup_object=${(s3.courierObject / s3.rclone).toFixed(2)}`);
+      console.log(`ratio s3_backup=${(s3.courierParts / s3.rclone).toFixed(2)}`);
+    }
+    console.log(fsRatios);
   } finally {
-    worker.kill('SIGTERM');
-    await new Promise((resolve) => (worker.exitCode !== null ? resolve(null) : worker.once('exit', resolve)));
+    await stopWorker(worker);
     await client.connection.close();
     await server.stop();
     fs.rmSync(work, { recursive: true, force: true });

@@ -75,7 +75,17 @@ export function settingsFor(config: Config, message: Message): JobSettings {
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     notify: notifyPlanFor(config, message),
     ledger: config.ledgerUrl !== undefined,
+    layout: layoutFor(config, message),
   };
+}
+
+function layoutFor(config: Config, message: Message): JobSettings['layout'] {
+  const asked = message.kind === 'backup' ? message.layout : undefined;
+  const layout = asked ?? (config.store.kind === 's3' ? config.store.layout : 'parts');
+  if (layout === 'object' && config.store.kind !== 's3') {
+    throw new MessageError('layout: "object" needs an S3 store (COURIER_STORE=s3://bucket/prefix); the fs store keeps parts', ['layout']);
+  }
+  return layout;
 }
 
 /**

@@ -53,6 +53,8 @@ export interface JobSettings {
   notify: NotifyPlan;
   /** Status transitions are appended to the PostgreSQL ledger. */
   ledger: boolean;
+  /** How a backup's parts are kept: one object each, or one object assembled by a multipart upload. */
+  layout: 'parts' | 'object';
 }
 
 /** What a job carries across continue-as-new, so pause and the status log survive it. */
@@ -82,6 +84,10 @@ export interface PartRef {
   index: number;
 }
 
+export interface ObjectPartRef extends PartRef {
+  uploadId: string;
+}
+
 export interface PartResult {
   index: number;
   size: number;
@@ -97,6 +103,8 @@ export interface BackupState {
   bytesUploaded: number;
   partsUploaded: number;
   startedAt: string;
+  /** The multipart upload of the object layout, kept so a resumed job adds only the missing parts. */
+  uploadId?: string;
 }
 
 export interface BackupInput {
@@ -114,6 +122,8 @@ export interface BackupResult {
   sha256: string;
   md5?: string;
   manifestKey: string;
+  /** The object layout's single object. */
+  objectKey?: string;
   partsUploaded: number;
   partsReusedBySplit: number;
   startedAt: string;
@@ -211,6 +221,8 @@ export const topicQueue = (controlQueue: string, topic: string): string => `${co
 export const partKey = (backup: string, index: number): string =>
   `backups/${backup}/parts/${String(index).padStart(6, '0')}`;
 export const manifestKey = (backup: string): string => `backups/${backup}/manifest.json`;
+/** The one object of a backup in the object layout. */
+export const objectKey = (backup: string): string => `backups/${backup}/object`;
 export const jobRecordKey = (jobId: string): string => `jobs/${jobId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
 export const partCountFor = (size: number, partSize: number): number => Math.ceil(size / partSize);
 

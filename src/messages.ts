@@ -49,6 +49,8 @@ export const backupMessage = z.strictObject({
   source: absolutePath,
   partSize: z.number().int().min(1).max(MAX_PART_SIZE).optional(),
   checksums: checksumSet.optional(),
+  /** S3 only: `parts` stores each part as an object; `object` assembles one object with a multipart upload. */
+  layout: z.enum(['parts', 'object']).optional(),
   project: project.optional(),
   notify: notifySettings.optional(),
 });

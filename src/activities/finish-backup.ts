@@ -15,6 +15,8 @@ export interface ManifestInput {
   split: SplitSummary;
   startedAt: string;
   partsUploaded: number;
+  /** Set for the object layout: every part is a range of this object. */
+  objectKey?: string;
 }
 
 /** Builds the manifest from the part records split left in staging, and stores it. */
@@ -27,7 +29,7 @@ export async function uploadManifest(deps: ActivityDeps, input: ManifestInput): 
     if (!record) {
       throw permanent('PartLost', `part ${index} of backup ${message.name} has no record in ${staging.dir}; cannot write the manifest`);
     }
-    parts.push({ ...record, key: partKey(message.name, index) });
+    parts.push({ ...record, key: input.objectKey ?? partKey(message.name, index) });
   }
   const completedAt = new Date().toISOString();
   const manifest: Manifest = {
@@ -40,6 +42,7 @@ export async function uploadManifest(deps: ActivityDeps, input: ManifestInput): 
     sha256: split.sha256,
     ...(split.md5 ? { md5: split.md5 } : {}),
     partSize: input.settings.partSize,
+    layout: input.objectKey ? 'object' : 'parts',
     parts,
     startedAt: input.startedAt,
     completedAt,
@@ -53,6 +56,7 @@ export async function uploadManifest(deps: ActivityDeps, input: ManifestInput): 
     sha256: split.sha256,
     ...(split.md5 ? { md5: split.md5 } : {}),
     manifestKey: stored.key,
+    ...(input.objectKey ? { objectKey: input.objectKey } : {}),
     partsUploaded: input.partsUploaded,
     partsReusedBySplit: split.partsReused,
     startedAt: input.startedAt,

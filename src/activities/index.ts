@@ -1,6 +1,7 @@
 import type { ActivityDeps } from './deps';
 import { discardStaging, uploadManifest, removeStaging } from './finish-backup';
 import { recordStatus } from './ledger';
+import { abortObjectUpload, completeObjectUpload, startObjectUpload, uploadObjectPart } from './object-upload';
 import { sendEmail, sendWebhook } from './notify';
 import { runHandler } from './run-handler';
 import { runSpawnHook } from './spawn-hook';
@@ -37,6 +38,10 @@ export function createActivities(deps: ActivityDeps) {
     sendEmail: bind(deps, sendEmail),
     recordStatus: bind(deps, recordStatus),
     runSpawnHook: bind(deps, runSpawnHook),
+    startObjectUpload: bind(deps, startObjectUpload),
+    uploadObjectPart: bind(deps, uploadObjectPart),
+    completeObjectUpload: bind(deps, completeObjectUpload),
+    abortObjectUpload: bind(deps, abortObjectUpload),
   };
 }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { backupMessage } from '../messages';
 import type { ObjectStore } from '../stores';
 import { ObjectNotFoundError } from '../stores';
-import { manifestKey, partKey } from '../jobs';
+import { manifestKey, objectKey, partKey } from '../jobs';
 import { permanent } from './failures';
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
@@ -18,6 +18,8 @@ export const manifestSchema = z.object({
   sha256: sha256Hex,
   md5: z.string().optional(),
   partSize: z.number().int().min(1),
+  /** parts: each part its own object; object: one object, each part a byte range of it. */
+  layout: z.enum(['parts', 'object']).default('parts'),
   parts: z.array(
     z.object({
       index: z.number().int().min(0),
@@ -59,7 +61,8 @@ export async function readManifest(store: ObjectStore, name: string): Promise<Ma
   }
   const manifest = parsed.data;
   manifest.parts.forEach((part, i) => {
-    if (part.index !== i || part.key !== partKey(name, i)) {
+    const expectedKey = manifest.layout === 'object' ? objectKey(name) : partKey(name, i);
+    if (part.index !== i || part.key !== expectedKey) {
       throw permanent('Corrupt', `manifest ${key} lists part ${part.index} at position ${i}; the manifest is damaged`);
     }
   });

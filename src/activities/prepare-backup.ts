@@ -4,6 +4,7 @@ import type { BackupInput, SourceInfo } from '../jobs';
 import { partCountFor } from '../jobs';
 import type { ActivityDeps } from './deps';
 import { errnoCode, permanent } from './failures';
+import { checkObjectLayout } from './object-upload';
 
 function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
@@ -47,10 +48,12 @@ export async function prepareBackup(deps: ActivityDeps, input: BackupInput): Pro
   } catch {
     throw permanent('BadInput', `source ${source} is not readable: permission denied`);
   }
-  return {
+  const info: SourceInfo = {
     path: real,
     size: stat.size,
     mtimeMs: stat.mtimeMs,
     partCount: partCountFor(stat.size, input.settings.partSize),
   };
+  if (input.settings.layout === 'object') checkObjectLayout(info, input.settings.partSize);
+  return info;
 }

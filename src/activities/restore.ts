@@ -70,7 +70,8 @@ export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPat
   const signal = Context.current().cancellationSignal;
   let stream;
   try {
-    stream = await deps.store.get(part.key, { signal });
+    const range = manifest.layout === 'object' ? { start: part.offset, length: part.size } : undefined;
+    stream = await deps.store.get(part.key, { signal, range });
   } catch (err) {
     if (err instanceof ObjectNotFoundError) {
       throw permanent('PartLost', `part ${part.index} of backup ${input.backup} is missing from ${deps.store.description} (${part.key})`);

@@ -6,7 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  UploadPartCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -17,7 +23,18 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { AwsSettings } from '../config';
 import { hashFile } from '../hashing/hash-file';
-import { assertValidKey, ChecksumMismatchError, ObjectNotFoundError, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions } from './store';
+import {
+  assertValidKey,
+  ChecksumMismatchError,
+  ObjectNotFoundError,
+  type GetOptions,
+  type MultipartStore,
+  type ObjectInfo,
+  type ObjectStore,
+  type PartBytes,
+  type PutOptions,
+  type UploadedPart,
+} from './store';
 
 export interface S3Location {
   bucket: string;
@@ -39,7 +56,7 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_A
  * Every upload carries its sha256 so the server refuses corrupted bytes, and
  * head reports the checksum the server computed, which is what verification compares.
  */
-export class S3Store implements ObjectStore {
+export class S3Store implements ObjectStore, MultipartStore {
   readonly description: string;
   readonly client: S3Client;
   readonly endpoint: string;
@@ -73,6 +90,8 @@ export class S3Store implements ObjectStore {
     const name = (err as { name?: string }).name ?? '';
     const code = (err as NodeJS.ErrnoException).code ?? (err as { cause?: NodeJS.ErrnoException }).cause?.code ?? '';
     const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+    // Kept as it is, so an activity cancelled mid-request completes as cancelled rather than failed.
+    if (name === 'AbortError') return err as Error;
     if (name === 'NoSuchBucket') {
       return ApplicationFailure.nonRetryable(`bucket "${this.location.bucket}" does not exist at ${this.endpoint}; create it or fix COURIER_STORE`, 'NotFound');
     }
@@ -198,6 +217,149 @@ export class S3Store implements ObjectStore {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: this.objectKey(key) }));
     } catch (err) {
       throw this.translate(err, `delete ${key}`);
+    }
+  }
+
+  /** An upload already open for the key is reused, so a retried start never leaves an orphan. */
+  async startMultipart(key: string): Promise<string> {
+    const objectKey = this.objectKey(key);
+    const open = (await this.listMultipartUploads(key)).filter((upload) => upload.key === key);
+    if (open.length > 0) return open[open.length - 1].uploadId;
+    try {
+      const created = await this.client.send(
+        new CreateMultipartUploadCommand({ Bucket: this.location.bucket, Key: objectKey, ChecksumAlgorithm: 'SHA256' }),
+      );
+      return created.UploadId!;
+    } catch (err) {
+      throw this.translate(err, `start a multipart upload of ${objectKey}`);
+    }
+  }
+
+  async uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    bytes: PartBytes,
+    options: { sha256: string; md5?: string; signal?: AbortSignal; onProgress?: (bytes: number) => void },
+  ): Promise<UploadedPart> {
+    const objectKey = this.objectKey(key);
+    let sent = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        sent += chunk.length;
+        options.onProgress?.(sent);
+        done(null, chunk);
+      },
+    });
+    const start = bytes.start ?? 0;
+    const body =
+      bytes.length === 0
+        ? Readable.from([])
+        : createReadStream(bytes.file, { start, end: start + bytes.length - 1, highWaterMark: 1024 * 1024 }).pipe(counter);
+    try {
+      const uploaded = await this.client.send(
+        new UploadPartCommand({
+          Bucket: this.location.bucket,
+          Key: objectKey,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+          ContentLength: bytes.length,
+          ChecksumSHA256: hexToBase64(options.sha256),
+          ...(options.md5 ? { ContentMD5: hexToBase64(options.md5) } : {}),
+        }),
+        { abortSignal: options.signal },
+      );
+      return {
+        partNumber,
+        size: bytes.length,
+        etag: uploaded.ETag!,
+        sha256: uploaded.ChecksumSHA256 ? base64ToHex(uploaded.ChecksumSHA256) : undefined,
+      };
+    } catch (err) {
+      if (DIGEST_ERRORS.has((err as Error).name)) {
+        throw new ChecksumMismatchError(`${key} part ${partNumber}`, `sha256 ${options.sha256}`, `a different checksum computed by ${this.endpoint}`);
+      }
+      throw this.translate(err, `upload part ${partNumber} of ${objectKey}`);
+    }
+  }
+
+  async findPart(key: string, uploadId: string, partNumber: number): Promise<UploadedPart | undefined> {
+    const page = await this.partsPage(key, uploadId, String(partNumber - 1), 1);
+    return page.parts.find((part) => part.partNumber === partNumber);
+  }
+
+  async listParts(key: string, uploadId: string): Promise<UploadedPart[]> {
+    const parts: UploadedPart[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.partsPage(key, uploadId, marker, 1000);
+      parts.push(...page.parts);
+      marker = page.next;
+    } while (marker);
+    return parts;
+  }
+
+  private async partsPage(key: string, uploadId: string, marker: string | undefined, max: number) {
+    const objectKey = this.objectKey(key);
+    try {
+      const page = await this.client.send(
+        new ListPartsCommand({ Bucket: this.location.bucket, Key: objectKey, UploadId: uploadId, PartNumberMarker: marker, MaxParts: max }),
+      );
+      const parts = (page.Parts ?? []).map((part) => ({
+        partNumber: part.PartNumber!,
+        size: part.Size ?? 0,
+        etag: part.ETag!,
+        sha256: part.ChecksumSHA256 ? base64ToHex(part.ChecksumSHA256) : undefined,
+      }));
+      return { parts, next: page.IsTruncated ? String(page.NextPartNumberMarker) : undefined };
+    } catch (err) {
+      if ((err as Error).name === 'NoSuchUpload') {
+        throw ApplicationFailure.nonRetryable(`multipart upload ${uploadId} of ${objectKey} no longer exists at ${this.endpoint}; back the file up again`, 'PartLost');
+      }
+      throw this.translate(err, `list the parts of ${objectKey}`);
+    }
+  }
+
+  async completeMultipart(key: string, uploadId: string, parts: UploadedPart[]): Promise<{ size?: number; compositeSha256?: string }> {
+    const objectKey = this.objectKey(key);
+    try {
+      const done = await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.location.bucket,
+          Key: objectKey,
+          UploadId: uploadId,
+          MultipartUpload: {
+            Parts: parts.map((part) => ({
+              PartNumber: part.partNumber,
+              ETag: part.etag,
+              ...(part.sha256 ? { ChecksumSHA256: hexToBase64(part.sha256) } : {}),
+            })),
+          },
+        }),
+      );
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.location.bucket, Key: objectKey, ChecksumMode: 'ENABLED' }));
+      return { size: head.ContentLength, compositeSha256: done.ChecksumSHA256 ?? head.ChecksumSHA256 };
+    } catch (err) {
+      throw this.translate(err, `complete the multipart upload of ${objectKey}`);
+    }
+  }
+
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.location.bucket, Key: this.objectKey(key), UploadId: uploadId }));
+    } catch (err) {
+      if ((err as Error).name === 'NoSuchUpload') return;
+      throw this.translate(err, `abort the multipart upload of ${key}`);
+    }
+  }
+
+  async listMultipartUploads(prefix: string): Promise<{ key: string; uploadId: string }[]> {
+    try {
+      const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.location.bucket, Prefix: `${this.location.prefix}${prefix}` }));
+      return (page.Uploads ?? []).map((upload) => ({ key: upload.Key!.slice(this.location.prefix.length), uploadId: upload.UploadId! }));
+    } catch (err) {
+      throw this.translate(err, `list multipart uploads under ${prefix}`);
     }
   }
 }

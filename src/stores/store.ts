@@ -64,3 +64,38 @@ export function assertValidKey(key: string): void {
     throw new Error(`invalid object key "${key}": segments must be letters, digits, ".", "-", "_" and may not start with "."`);
   }
 }
+
+/** One uploaded part of a multipart upload, as the store reports it. */
+export interface UploadedPart {
+  partNumber: number;
+  size: number;
+  etag: string;
+  sha256?: string;
+}
+
+/** The bytes of one part: a file, or a range of one (a part re-read from its source). */
+export interface PartBytes {
+  file: string;
+  start?: number;
+  length: number;
+}
+
+/**
+ * Stores that can assemble one object from parts uploaded separately (S3
+ * multipart). The upload id is the caller's to keep; an upload can be resumed
+ * by asking which parts it already holds.
+ */
+export interface MultipartStore {
+  startMultipart(key: string): Promise<string>;
+  uploadPart(key: string, uploadId: string, partNumber: number, bytes: PartBytes, options: { sha256: string; md5?: string; signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<UploadedPart>;
+  findPart(key: string, uploadId: string, partNumber: number): Promise<UploadedPart | undefined>;
+  listParts(key: string, uploadId: string): Promise<UploadedPart[]>;
+  /** Assembles the parts; the result's sha256 is the store's composite checksum when it reports one. */
+  completeMultipart(key: string, uploadId: string, parts: UploadedPart[]): Promise<{ size?: number; compositeSha256?: string }>;
+  abortMultipart(key: string, uploadId: string): Promise<void>;
+  listMultipartUploads(prefix: string): Promise<{ key: string; uploadId: string }[]>;
+}
+
+export function supportsMultipart(store: ObjectStore): store is ObjectStore & MultipartStore {
+  return typeof (store as Partial<MultipartStore>).startMultipart === 'function';
+}

@@ -1,4 +1,4 @@
-import { continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, continueAsNew, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BackupInput, BackupResult, BackupState } from '../jobs';
 import { byteMover, quickStep } from './activity-options';
@@ -35,6 +35,9 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
   });
   const bookkeeping = proxyActivities<Activities>(quickStep);
   const bytes = proxyActivities<Activities>(byteMover(settings));
+  // Assembling a large object can take the server a while, and it does not heartbeat.
+  const assembly = proxyActivities<Activities>({ ...quickStep, startToCloseTimeout: '1 hour' });
+  const objectLayout = settings.layout === 'object';
 
   let runOutOfBudget = false;
   let result: BackupResult | undefined;
@@ -49,6 +52,7 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
       state.split = await bytes.splitSource({ jobId: message.id, message, settings, source });
     }
     const split = state.split;
+    if (objectLayout && split.partCount > 0) state.uploadId ??= await bookkeeping.startObjectUpload({ backup: message.name });
 
     progress.enter('upload');
     Object.assign(progress, { partsDone: state.nextPart, bytesDone: state.bytesUploaded });
@@ -61,7 +65,9 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
       paused: () => job.paused,
       work: async (index) => {
         startedThisRun++;
-        const part = await bytes.uploadPart({ backup: message.name, index });
+        const part = objectLayout
+          ? await bytes.uploadObjectPart({ backup: message.name, index, uploadId: state.uploadId! })
+          : await bytes.uploadPart({ backup: message.name, index });
         progress.partsDone++;
         progress.bytesDone += part.size;
         state.bytesUploaded += part.size;
@@ -72,7 +78,11 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
 
     if (!runOutOfBudget) {
       progress.enter('manifest');
+      const objectKey = objectLayout
+        ? await assembly.completeObjectUpload({ backup: message.name, uploadId: state.uploadId, partCount: split.partCount, size: split.size })
+        : undefined;
       result = await bookkeeping.uploadManifest({
+        objectKey,
         jobId: message.id,
         message,
         settings,
@@ -86,8 +96,16 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
       await job.complete({ ...result });
     }
   } catch (err) {
+    // A multipart upload that will never complete is aborted, so the server keeps no orphaned parts.
+    const abortUpload = async () => {
+      if (state.uploadId) await bookkeeping.abortObjectUpload({ backup: message.name, uploadId: state.uploadId }).catch(() => undefined);
+    };
+    if (!isCancellation(err)) await CancellationScope.nonCancellable(abortUpload);
     // A cancelled backup takes its staging data with it; verified parts in the store stay.
-    return job.fail(err, () => bookkeeping.discardStaging({ backup: message.name, jobId: message.id }));
+    return job.fail(err, async () => {
+      await abortUpload();
+      await bookkeeping.discardStaging({ backup: message.name, jobId: message.id });
+    });
   }
   if (runOutOfBudget || !result) return continueAsNew<typeof backup>({ message, settings, state, tracker: job.state() });
   return result;

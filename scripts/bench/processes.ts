@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** Peak resident memory of a running process, from the kernel's high-water mark. */
+export function peakRssMiB(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a reference tool to completion, timing it and sampling its peak memory. */
+export function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakMiB?: number }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, peakRssMiB(child.pid) ?? 0)), 100);
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(sampler);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code === 0) resolve({ seconds, peakMiB: peak || undefined });
+      else reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.trim()}`));
+    });
+  });
+}
+
+/** A courier worker in its own process, as users run it. */
+export function spawnWorker(env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'courier'), 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM') console.error(`the benchmark's worker exited (${code ?? signal})`);
+  });
+  return child;
+}
+
+export async function stopWorker(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return;
+  const gone = new Promise((resolve) => worker.once('exit', resolve));
+  worker.kill('SIGTERM');
+  await gone;
+}
+
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+export const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
