@@ -67,7 +67,7 @@ export async function uploadObjectPart(deps: ActivityDeps, ref: ObjectPartRef): 
     onProgress: (sent) => heartbeat(sent),
   });
   if (uploaded.sha256 !== undefined && uploaded.sha256 !== record.sha256) {
-    throw new Error(`part ${ref.index} of backup ${ref.backup}: ${store.description} reports sha256 ${uploaded.sha256}, expected ${record.sha256}; will retry`);
+    throw permanent('Corrupt', `part ${ref.index} of backup ${ref.backup}: ${store.description} reports sha256 ${uploaded.sha256}, expected ${record.sha256} from the split`);
   }
   await fs.rm(staging.partPath(ref.index), { force: true });
   return { index: ref.index, size: record.size, uploaded: true };

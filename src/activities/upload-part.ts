@@ -52,8 +52,10 @@ export async function uploadPart(deps: ActivityDeps, ref: PartRef): Promise<Part
   }
   const stored = await store.head(key);
   if (!matches(stored, record)) {
-    throw new Error(
-      `part ${ref.index} of backup ${ref.backup}: ${store.description} reports ${stored ? `sha256 ${stored.sha256}, ${stored.size} bytes` : 'no object'} after upload, expected sha256 ${record.sha256}; will retry`,
+    // The store accepted bytes it now reports differently: retrying cannot make that right; the local part is kept.
+    throw permanent(
+      'Corrupt',
+      `part ${ref.index} of backup ${ref.backup}: ${store.description} reports ${stored ? `sha256 ${stored.sha256}, ${stored.size} bytes` : 'no object'} after upload, expected sha256 ${record.sha256} from the split`,
     );
   }
   await fs.rm(staging.partPath(ref.index), { force: true });
