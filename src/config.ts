@@ -95,7 +95,14 @@ const envSchema = z.object({
   COURIER_DISPATCH_WORK_TIMEOUT: duration(1000).default(6 * 60 * 60_000),
   COURIER_SPAWN_HOOK: z.string().min(1).optional(),
   COURIER_SPAWN_HOOK_TIMEOUT: duration(100).default(60_000),
+  // Deployment: how long a stopping worker lets running work finish, and a prebuilt workflow bundle.
+  COURIER_SHUTDOWN_GRACE: duration(0).default(30_000),
+  COURIER_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  COURIER_METRICS_ADDRESS: z.string().regex(/^[^:\s]*:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
 });
+
+/** Every COURIER_* variable courier reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 export type Config = ReturnType<typeof toConfig>;
 
@@ -142,6 +149,9 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
       spawnHook: env.COURIER_SPAWN_HOOK,
       spawnHookTimeoutMs: env.COURIER_SPAWN_HOOK_TIMEOUT,
     },
+    shutdownGraceMs: env.COURIER_SHUTDOWN_GRACE,
+    metricsAddress: env.COURIER_METRICS_ADDRESS,
+    workflowBundlePath: env.COURIER_WORKFLOW_BUNDLE ? path.resolve(env.COURIER_WORKFLOW_BUNDLE) : undefined,
     temporal: {
       address: temporal.connectionOptions.address ?? 'localhost:7233',
       namespace: temporal.namespace ?? 'default',

@@ -35,10 +35,12 @@ let installed = false;
  * attach workflowId, runId and activityType to every entry), into pino.
  * The Runtime can be installed once per process, before any connection.
  */
-export function installRuntimeLogger(logger: Logger): void {
+export function installRuntimeLogger(logger: Logger, metricsAddress?: string): void {
   if (installed) return;
   installed = true;
   Runtime.install({
+    // The SDK's own Prometheus exporter: pollers, task latencies, activity and workflow outcomes.
+    ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
     logger: new DefaultLogger(SDK_LEVEL[logger.level] ?? 'INFO', (entry) => {
       const level = entry.level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
       logger[level](serializable(entry.meta), entry.message);

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, createHandlerActivities, type Activities } from './activities';
 import { registeredFormats } from './handlers';
@@ -19,6 +20,16 @@ export async function connectWorker(config: Config): Promise<NativeConnection> {
   return NativeConnection.connect(config.temporal.connectionOptions);
 }
 
+/** The prebuilt bundle of COURIER_WORKFLOW_BUNDLE (images, hosts), else the sources, bundled at start. */
+function workflowCode(config: Config): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const codePath = config.workflowBundlePath;
+  if (!codePath) return { workflowsPath: require.resolve('./workflows') };
+  if (!fs.existsSync(codePath)) {
+    throw new Error(`COURIER_WORKFLOW_BUNDLE=${codePath} does not exist; build it with \`npm run build\` or unset the variable to bundle at start`);
+  }
+  return { workflowBundle: { codePath } };
+}
+
 /** The one place that joins workflows, activities and the store onto a task queue. */
 export async function createWorker(config: Config, parts: WorkerParts = {}): Promise<Worker> {
   const logger = parts.logger ?? createLogger(config);
@@ -31,9 +42,9 @@ export async function createWorker(config: Config, parts: WorkerParts = {}): Pro
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
     activities: parts.wrapActivities ? parts.wrapActivities(activities) : activities,
-    ...(parts.workflowBundle ? { workflowBundle: parts.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    ...(parts.workflowBundle ? { workflowBundle: parts.workflowBundle } : workflowCode(config)),
     // A SIGTERM lets running uploads finish or checkpoint instead of cancelling them at once.
-    shutdownGraceTime: '30 seconds',
+    shutdownGraceTime: config.shutdownGraceMs,
   });
 }
 
@@ -59,7 +70,7 @@ export async function createHandlerWorkers(config: Config, topics: string[], par
         namespace: config.temporal.namespace,
         taskQueue: topicQueue(config.taskQueue, topic),
         activities,
-        shutdownGraceTime: '30 seconds',
+        shutdownGraceTime: config.shutdownGraceMs,
       }),
     ),
   );
@@ -72,8 +83,8 @@ export async function createHandlerWorkers(config: Config, topics: string[], par
 export async function runWorker(config: Config, options: { logger?: Logger; handles?: string[]; handlersOnly?: boolean } = {}): Promise<void> {
   const logger = options.logger ?? createLogger(config);
   const handles = options.handles ?? config.dispatch.handles;
-  // The runtime takes its logger once, before the first connection creates it.
-  installRuntimeLogger(logger);
+  // The runtime takes its logger and metrics exporter once, before the first connection creates it.
+  installRuntimeLogger(logger, config.metricsAddress);
   const connection = await connectWorker(config);
   const workers = await createHandlerWorkers(config, handles, { connection, logger });
   if (!options.handlersOnly) workers.unshift(await createWorker(config, { logger, connection }));
@@ -87,6 +98,11 @@ export async function runWorker(config: Config, options: { logger?: Logger; hand
     },
     'worker started',
   );
+  // The SDK stops polling on SIGINT/SIGTERM; running activities get COURIER_SHUTDOWN_GRACE to finish.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => logger.info({ signal, graceMs: config.shutdownGraceMs }, 'stopping: no new work, letting running work finish'));
+  }
   await Promise.all(workers.map((worker) => worker.run()));
+  await connection.close();
   logger.info('worker stopped');
 }

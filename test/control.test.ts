@@ -46,7 +46,10 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
     await slowUploads();
     const source = await randomFile(dir, 'pausable', 16 * 64 * KiB);
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'pausable', source });
-    await waitUntil('uploads to begin', async () => ((await queryProgress(stack.client, jobId))?.partsDone ?? 0) >= 2);
+    await waitUntil('uploads to begin', async () => {
+      const progress = await queryProgress(stack.client, jobId);
+      return progress?.phase === 'upload' && progress.partsDone >= 2;
+    });
     await pauseJob(stack.client, jobId);
 
     await waitUntil('the job to show paused', async () => (await queryProgress(stack.client, jobId))?.status === 'paused');
@@ -72,7 +75,10 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
     const name = 'cancellable';
     const source = await randomFile(dir, name, 20 * 64 * KiB);
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name, source });
-    await waitUntil('uploads to begin', async () => ((await queryProgress(stack.client, jobId))?.partsDone ?? 0) >= 2);
+    await waitUntil('uploads to begin', async () => {
+      const progress = await queryProgress(stack.client, jobId);
+      return progress?.phase === 'upload' && progress.partsDone >= 2;
+    });
     await cancelJob(stack.client, jobId);
 
     await assert.rejects(waitForJob(stack.client, jobId), (err: unknown) => {

@@ -118,7 +118,10 @@ describe('S3 store, object layout: one object through a resumable multipart uplo
     const name = 'object-cancel';
     const source = await randomFile(dir, name, 12 * 5 * MiB);
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name, source });
-    await waitUntil('uploads to begin', async () => ((await queryProgress(stack.client, jobId))?.partsDone ?? 0) >= 2);
+    await waitUntil('uploads to begin', async () => {
+      const progress = await queryProgress(stack.client, jobId);
+      return progress?.phase === 'upload' && progress.partsDone >= 2;
+    });
     assert.equal((await store.listMultipartUploads(`backups/${name}`)).length, 1);
     await cancelJob(stack.client, jobId);
     await assert.rejects(waitForJob(stack.client, jobId), (err: unknown) => err instanceof JobFailedError && err.status === 'cancelled');

@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../config';
 import { startDevServer, temporalAnswers, type DevServer } from '../dev-server/dev-server';
 import { createLogger } from '../logger';
 import { registeredFormats } from '../handlers';
+import { connectClient } from '../client';
 import { runWorker } from '../worker';
 import { CliError, EXIT } from './output';
 
@@ -69,6 +70,23 @@ export function registerServerCommands(program: Command): void {
     .action(async (opts: { handles?: string }) => {
       const handles = opts.handles?.split(',').map((t) => t.trim()).filter(Boolean);
       await runWorker(loadConfig(), { handles, handlersOnly: handles !== undefined });
+    });
+
+  program
+    .command('health')
+    .description("exit 0 when the Temporal server of this configuration answers (the container healthcheck), 3 when it does not")
+    .action(async () => {
+      const config = loadConfig();
+      const client = await connectClient(config);
+      try {
+        const info = await client.connection.workflowService.getSystemInfo({});
+        await client.workflowService.describeNamespace({ namespace: config.temporal.namespace });
+        process.stdout.write(`ok: Temporal ${info.serverVersion || ''} at ${config.temporal.address}, namespace ${config.temporal.namespace}\n`);
+      } catch (err) {
+        throw new CliError(`the Temporal server at ${config.temporal.address} does not serve namespace ${config.temporal.namespace}: ${(err as Error).message}`, EXIT.unavailable);
+      } finally {
+        await client.connection.close();
+      }
     });
 
   program

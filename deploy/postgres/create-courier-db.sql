@@ -1,0 +1,2 @@
+-- The courier status ledger (COURIER_LEDGER_URL) lives beside Temporal's databases.
+CREATE DATABASE courier;

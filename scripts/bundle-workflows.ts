@@ -1,0 +1,22 @@
+/**
+ * Bundles the workflow code once, for images and hosts where workers should
+ * start without webpack: `tsx scripts/bundle-workflows.ts <out.js>`, then run
+ * workers with COURIER_WORKFLOW_BUNDLE=<out.js>.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+async function main(): Promise<void> {
+  const out = process.argv[2];
+  if (!out) throw new Error('usage: tsx scripts/bundle-workflows.ts <output.js>');
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows') });
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  fs.writeFileSync(out, code);
+  console.log(`workflow bundle: ${out} (${(code.length / 1024).toFixed(0)} KiB)`);
+}
+
+main().catch((err: Error) => {
+  console.error(`bundling the workflows failed: ${err.message}`);
+  process.exit(1);
+});

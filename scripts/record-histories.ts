@@ -1,0 +1,62 @@
+/**
+ * `npm run record-histories`: runs one job of every workflow kind (and the
+ * failure path) on a fresh dev server and saves each event history under
+ * test/histories/, where the replay test checks that the current workflow code
+ * still replays them. Run it after a deliberate, versioned workflow change.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { submit, waitForJob } from '../src/client';
+import { startDevServer } from '../src/dev-server/dev-server';
+import { freePort } from '../src/dev-server/free-port';
+import type { Message } from '../src/messages';
+
+const OUT = path.resolve(__dirname, '..', 'test', 'histories');
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-histories-'));
+  const server = await startDevServer({ port: await freePort(), headless: true, dbFile: path.join(work, 'temporal.db'), logFile: path.join(work, 'temporal.log') });
+  process.env.COURIER_TEST_TEMPORAL_ADDRESS = server.address;
+  process.env.COURIER_TEST_TMP = work;
+  // Loaded after the address is set, and as CommonJS like the rest, so one protobuf root serves both.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createStack, randomFile } = require('../test/helpers/stack') as typeof import('../test/helpers/stack');
+  const stack = await createStack({ COURIER_PART_SIZE: '1MiB', COURIER_CONCURRENCY: '2' });
+  try {
+    await stack.startWorker();
+    await stack.startHandlerWorkers(['archive']);
+    const source = await randomFile(work, 'source.bin', 2 * 1024 * 1024 + 4321);
+    const jobs: [string, Message, boolean][] = [
+      ['backup', { kind: 'backup', name: 'recorded', source }, true],
+      ['restore', { kind: 'restore', name: 'recorded', dest: path.join(work, 'restored.bin') }, true],
+      ['backup-failed', { kind: 'backup', name: 'recorded-missing', source: path.join(work, 'no-such-file') }, false],
+      ['dispatch', { kind: 'dispatch', name: 'manual', version: '1.0', buildType: null, format: 'archive', project: 'recorded', origin: 'record-histories', payload: { files: [source] } }, true],
+    ];
+    fs.mkdirSync(OUT, { recursive: true });
+    for (const [file, message, succeeds] of jobs) {
+      const { jobId } = await submit(stack.client, stack.config, message);
+      const outcome = await waitForJob(stack.client, jobId).then(
+        () => true,
+        () => false,
+      );
+      if (outcome !== succeeds) throw new Error(`${file}: expected the job to ${succeeds ? 'complete' : 'fail'}`);
+      const history = await stack.client.workflow.getHandle(jobId).fetchHistory();
+      fs.writeFileSync(path.join(OUT, `${file}.json`), historyToJSON(history));
+      console.log(`${file}: ${history.events?.length} events -> test/histories/${file}.json`);
+    }
+  } finally {
+    await stack.close();
+    await server.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(`recording histories failed: ${err.message}`);
+    process.exit(1);
+  },
+);
