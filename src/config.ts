@@ -98,6 +98,11 @@ const envSchema = z.object({
   // Deployment: how long a stopping worker lets running work finish, and a prebuilt workflow bundle.
   COURIER_SHUTDOWN_GRACE: duration(0).default(30_000),
   COURIER_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  // The HTTP API: port, bind address (loopback only without a token), bearer token, request body limit.
+  COURIER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8088),
+  COURIER_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  COURIER_HTTP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional().or(z.literal('').transform(() => undefined)),
+  COURIER_HTTP_BODY_LIMIT: size(1024, 64 * MiB).default(1 * MiB),
   COURIER_METRICS_ADDRESS: z.string().regex(/^[^:\s]*:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
 });
 
@@ -151,6 +156,7 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
     },
     shutdownGraceMs: env.COURIER_SHUTDOWN_GRACE,
     metricsAddress: env.COURIER_METRICS_ADDRESS,
+    http: { port: env.COURIER_HTTP_PORT, host: env.COURIER_HTTP_HOST, token: env.COURIER_HTTP_TOKEN, bodyLimit: env.COURIER_HTTP_BODY_LIMIT },
     workflowBundlePath: env.COURIER_WORKFLOW_BUNDLE ? path.resolve(env.COURIER_WORKFLOW_BUNDLE) : undefined,
     temporal: {
       address: temporal.connectionOptions.address ?? 'localhost:7233',

@@ -27,8 +27,8 @@ interface Service {
   stop_grace_period?: string;
 }
 
-/** Compose's `${VAR:-default}` with nothing set: the defaults apply. */
-const interpolate = (value: string) => value.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1');
+/** Compose's `${VAR:-default}` with nothing set: the defaults apply; a required `${VAR:?why}` gets a stand-in. */
+const interpolate = (value: string) => value.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1').replace(/\$\{[A-Z0-9_]+:\?[^}]*\}/g, 'required-value-0123456789');
 // merge: the file shares the Temporal database settings through a YAML anchor (`<<: *temporal-db`).
 const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 const services = compose.services;
@@ -47,7 +47,7 @@ describe('docker-compose.yml: the self-hosted stack', () => {
     for (const image of ['postgres:', 'temporalio/admin-tools:', 'temporalio/server:', 'temporalio/ui:', 'axllent/mailpit:', 'versity/versitygw:']) {
       assert.ok(images.some((i) => i.startsWith(image)), `a service runs ${image}`);
     }
-    assert.ok(courierServices.length >= 1, 'a courier service built from the Dockerfile');
+    assert.deepEqual(courierServices.map(([, s]) => s.command?.[0] ?? 'worker').sort(), ['http', 'worker'], 'a courier worker and the HTTP API, built from the Dockerfile');
     assert.ok(services.temporal.ports?.includes('7233:7233'));
     assert.ok(services['temporal-ui'].ports?.includes('8080:8080'));
   });
@@ -102,7 +102,14 @@ describe('docker-compose.yml: the self-hosted stack', () => {
       const ledger = new URL(env.COURIER_LEDGER_URL);
       assert.equal(ledger.hostname, 'postgres');
       assert.match(read('deploy/postgres/create-courier-db.sql'), new RegExp(`CREATE DATABASE ${ledger.pathname.slice(1)}`));
-      assert.ok(durationMs(service.stop_grace_period!) > config.shutdownGraceMs, `${name}: docker waits longer than COURIER_SHUTDOWN_GRACE`);
+      if ((service.command ?? ['worker'])[0] === 'worker') {
+        assert.ok(durationMs(service.stop_grace_period!) > config.shutdownGraceMs, `${name}: docker waits longer than COURIER_SHUTDOWN_GRACE`);
+      }
+      if (service.command?.[0] === 'http') {
+        assert.ok(config.http.token, `${name}: the HTTP API has a token, so it may bind beyond loopback`);
+        assert.ok(service.ports?.includes(`${config.http.port}:${config.http.port}`), `${name}: publishes COURIER_HTTP_PORT`);
+      }
+      assert.ok(!service.command || ['worker', 'http'].includes(service.command[0]), `${name}: runs a courier command`);
     }
   });
 });
@@ -125,7 +132,7 @@ describe('Dockerfile: the production image', () => {
       for (const source of match[1].split(/\s+/)) assert.ok(fs.existsSync(path.join(ROOT, source)), `COPY ${source} exists`);
     }
     const cli = read('src/cli/server-commands.ts') + read('src/cli/job-commands.ts');
-    for (const command of ['worker', 'health']) assert.match(cli, new RegExp(`\\.command\\('${command}'\\)`), `the CLI has "${command}"`);
+    for (const command of ['worker', 'health', 'http']) assert.match(cli, new RegExp(`\\.command\\('${command}'\\)`), `the CLI has "${command}"`);
     const build = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { outDir: string; rootDir: string } };
     assert.equal(build.compilerOptions.outDir, 'dist');
     assert.equal(build.compilerOptions.rootDir, 'src', 'dist/cli.js is the compiled src/cli.ts');

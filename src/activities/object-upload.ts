@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { Context, log } from '@temporalio/activity';
 import type { ObjectPartRef, PartResult, SourceInfo } from '../jobs';
 import { objectKey } from '../jobs';
+import { bytesUploaded, bytesVerified } from '../metrics';
 import { supportsMultipart, type MultipartStore, type ObjectStore, type UploadedPart } from '../stores';
 import type { ActivityDeps } from './deps';
 import { permanent } from './failures';
@@ -69,6 +70,9 @@ export async function uploadObjectPart(deps: ActivityDeps, ref: ObjectPartRef): 
   if (uploaded.sha256 !== undefined && uploaded.sha256 !== record.sha256) {
     throw permanent('Corrupt', `part ${ref.index} of backup ${ref.backup}: ${store.description} reports sha256 ${uploaded.sha256}, expected ${record.sha256} from the split`);
   }
+  bytesUploaded.inc(record.size);
+  // The server checked the part's sha256 before accepting it.
+  bytesVerified.inc(record.size);
   await fs.rm(staging.partPath(ref.index), { force: true });
   return { index: ref.index, size: record.size, uploaded: true };
 }

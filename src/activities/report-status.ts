@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { log } from '@temporalio/activity';
 import type { StatusReport } from '../jobs';
 import { jobRecordKey } from '../jobs';
+import { jobsFinished } from '../metrics';
 import type { ActivityDeps } from './deps';
 
 /**
@@ -11,6 +12,7 @@ import type { ActivityDeps } from './deps';
 export async function reportStatus(deps: ActivityDeps, report: StatusReport): Promise<void> {
   const record = { ...report, reportedAt: new Date().toISOString() };
   await deps.store.put(jobRecordKey(report.jobId), Readable.from([Buffer.from(JSON.stringify(record, null, 2))]));
+  jobsFinished.inc({ kind: report.kind, outcome: report.status });
   const line = { kind: report.kind, status: report.status, ...report.detail };
   if (report.status === 'failed') log.error('job failed', line);
   else log.info('job completed', line);

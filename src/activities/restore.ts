@@ -9,6 +9,7 @@ import { errnoCode, permanent } from './failures';
 import { throttledHeartbeat } from './heartbeat';
 import { readManifest, type Manifest } from './manifest';
 import { hashFile } from '../hashing/hash-file';
+import { bytesVerified } from '../metrics';
 
 /** Manifests are immutable once written, so one worker can keep the few it is restoring from. */
 const manifestCache = new Map<string, Promise<Manifest>>();
@@ -105,6 +106,7 @@ export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPat
         `expected ${part.size} bytes with sha256 ${part.sha256}, read ${written} bytes${written === part.size ? ` with sha256 ${actual}` : ' or more'}`,
     );
   }
+  bytesVerified.inc(part.size);
   return part.size;
 }
 

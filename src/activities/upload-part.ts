@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { Context, log } from '@temporalio/activity';
 import type { PartRef, PartResult } from '../jobs';
 import { partKey } from '../jobs';
+import { bytesUploaded, bytesVerified } from '../metrics';
 import { ChecksumMismatchError, type ObjectInfo } from '../stores';
 import type { ActivityDeps } from './deps';
 import { permanent } from './failures';
@@ -58,6 +59,8 @@ export async function uploadPart(deps: ActivityDeps, ref: PartRef): Promise<Part
       `part ${ref.index} of backup ${ref.backup}: ${store.description} reports ${stored ? `sha256 ${stored.sha256}, ${stored.size} bytes` : 'no object'} after upload, expected sha256 ${record.sha256} from the split`,
     );
   }
+  bytesUploaded.inc(record.size);
+  bytesVerified.inc(record.size);
   await fs.rm(staging.partPath(ref.index), { force: true });
   return { index: ref.index, size: record.size, uploaded: true };
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config';
@@ -5,6 +6,9 @@ import { startDevServer, temporalAnswers, type DevServer } from '../dev-server/d
 import { createLogger } from '../logger';
 import { registeredFormats } from '../handlers';
 import { connectClient } from '../client';
+import { freePort } from '../dev-server/free-port';
+import { startHttpServer } from '../http/start';
+import type { Logger } from '../logger';
 import { runWorker } from '../worker';
 import { CliError, EXIT } from './output';
 
@@ -47,6 +51,24 @@ function stopOnSignal(server: DevServer): void {
   }
 }
 
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** The HTTP API, with or without a worker in this process; closed when the returned function is called. */
+async function serveHttp(config: Config, logger: Logger, worker?: { startedAt: Date; sdkMetricsUrl?: string }): Promise<() => Promise<void>> {
+  const client = await connectClient(config);
+  const { app } = await startHttpServer({ config, client, logger, worker, version: packageVersion() });
+  return async () => {
+    await app.close();
+    await client.connection.close();
+  };
+}
+
 export function registerServerCommands(program: Command): void {
   program
     .command('dev-server')
@@ -73,6 +95,19 @@ export function registerServerCommands(program: Command): void {
     });
 
   program
+    .command('http')
+    .description('run only the HTTP API (COURIER_HTTP_PORT, COURIER_HTTP_TOKEN); `courier start` runs it beside a worker')
+    .action(async () => {
+      const config = loadConfig();
+      const logger = createLogger(config);
+      const close = await serveHttp(config, logger);
+      await new Promise<void>((resolve) => {
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+      });
+      await close();
+    });
+
+  program
     .command('health')
     .description("exit 0 when the Temporal server of this configuration answers (the container healthcheck), 3 when it does not")
     .action(async () => {
@@ -91,7 +126,7 @@ export function registerServerCommands(program: Command): void {
 
   program
     .command('start')
-    .description('everything on one machine: the dev server (unless one answers already) and a worker')
+    .description('everything on one machine: the dev server (unless one answers already), a worker and the HTTP API')
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config);
@@ -101,9 +136,15 @@ export function registerServerCommands(program: Command): void {
       } else {
         server = await devServerFor(config, portOf(config.temporal.address), undefined, false);
       }
+      // The SDK's metrics are served by the runtime; the HTTP API's /metrics joins them with courier's own.
+      const metricsAddress = config.metricsAddress ?? `127.0.0.1:${await freePort()}`;
+      const sdkMetricsUrl = `http://${metricsAddress.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}/metrics`;
+      let closeHttp: (() => Promise<void>) | undefined;
       try {
-        await runWorker(config, { logger, handles: embeddedTopics(config) });
+        closeHttp = await serveHttp(config, logger, { startedAt: new Date(), sdkMetricsUrl });
+        await runWorker({ ...config, metricsAddress }, { logger, handles: embeddedTopics(config) });
       } finally {
+        await closeHttp?.();
         await server?.stop();
       }
     });

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { message } from '../messages';
+
+const error = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: { error: { type: 'string' }, message: { type: 'string' }, fields: { type: 'array', items: { type: 'string' } } },
+};
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [code, { description: `error ${code}`, ...json({ $ref: '#/components/schemas/Error' }) }]));
+const jobId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const job = { $ref: '#/components/schemas/Job' };
+const action = (summary: string) => ({
+  post: { summary, security: [{ bearer: [] }], parameters: [jobId], responses: { 200: { description: 'done', ...json(job) }, ...errors(401, 404, 409, 503) } },
+});
+
+/** The API's OpenAPI 3.1 description; the message schema comes from the same zod schema the server validates with. */
+export function openApiDocument(version: string) {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'courier', version, description: 'Durable file and message pipelines on Temporal: submit, inspect and control jobs.' },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'COURIER_HTTP_TOKEN; required on every POST when configured' } },
+      schemas: {
+        Message: z.toJSONSchema(message, { io: 'input', unrepresentable: 'any' }),
+        Error: error,
+        Job: {
+          type: 'object',
+          required: ['jobId', 'kind', 'status'],
+          properties: {
+            jobId: { type: 'string' },
+            kind: { type: 'string' },
+            status: { type: 'string', enum: ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed-out'] },
+            startTime: { type: 'string', format: 'date-time' },
+            closeTime: { type: 'string', format: 'date-time' },
+            progress: { type: 'object', description: 'phase, parts and bytes done/total while running' },
+            statusLog: { type: 'array', items: { type: 'object' } },
+            result: { type: 'object' },
+            error: { type: 'string' },
+          },
+        },
+      },
+    },
+    paths: {
+      '/v1/jobs': {
+        post: {
+          summary: 'Submit a message of any kind; the same id submitted again returns the existing job',
+          security: [{ bearer: [] }],
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/Message' }) },
+          responses: { 200: { description: 'the job', ...json(job) }, ...errors(400, 401, 413, 503) },
+        },
+        get: {
+          summary: 'List jobs through Temporal visibility, newest first',
+          parameters: [
+            { name: 'kind', in: 'query', schema: { type: 'string', enum: ['backup', 'restore', 'dispatch'] } },
+            { name: 'status', in: 'query', schema: { type: 'string' } },
+            { name: 'project', in: 'query', schema: { type: 'string' } },
+            { name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
+            { name: 'pageToken', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: { 200: { description: 'a page of jobs', ...json({ type: 'object', properties: { jobs: { type: 'array', items: job }, nextPageToken: { type: 'string' } } }) }, ...errors(400, 503) },
+        },
+      },
+      '/v1/jobs/{id}': { get: { summary: 'Status, progress and status log of a job', parameters: [jobId], responses: { 200: { description: 'the job', ...json(job) }, ...errors(404, 503) } } },
+      '/v1/jobs/{id}/cancel': action('Cancel a job; it cleans up and ends cancelled'),
+      '/v1/jobs/{id}/pause': action('Stop scheduling new work (work in flight finishes)'),
+      '/v1/jobs/{id}/resume': action('Resume a paused job'),
+      '/v1/jobs/{id}/retry': action('Start a job that failed again from its original message, as a new run of the same id'),
+      '/v1/queues': { get: { summary: 'Every task queue courier uses, with pollers and backlog', responses: { 200: { description: 'queues', ...json({ type: 'object' }) } } } },
+      '/healthz': { get: { summary: 'Temporal reachable, server and worker uptime', responses: { 200: { description: 'healthy', ...json({ type: 'object' }) }, 503: { description: 'Temporal unreachable' } } } },
+      '/metrics': { get: { summary: 'Prometheus text: the SDK metrics and courier counters', responses: { 200: { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+    },
+  };
+}

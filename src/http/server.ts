@@ -1,0 +1,172 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { cancelJob, getJob, pauseJob, resumeJob, submit, type JobFilter } from '../client';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { courierMetrics } from '../metrics';
+import { listJobPage } from '../operations/job-pages';
+import { retryJob } from '../operations/retry-job';
+import { describeQueues } from '../operations/task-queues';
+import { MessageError } from '../messages';
+import { sendError, sendFailure } from './errors';
+import { openApiDocument } from './openapi';
+
+export interface HttpDeps {
+  config: Config;
+  client: Client;
+  logger: Logger;
+  /** When a worker runs in this process: when it started, and where the SDK serves its metrics. */
+  worker?: { startedAt: Date; sdkMetricsUrl?: string };
+  version?: string;
+}
+
+/** Routes this API has, for 405 answers with an Allow header. */
+const ROUTES: { pattern: RegExp; methods: string[] }[] = [
+  { pattern: /^\/v1\/jobs\/?$/, methods: ['GET', 'POST'] },
+  { pattern: /^\/v1\/jobs\/[^/]+\/?$/, methods: ['GET'] },
+  { pattern: /^\/v1\/jobs\/[^/]+\/(cancel|pause|resume|retry)\/?$/, methods: ['POST'] },
+  { pattern: /^\/v1\/queues\/?$/, methods: ['GET'] },
+  { pattern: /^\/(healthz|metrics|openapi\.json)$/, methods: ['GET'] },
+];
+
+const STATUSES = ['queued', 'running', 'waiting-for-worker', 'paused', 'completed', 'failed', 'cancelled'];
+const KINDS = ['backup', 'restore', 'dispatch'];
+
+function tokenMatches(given: string | undefined, expected: string): boolean {
+  const match = /^Bearer (.+)$/i.exec(given ?? '');
+  if (!match) return false;
+  const [a, b] = [Buffer.from(match[1]), Buffer.from(expected)];
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Filters from the query string, refusing unknown values by name. */
+function jobFilter(query: Record<string, string | undefined>): { filter: JobFilter; pageSize: number; pageToken?: string } {
+  const bad: string[] = [];
+  if (query.kind && !KINDS.includes(query.kind)) bad.push('kind');
+  if (query.status && !STATUSES.includes(query.status)) bad.push('status');
+  const pageSize = query.pageSize === undefined ? 50 : Number(query.pageSize);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) bad.push('pageSize');
+  if (bad.length > 0) {
+    throw new MessageError(`bad query parameter(s) ${bad.join(', ')}: kind is one of ${KINDS.join('|')}, status one of ${STATUSES.join('|')}, pageSize 1-1000`, bad);
+  }
+  return {
+    filter: { kind: query.kind as JobFilter['kind'], status: query.status as JobFilter['status'], project: query.project },
+    pageSize,
+    pageToken: query.pageToken,
+  };
+}
+
+/** The operator's HTTP API over Temporal: jobs, queues, health, metrics. */
+export function createHttpServer(deps: HttpDeps): FastifyInstance {
+  const { config, client } = deps;
+  const startedAt = new Date();
+  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger, bodyLimit: config.http.bodyLimit });
+
+  app.addHook('onRequest', async (request: FastifyRequest, reply) => {
+    if (request.method !== 'POST' || !config.http.token) return;
+    if (!tokenMatches(request.headers.authorization, config.http.token)) {
+      return sendError(reply.header('www-authenticate', 'Bearer'), 401, 'Unauthorized', 'this route needs `Authorization: Bearer <COURIER_HTTP_TOKEN>`');
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, 'PayloadTooLarge', `request body above the limit of ${config.http.bodyLimit} bytes (COURIER_HTTP_BODY_LIMIT)`);
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, err.statusCode, 'BadRequest', err.message);
+    return sendFailure(reply, err);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const route = ROUTES.find((r) => r.pattern.test(path));
+    if (route) {
+      return sendError(reply.header('allow', route.methods.join(', ')), 405, 'MethodNotAllowed', `${request.method} ${path} is not allowed; use ${route.methods.join(' or ')}`);
+    }
+    return sendError(reply, 404, 'NotFound', `no route ${request.method} ${path}; see /openapi.json`);
+  });
+
+  app.post('/v1/jobs', async (request, reply) => {
+    try {
+      const submission = await submit(client, config, request.body);
+      return reply.code(200).send({ ...(await getJob(client, submission.jobId)), alreadySubmitted: submission.alreadyFinished || undefined });
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  app.get('/v1/jobs', async (request, reply) => {
+    try {
+      const { filter, pageSize, pageToken } = jobFilter(request.query as Record<string, string | undefined>);
+      return await listJobPage(client, { ...filter, taskQueue: config.taskQueue }, pageSize, pageToken);
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (request, reply) => {
+    try {
+      return await getJob(client, request.params.id);
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  const actions = { cancel: cancelJob, pause: pauseJob, resume: resumeJob } as const;
+  for (const [name, act] of Object.entries(actions)) {
+    app.post<{ Params: { id: string } }>(`/v1/jobs/:id/${name}`, async (request, reply) => {
+      try {
+        await act(client, request.params.id);
+        return await getJob(client, request.params.id);
+      } catch (err) {
+        return sendFailure(reply, err);
+      }
+    });
+  }
+  app.post<{ Params: { id: string } }>('/v1/jobs/:id/retry', async (request, reply) => {
+    try {
+      const submission = await retryJob(client, config, request.params.id);
+      return await getJob(client, submission.jobId);
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  app.get('/v1/queues', async (_request, reply) => {
+    try {
+      return { queues: await describeQueues(client, config) };
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  app.get('/healthz', async (_request, reply) => {
+    const uptime = (since: Date) => Math.round((Date.now() - since.getTime()) / 1000);
+    const body = {
+      temporal: { address: config.temporal.address, namespace: config.temporal.namespace, reachable: false, serverVersion: undefined as string | undefined },
+      server: { uptimeSeconds: uptime(startedAt) },
+      worker: deps.worker ? { running: true, uptimeSeconds: uptime(deps.worker.startedAt) } : { running: false },
+    };
+    try {
+      const info = await client.withDeadline(Date.now() + 3000, () => client.workflowService.getSystemInfo({}));
+      Object.assign(body.temporal, { reachable: true, serverVersion: info.serverVersion || undefined });
+      return body;
+    } catch (err) {
+      return reply.code(503).send({ ...body, error: (err as Error).message });
+    }
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    let sdk = '';
+    if (deps.worker?.sdkMetricsUrl) {
+      sdk = await fetch(deps.worker.sdkMetricsUrl)
+        .then((r) => (r.ok ? r.text() : ''))
+        .catch(() => '');
+    }
+    const own = await courierMetrics.metrics();
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(`${sdk.trimEnd()}${sdk ? '\n' : ''}${own}`);
+  });
+
+  app.get('/openapi.json', async () => openApiDocument(deps.version ?? '0.0.0'));
+
+  return app;
+}

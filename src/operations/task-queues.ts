@@ -1,0 +1,60 @@
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { Config } from '../config';
+import { topicQueue } from '../jobs';
+
+export interface QueuePoller {
+  identity: string;
+  lastAccessTime?: string;
+}
+
+export interface QueueView {
+  name: string;
+  /** What polls it: workflow tasks and activities (control queue) or handler activities (a dispatch topic). */
+  role: 'control' | 'dispatch';
+  topic?: string;
+  workflowPollers: QueuePoller[];
+  activityPollers: QueuePoller[];
+  /** Tasks waiting for a worker (an estimate from the server). */
+  backlog: number;
+}
+
+const { TaskQueueType } = temporal.api.enums.v1;
+
+/** Every task queue courier uses: the control queue and one per dispatch topic (configured formats). */
+export function courierQueues(config: Config): { name: string; role: QueueView['role']; topic?: string }[] {
+  const topics = new Set([...config.dispatch.formats, ...config.dispatch.handles]);
+  return [
+    { name: config.taskQueue, role: 'control' },
+    ...[...topics].map((topic) => ({ name: topicQueue(config.taskQueue, topic), role: 'dispatch' as const, topic })),
+  ];
+}
+
+const pollersOf = (pollers: temporal.api.taskqueue.v1.IPollerInfo[] | null | undefined): QueuePoller[] =>
+  (pollers ?? []).map((poller) => ({
+    identity: poller.identity ?? '',
+    lastAccessTime: poller.lastAccessTime?.seconds != null ? new Date(Number(poller.lastAccessTime.seconds) * 1000).toISOString() : undefined,
+  }));
+
+async function describe(client: Client, name: string, type: temporal.api.enums.v1.TaskQueueType) {
+  return client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: type,
+    reportStats: true,
+  });
+}
+
+/** Pollers (workers alive, last poll) and backlog of every courier task queue, from DescribeTaskQueue. */
+export async function describeQueues(client: Client, config: Config): Promise<QueueView[]> {
+  return Promise.all(
+    courierQueues(config).map(async (queue) => {
+      const [workflows, activities] = await Promise.all([
+        describe(client, queue.name, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+        describe(client, queue.name, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+      ]);
+      const backlog = [workflows, activities].reduce((sum, d) => sum + Number(d.stats?.approximateBacklogCount ?? 0), 0);
+      return { ...queue, workflowPollers: pollersOf(workflows.pollers), activityPollers: pollersOf(activities.pollers), backlog };
+    }),
+  );
+}
