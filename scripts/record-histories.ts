@@ -23,16 +23,21 @@ async function main(): Promise<void> {
   // Loaded after the address is set, and as CommonJS like the rest, so one protobuf root serves both.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createStack, randomFile } = require('../test/helpers/stack') as typeof import('../test/helpers/stack');
-  const stack = await createStack({ COURIER_PART_SIZE: '1MiB', COURIER_CONCURRENCY: '2' });
+  const stack = await createStack({ COURIER_PART_SIZE: '1MiB', COURIER_CONCURRENCY: '2', COURIER_DELIVERY_ROOT: path.join(work, 'host-root') });
   try {
     await stack.startWorker();
     await stack.startHandlerWorkers(['archive']);
+    // One host worker in this process, so a push delivers somewhere.
+    const { createHostWorker } = require('../src/worker') as typeof import('../src/worker');
+    const hostWorker = await createHostWorker(stack.config, 'recorder');
+    const hostRunning = hostWorker.run();
     const source = await randomFile(work, 'source.bin', 2 * 1024 * 1024 + 4321);
     const jobs: [string, Message, boolean][] = [
       ['backup', { kind: 'backup', name: 'recorded', source }, true],
       ['restore', { kind: 'restore', name: 'recorded', dest: path.join(work, 'restored.bin') }, true],
       ['backup-failed', { kind: 'backup', name: 'recorded-missing', source: path.join(work, 'no-such-file') }, false],
       ['dispatch', { kind: 'dispatch', name: 'manual', version: '1.0', buildType: null, format: 'archive', project: 'recorded', origin: 'record-histories', payload: { files: [source] } }, true],
+      ['push', { kind: 'push', name: 'recorded-push', file: source, dest: '/srv/recorded.bin', mode: '0640', postCommand: 'true', hosts: ['recorder'] }, true],
     ];
     fs.mkdirSync(OUT, { recursive: true });
     for (const [file, message, succeeds] of jobs) {
@@ -46,6 +51,8 @@ async function main(): Promise<void> {
       fs.writeFileSync(path.join(OUT, `${file}.json`), historyToJSON(history));
       console.log(`${file}: ${history.events?.length} events -> test/histories/${file}.json`);
     }
+    hostWorker.shutdown();
+    await hostRunning;
   } finally {
     await stack.close();
     await server.stop();

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerJobCommands } from './cli/job-commands';
 import { exitCodeFor } from './cli/output';
+import { registerOperatorCommands } from './cli/operator-commands';
 import { registerServerCommands } from './cli/server-commands';
 
 const program = new Command('courier')
@@ -10,6 +11,7 @@ const program = new Command('courier')
 
 registerServerCommands(program);
 registerJobCommands(program);
+registerOperatorCommands(program);
 
 program.exitOverride();
 program.parseAsync(process.argv).catch((err: unknown) => {

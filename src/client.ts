@@ -14,6 +14,8 @@ import type {
   BackupResult,
   DispatchInput,
   DispatchResult,
+  PushInput,
+  PushResult,
   DispatchSettings,
   JobSettings,
   NotifyPlan,
@@ -25,7 +27,7 @@ import { QUERIES, SIGNALS, topicQueue, type StatusEntry, type StatusName } from 
 import { MessageError, parseMessage, type DispatchMessage, type Message, type MessageKind } from './messages';
 import { CourierKind, CourierProject, CourierStatus } from './search-attributes';
 
-export type JobResult = BackupResult | RestoreResult | DispatchResult;
+export type JobResult = BackupResult | RestoreResult | DispatchResult | PushResult;
 export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed-out';
 
 export interface JobView {
@@ -139,6 +141,7 @@ const REUSE_POLICY: Record<MessageKind, WorkflowIdReusePolicy> = {
   backup: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
   restore: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
   dispatch: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+  push: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
 };
 
 export interface Submission {
@@ -174,7 +177,7 @@ export async function submit(client: Client, config: Config, input: unknown): Pr
   }
 }
 
-function argsFor(config: Config, message: Message & { id: string }, settings: JobSettings): [BackupInput] | [RestoreInput] | [DispatchInput] {
+function argsFor(config: Config, message: Message & { id: string }, settings: JobSettings): [BackupInput] | [RestoreInput] | [DispatchInput] | [PushInput] {
   switch (message.kind) {
     case 'backup':
       return [{ message, settings }];
@@ -182,6 +185,8 @@ function argsFor(config: Config, message: Message & { id: string }, settings: Jo
       return [{ message, settings }];
     case 'dispatch':
       return [{ message, settings, dispatch: dispatchSettingsFor(config, message) }];
+    case 'push':
+      return [{ message, settings, push: { hostTimeoutMs: config.push.hostTimeoutMs, postCommandTimeoutMs: config.push.postCommandTimeoutMs } }];
   }
 }
 

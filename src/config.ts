@@ -103,6 +103,10 @@ const envSchema = z.object({
   COURIER_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   COURIER_HTTP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional().or(z.literal('').transform(() => undefined)),
   COURIER_HTTP_BODY_LIMIT: size(1024, 64 * MiB).default(1 * MiB),
+  // Push: how long a host may leave its queue unpolled before it counts as unreachable; post-command limit; where a host writes.
+  COURIER_PUSH_HOST_TIMEOUT: duration(100).default(60_000),
+  COURIER_PUSH_COMMAND_TIMEOUT: duration(100).default(5 * 60_000),
+  COURIER_DELIVERY_ROOT: z.string().min(1).optional(),
   COURIER_METRICS_ADDRESS: z.string().regex(/^[^:\s]*:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
 });
 
@@ -156,6 +160,12 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
     },
     shutdownGraceMs: env.COURIER_SHUTDOWN_GRACE,
     metricsAddress: env.COURIER_METRICS_ADDRESS,
+    push: {
+      hostTimeoutMs: env.COURIER_PUSH_HOST_TIMEOUT,
+      postCommandTimeoutMs: env.COURIER_PUSH_COMMAND_TIMEOUT,
+      /** On a host: destinations are written under this directory (a host's filesystem mounted elsewhere). */
+      deliveryRoot: env.COURIER_DELIVERY_ROOT ? path.resolve(env.COURIER_DELIVERY_ROOT) : undefined,
+    },
     http: { port: env.COURIER_HTTP_PORT, host: env.COURIER_HTTP_HOST, token: env.COURIER_HTTP_TOKEN, bodyLimit: env.COURIER_HTTP_BODY_LIMIT },
     workflowBundlePath: env.COURIER_WORKFLOW_BUNDLE ? path.resolve(env.COURIER_WORKFLOW_BUNDLE) : undefined,
     temporal: {

@@ -24,5 +24,7 @@ export function jobIdFor(message: Message): string {
         message.origin,
         JSON.stringify(message.payload ?? null),
       )}`;
+    case 'push':
+      return `push-${message.name}-${digest(message.file ?? message.object ?? '', message.dest, message.hosts.join(','))}`;
   }
 }

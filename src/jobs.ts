@@ -2,7 +2,7 @@
  * The contract between client, workflows and activities: inputs, results and
  * progress. Types and pure helpers only, so workflow code may import it.
  */
-import type { BackupMessage, ChecksumSet, DispatchMessage, NotifyEvent, RestoreMessage } from './messages';
+import type { BackupMessage, ChecksumSet, DispatchMessage, NotifyEvent, PushMessage, RestoreMessage } from './messages';
 
 export type Phase =
   | 'queued'
@@ -194,6 +194,64 @@ export interface RestoreResult {
   completedAt: string;
 }
 
+export interface PushSettings {
+  /** How long a host's queue may go unpolled before the host counts as unreachable. */
+  hostTimeoutMs: number;
+  postCommandTimeoutMs: number;
+}
+
+export interface PushInput {
+  message: PushMessage & { id: string };
+  settings: JobSettings;
+  push: PushSettings;
+  tracker?: TrackerState;
+}
+
+/** The file a push delivers, as the store holds it. */
+export interface PushedFile {
+  key: string;
+  sha256: string;
+  size: number;
+}
+
+export interface DeliveryRequest {
+  host: string;
+  file: PushedFile;
+  dest: string;
+  mode: string;
+  owner?: string;
+  postCommand?: string;
+  postCommandTimeoutMs: number;
+}
+
+export interface DeliveryResult {
+  host: string;
+  dest: string;
+  sha256: string;
+  size: number;
+  /** False when the destination already held these bytes. */
+  written: boolean;
+  postCommand?: { ok: boolean; output: string };
+}
+
+export interface HostOutcome {
+  host: string;
+  outcome: 'delivered' | 'failed' | 'unreachable';
+  written?: boolean;
+  postCommandOutput?: string;
+  cause?: string;
+}
+
+export interface PushResult {
+  jobId: string;
+  name: string;
+  dest: string;
+  sha256: string;
+  size: number;
+  hosts: HostOutcome[];
+  completedAt: string;
+}
+
 export interface StatusReport {
   jobId: string;
   kind: string;
@@ -214,6 +272,11 @@ export interface StatusDocument {
   statusLog: StatusEntry[];
   result?: Record<string, unknown>;
 }
+
+/** The task queue a host's worker (`courier worker --host NAME`) polls for deliveries. */
+export const hostQueue = (host: string): string => `host-${host}`;
+/** Where a push keeps its file in the store: by content, so the same bytes are stored once. */
+export const pushObjectKey = (name: string, sha256: string): string => `pushes/${name}/${sha256}`;
 
 /** A dispatch topic's task queue: the control queue's name plus the topic. */
 export const topicQueue = (controlQueue: string, topic: string): string => `${controlQueue}.dispatch.${topic}`;

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, createHandlerActivities, type Activities } from './activities';
+import { createActivities, createHandlerActivities, createHostActivities, type Activities } from './activities';
 import { registeredFormats } from './handlers';
-import { topicQueue } from './jobs';
+import { hostQueue, topicQueue } from './jobs';
 import type { Config } from './config';
 import { createLogger, installRuntimeLogger, type Logger } from './logger';
 import { openStore } from './stores';
@@ -76,11 +76,28 @@ export async function createHandlerWorkers(config: Config, topics: string[], par
   );
 }
 
+/** The worker of one host (`--host NAME`): it polls host-NAME and delivers pushed files on this machine. */
+export async function createHostWorker(config: Config, host: string, parts: Pick<WorkerParts, 'connection' | 'logger'> = {}): Promise<Worker> {
+  const logger = parts.logger ?? createLogger(config);
+  installRuntimeLogger(logger);
+  const connection = parts.connection ?? (await connectWorker(config));
+  return Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: hostQueue(host),
+    activities: createHostActivities({ config, store: openStore(config) }),
+    shutdownGraceTime: config.shutdownGraceMs,
+  });
+}
+
 /**
  * Runs until SIGINT/SIGTERM: the control worker (workflows and their
  * activities) unless `handlersOnly`, plus a worker for each topic it handles.
  */
-export async function runWorker(config: Config, options: { logger?: Logger; handles?: string[]; handlersOnly?: boolean } = {}): Promise<void> {
+export async function runWorker(
+  config: Config,
+  options: { logger?: Logger; handles?: string[]; handlersOnly?: boolean; host?: string } = {},
+): Promise<void> {
   const logger = options.logger ?? createLogger(config);
   const handles = options.handles ?? config.dispatch.handles;
   // The runtime takes its logger and metrics exporter once, before the first connection creates it.
@@ -88,10 +105,12 @@ export async function runWorker(config: Config, options: { logger?: Logger; hand
   const connection = await connectWorker(config);
   const workers = await createHandlerWorkers(config, handles, { connection, logger });
   if (!options.handlersOnly) workers.unshift(await createWorker(config, { logger, connection }));
+  if (options.host) workers.push(await createHostWorker(config, options.host, { connection, logger }));
   logger.info(
     {
       taskQueue: options.handlersOnly ? undefined : config.taskQueue,
       handles,
+      host: options.host,
       address: config.temporal.address,
       namespace: config.temporal.namespace,
       store: config.storeDir,

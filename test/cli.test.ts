@@ -75,4 +75,31 @@ describe('the courier command', () => {
     assert.equal(run.code, 3);
     assert.match(run.stderr, /cannot reach the Temporal server at 127\.0\.0\.1:1/);
   });
+
+  it('show, logs, list and retry do what the HTTP routes do, with tables for people and --json for scripts', async () => {
+    const later = path.join(dir, 'appears-later.bin');
+    const started = await runCli(['backup', later, '--name', 'cli-retried'], stack.env);
+    const jobId = started.stdout.trim().split('\n').pop()!;
+    assert.equal((await runCli(['status', jobId, '--wait'], stack.env)).code, 1, 'fails: the source is missing');
+
+    const shown = await runCli(['show', jobId, '--json'], stack.env);
+    assert.equal(JSON.parse(shown.stdout).status, 'failed');
+    const logs = await runCli(['logs', jobId], stack.env);
+    assert.match(logs.stdout, /^TIME\s+STATUS\s+NOTE$/m);
+    assert.match(logs.stdout, /\bfailed\s+.*appears-later\.bin/);
+    assert.deepEqual(JSON.parse((await runCli(['logs', jobId, '--json'], stack.env)).stdout).map((e: { status: string }) => e.status), ['running', 'failed']);
+    const listed = JSON.parse((await runCli(['list', '--status', 'failed', '--json'], stack.env)).stdout) as { jobId: string }[];
+    assert.ok(listed.some((j) => j.jobId === jobId), 'list --status failed finds it');
+
+    const refused = await runCli(['retry', 'no-such-job'], stack.env);
+    assert.notEqual(refused.code, 0);
+    await fs.writeFile(later, 'here now');
+    const retried = await runCli(['retry', jobId, '--json'], stack.env);
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.equal(JSON.parse(retried.stdout).jobId, jobId);
+    assert.equal((await runCli(['status', jobId, '--wait'], stack.env)).code, 0, 'the new run completes');
+    const again = await runCli(['retry', jobId], stack.env);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /completed; submit a new message/);
+  });
 });

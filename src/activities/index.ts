@@ -6,6 +6,7 @@ import { sendEmail, sendWebhook } from './notify';
 import { runHandler } from './run-handler';
 import { runSpawnHook } from './spawn-hook';
 import { prepareBackup } from './prepare-backup';
+import { deliverFile, stagePushFile } from './push';
 import { reportStatus } from './report-status';
 import { discardRestore, finishRestore, loadManifest, prepareRestore, restorePart } from './restore';
 import { splitSource } from './split-source';
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     uploadObjectPart: bind(deps, uploadObjectPart),
     completeObjectUpload: bind(deps, completeObjectUpload),
     abortObjectUpload: bind(deps, abortObjectUpload),
+    stagePushFile: bind(deps, stagePushFile),
   };
 }
 
@@ -50,5 +52,11 @@ export function createHandlerActivities(deps: ActivityDeps) {
   return { runHandler: bind(deps, runHandler) };
 }
 
+/** The activity a host's worker runs: delivering a pushed file on that host. */
+export function createHostActivities(deps: ActivityDeps) {
+  return { deliverFile: bind(deps, deliverFile) };
+}
+
 export type Activities = ReturnType<typeof createActivities>;
+export type HostActivities = ReturnType<typeof createHostActivities>;
 export type HandlerActivities = ReturnType<typeof createHandlerActivities>;

@@ -15,7 +15,7 @@ import {
   type JobView,
 } from '../client';
 import { loadConfig, parseSize, type Config } from '../config';
-import type { BackupResult, DispatchResult, RestoreResult, StatusEntry } from '../jobs';
+import type { BackupResult, DispatchResult, PushResult, RestoreResult, StatusEntry } from '../jobs';
 import { parseMessageJson, type Message } from '../messages';
 import { formatBytes, formatDuration } from './format';
 import { CliError, EXIT, printJson } from './output';
@@ -63,6 +63,11 @@ function summary(result: JobResult): string {
   if ('topic' in result) {
     const r = result as DispatchResult;
     return `dispatch ${r.jobId}: format ${r.format} done by ${r.worker || 'a worker'} on topic ${r.topic}${r.checks ? ` after ${r.checks} check(s)` : ''}: ${JSON.stringify(r.output)}`;
+  }
+  if ('hosts' in result) {
+    const r = result as PushResult;
+    const hosts = r.hosts.map((h) => `  ${h.host}: ${h.outcome}${h.outcome === 'delivered' ? (h.written ? '' : ' (already there)') : `: ${h.cause}`}`);
+    return [`push ${r.name} to ${r.dest}: ${formatBytes(r.size)}, sha256 ${r.sha256}, job ${r.jobId}`, ...hosts].join('\n');
   }
   if ('manifestKey' in result) {
     const r = result as BackupResult;
@@ -142,6 +147,7 @@ export function registerJobCommands(program: Command): void {
 
   program
     .command('status')
+    .alias('show')
     .description("a job's status: phase, parts and bytes done, result or cause")
     .argument('<id>', 'job id')
     .option('--wait', 'wait until the job ends (exit 1 when it did not complete)')
@@ -185,12 +191,14 @@ export function registerJobCommands(program: Command): void {
       .command(name)
       .description(description)
       .argument('<id>', 'job id')
-      .action(async (id: string) => {
+      .option('--json', 'print the job as JSON for scripts')
+      .action(async (id: string, opts: { json?: boolean }) => {
         const config = loadConfig();
         const client = await connectClient(config);
         try {
           await act(client, id);
-          process.stdout.write(`${id}: ${done}\n`);
+          if (opts.json) printJson(await getJob(client, id));
+          else process.stdout.write(`${id}: ${done}\n`);
         } finally {
           await client.connection.close();
         }
@@ -203,7 +211,7 @@ export function registerJobCommands(program: Command): void {
     .command('list')
     .description('jobs, newest first, filtered by their search attributes')
     .option('--status <status>', 'queued, running, waiting-for-worker, paused, completed, failed or cancelled')
-    .option('--kind <kind>', 'backup, restore or dispatch')
+    .option('--kind <kind>', 'backup, restore, dispatch or push')
     .option('--project <project>', 'project name')
     .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'print JSON for scripts')

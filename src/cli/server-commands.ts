@@ -9,6 +9,7 @@ import { connectClient } from '../client';
 import { freePort } from '../dev-server/free-port';
 import { startHttpServer } from '../http/start';
 import type { Logger } from '../logger';
+import { hostName } from '../messages';
 import { runWorker } from '../worker';
 import { CliError, EXIT } from './output';
 
@@ -89,9 +90,20 @@ export function registerServerCommands(program: Command): void {
     .command('worker')
     .description('run one worker process: it runs the jobs; with --handles, only the work of those dispatch topics')
     .option('--handles <topics>', 'comma-separated dispatch topics (formats, or project.format) this worker does the work for')
-    .action(async (opts: { handles?: string }) => {
+    .option('--host <name>', 'also poll host-NAME and deliver pushed files on this machine')
+    .option('--host-only', 'with --host: only deliveries, no jobs and no dispatch work')
+    .action(async (opts: { handles?: string; host?: string; hostOnly?: boolean }) => {
       const handles = opts.handles?.split(',').map((t) => t.trim()).filter(Boolean);
-      await runWorker(loadConfig(), { handles, handlersOnly: handles !== undefined });
+      if (opts.hostOnly && !opts.host) throw new CliError('--host-only needs --host <name>', EXIT.badInput);
+      if (opts.host) {
+        const parsed = hostName.safeParse(opts.host);
+        if (!parsed.success) throw new CliError(`--host ${opts.host}: ${parsed.error.issues[0]?.message}`, EXIT.badInput);
+      }
+      await runWorker(loadConfig(), {
+        handles: opts.hostOnly ? [] : handles,
+        handlersOnly: opts.hostOnly || handles !== undefined,
+        host: opts.host,
+      });
     });
 
   program

@@ -6,7 +6,12 @@ import { topicQueue } from '../jobs';
 export interface QueuePoller {
   identity: string;
   lastAccessTime?: string;
+  /** Polled recently. The server lists a stopped worker for minutes after its last poll; this says whether it is still there. */
+  alive: boolean;
 }
+
+/** A live worker's long poll returns and starts again at least every minute, so an older last poll means it is gone. */
+export const POLLER_STALE_MS = 75_000;
 
 export interface QueueView {
   name: string;
@@ -30,11 +35,15 @@ export function courierQueues(config: Config): { name: string; role: QueueView['
   ];
 }
 
-const pollersOf = (pollers: temporal.api.taskqueue.v1.IPollerInfo[] | null | undefined): QueuePoller[] =>
-  (pollers ?? []).map((poller) => ({
-    identity: poller.identity ?? '',
-    lastAccessTime: poller.lastAccessTime?.seconds != null ? new Date(Number(poller.lastAccessTime.seconds) * 1000).toISOString() : undefined,
-  }));
+const pollersOf = (pollers: temporal.api.taskqueue.v1.IPollerInfo[] | null | undefined, now = Date.now()): QueuePoller[] =>
+  (pollers ?? []).map((poller) => {
+    const last = poller.lastAccessTime?.seconds != null ? Number(poller.lastAccessTime.seconds) * 1000 : undefined;
+    return {
+      identity: poller.identity ?? '',
+      lastAccessTime: last !== undefined ? new Date(last).toISOString() : undefined,
+      alive: last !== undefined && now - last < POLLER_STALE_MS,
+    };
+  });
 
 async function describe(client: Client, name: string, type: temporal.api.enums.v1.TaskQueueType) {
   return client.workflowService.describeTaskQueue({

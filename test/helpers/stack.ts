@@ -115,8 +115,8 @@ export async function createStack(overrides: Record<string, string> = {}): Promi
 }
 
 /** A worker in a child process, the way operators run it, so a test can SIGKILL it. */
-export function spawnWorker(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'courier'), 'worker'], {
+export function spawnWorker(env: Record<string, string>, args: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'courier'), 'worker', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

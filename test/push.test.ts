@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { JobFailedError, submit, waitForJob } from '../src/client';
+import type { PushResult } from '../src/jobs';
+import { hostQueue } from '../src/jobs';
+import { retryJob } from '../src/operations/retry-job';
+import { describeQueues, POLLER_STALE_MS } from '../src/operations/task-queues';
+import { temporal } from '@temporalio/proto';
+import { createStack, randomFile, runCli, sha256File, spawnWorker, waitUntil, type Stack } from './helpers/stack';
+
+describe('push: one file to many hosts, each through its own task queue', () => {
+  let stack: Stack;
+  let dir: string;
+  const hosts = ['a', 'b', 'c'].map((h) => `web-${process.pid}-${h}`);
+  const roots = new Map<string, string>();
+  const workers = new Map<string, ChildProcess>();
+
+  async function startHost(host: string) {
+    const child = spawnWorker({ ...stack.env, COURIER_DELIVERY_ROOT: roots.get(host)! }, ['--host', host, '--host-only']);
+    workers.set(host, child);
+    await waitUntil(`host ${host} to poll`, async () => {
+      const described = await stack.client.workflowService.describeTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: hostQueue(host) },
+        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+      });
+      if (child.exitCode !== null) throw new Error(`host worker ${host} exited ${child.exitCode}`);
+      return (described.pollers ?? []).some((p) => p.identity?.startsWith(`${child.pid}@`));
+    }, 60_000);
+  }
+  async function killHost(host: string) {
+    const child = workers.get(host)!;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await gone;
+  }
+
+  before(async () => {
+    stack = await createStack({ COURIER_PUSH_HOST_TIMEOUT: '4s' });
+    await stack.startWorker();
+    dir = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'push-'));
+    for (const host of hosts) {
+      roots.set(host, path.join(dir, host));
+      await fs.mkdir(roots.get(host)!, { recursive: true });
+    }
+    await Promise.all(hosts.map(startHost));
+  });
+  after(async () => {
+    for (const child of workers.values()) if (child.exitCode === null) child.kill('SIGKILL');
+    await stack?.close();
+  });
+
+  it('delivers to the live hosts byte for byte, reports the dead one unreachable, and a retry reaches it once it is back', async () => {
+    const [a, b, c] = hosts;
+    await killHost(c);
+    const source = await randomFile(dir, 'data.cdb', 3 * 1024 * 1024 + 17);
+    const dest = '/srv/app/data.cdb';
+    const { jobId } = await submit(stack.client, stack.config, {
+      kind: 'push',
+      name: 'data.cdb',
+      file: source,
+      dest,
+      mode: '0640',
+      postCommand: 'printf "%s" "$COURIER_PUSH_SHA256" > "$COURIER_PUSH_DEST.post"',
+      hosts,
+    });
+    await assert.rejects(waitForJob(stack.client, jobId), (err: unknown) => {
+      assert.ok(err instanceof JobFailedError);
+      assert.match(err.message, new RegExp(`reached 2 of 3 hosts; ${c} unreachable: nothing polled task queue host-${c}`));
+      return true;
+    });
+    const expected = await sha256File(source);
+    for (const host of [a, b]) {
+      const delivered = path.join(roots.get(host)!, dest);
+      assert.equal(await sha256File(delivered), expected, `${host} has the file byte for byte`);
+      assert.equal((await fs.stat(delivered)).mode & 0o777, 0o640, `${host}: mode 0640`);
+      assert.equal(await fs.readFile(`${delivered}.post`, 'utf8'), expected, `${host}: the post-command ran after the rename`);
+      assert.deepEqual((await fs.readdir(path.dirname(delivered))).filter((f) => f.includes('.courier-')), [], `${host}: no temp file left`);
+    }
+    await assert.rejects(fs.stat(path.join(roots.get(c)!, dest)), /ENOENT/);
+
+    await startHost(c);
+    await retryJob(stack.client, stack.config, jobId);
+    const result = (await waitForJob(stack.client, jobId)) as PushResult;
+    assert.deepEqual(result.hosts.map((h) => [h.host, h.outcome, h.written]), [
+      [a, 'delivered', false],
+      [b, 'delivered', false],
+      [c, 'delivered', true],
+    ]);
+    assert.equal(await sha256File(path.join(roots.get(c)!, dest)), expected);
+  });
+
+  it('a host that cannot apply the delivery fails alone, naming the cause', async () => {
+    const [a, b] = hosts;
+    const source = await randomFile(dir, 'conf.txt', 1000);
+    const { jobId } = await submit(stack.client, stack.config, { kind: 'push', name: 'conf', file: source, dest: '/etc/app/conf.txt', owner: 'no-such-user-xyz', hosts: [a] });
+    await assert.rejects(waitForJob(stack.client, jobId), /owner "no-such-user-xyz" is not a user/);
+    const ok = await submit(stack.client, stack.config, { kind: 'push', name: 'conf', file: source, dest: '/etc/app/conf.txt', hosts: [b], postCommand: 'exit 0' });
+    const result = (await waitForJob(stack.client, ok.jobId)) as PushResult;
+    assert.equal(result.hosts[0].outcome, 'delivered');
+  });
+
+  it('courier queues shows a worker appearing and disappearing', async () => {
+    const extra = `web-${process.pid}-late`;
+    roots.set(extra, path.join(dir, extra));
+    const queueEnv = { ...stack.env, COURIER_TASK_QUEUE: `${stack.config.taskQueue}-q`, COURIER_DISPATCH_FORMATS: 'archive' };
+    const before = JSON.parse((await runCli(['queues', '--json'], queueEnv)).stdout) as Awaited<ReturnType<typeof describeQueues>>;
+    assert.equal(before.find((q) => q.role === 'control')!.workflowPollers.filter((p) => p.alive).length, 0, 'no worker yet');
+    const child = spawnWorker(queueEnv);
+    const identity = await waitUntil('the worker to appear', async () => {
+      const shown = JSON.parse((await runCli(['queues', '--json'], queueEnv)).stdout) as typeof before;
+      return shown.find((q) => q.role === 'control')!.workflowPollers.find((p) => p.alive && p.identity.startsWith(`${child.pid}@`))?.identity;
+    });
+    const table = await runCli(['queues'], queueEnv);
+    assert.match(table.stdout, /^QUEUE\s+ROLE\s+WF POLLERS/m);
+    assert.ok(table.stdout.includes(identity));
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await gone;
+    // The server keeps listing a stopped worker; its last poll ages past the staleness limit instead.
+    await waitUntil('the worker to disappear', async () => {
+      const shown = JSON.parse((await runCli(['queues', '--json'], queueEnv)).stdout) as typeof before;
+      return !shown.find((q) => q.role === 'control')!.workflowPollers.some((p) => p.alive && p.identity === identity);
+    }, POLLER_STALE_MS + 60_000);
+    const after = await runCli(['queues'], queueEnv);
+    assert.match(after.stdout, new RegExp(`gone \\(no poll for over 75 s\\): .*${identity.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  });
+});
