@@ -51,6 +51,18 @@ const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch'
 const DIGEST_ERRORS = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'XAmzContentChecksumMismatch', 'InvalidChecksum']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
 
+/** Passes bytes through, reporting the running count (heartbeats while a body uploads). */
+function progressCounter(onProgress?: (bytes: number) => void): Transform {
+  let sent = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      sent += chunk.length;
+      onProgress?.(sent);
+      done(null, chunk);
+    },
+  });
+}
+
 /**
  * An S3-compatible bucket (AWS, MinIO, Ceph, versitygw) as an object store.
  * Every upload carries its sha256 so the server refuses corrupted bytes, and
@@ -131,14 +143,7 @@ export class S3Store implements ObjectStore, MultipartStore {
       sha256 = hashed.digests.sha256!;
       md5 = hashed.digests.md5;
     }
-    let sent = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        sent += chunk.length;
-        options.onProgress?.(sent);
-        done(null, chunk);
-      },
-    });
+    const counter = progressCounter(options.onProgress);
     try {
       await this.client.send(
         new PutObjectCommand({
@@ -243,14 +248,7 @@ export class S3Store implements ObjectStore, MultipartStore {
     options: { sha256: string; md5?: string; signal?: AbortSignal; onProgress?: (bytes: number) => void },
   ): Promise<UploadedPart> {
     const objectKey = this.objectKey(key);
-    let sent = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        sent += chunk.length;
-        options.onProgress?.(sent);
-        done(null, chunk);
-      },
-    });
+    const counter = progressCounter(options.onProgress);
     const start = bytes.start ?? 0;
     const body =
       bytes.length === 0
