@@ -5,7 +5,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JobFailedError, submit, waitForJob } from '../src/client';
 import type { PushResult } from '../src/jobs';
-import { hostQueue } from '../src/jobs';
+import { hostQueue, pushObjectKey } from '../src/jobs';
+import { MessageError } from '../src/messages';
 import { retryJob } from '../src/operations/retry-job';
 import { describeQueues, POLLER_STALE_MS } from '../src/operations/task-queues';
 import { temporal } from '@temporalio/proto';
@@ -101,6 +102,16 @@ describe('push: one file to many hosts, each through its own task queue', () => 
     const ok = await submit(stack.client, stack.config, { kind: 'push', name: 'conf', file: source, dest: '/etc/app/conf.txt', hosts: [b], postCommand: 'exit 0' });
     const result = (await waitForJob(stack.client, ok.jobId)) as PushResult;
     assert.equal(result.hosts[0].outcome, 'delivered');
+
+    // An object already in the store is pushed as it is, without a local file.
+    const fromStore = await submit(stack.client, stack.config, { kind: 'push', name: 'conf-copy', object: pushObjectKey('conf', result.sha256), dest: '/etc/app/copy.txt', hosts: [b] });
+    const copied = (await waitForJob(stack.client, fromStore.jobId)) as PushResult;
+    assert.equal(copied.sha256, result.sha256);
+    assert.equal(await sha256File(path.join(roots.get(b)!, '/etc/app/copy.txt')), await sha256File(source));
+    await assert.rejects(
+      submit(stack.client, stack.config, { kind: 'push', name: 'both', file: source, object: 'x', dest: '/x', hosts: [b] }),
+      (err: unknown) => err instanceof MessageError && /exactly one of file or object/.test(err.message),
+    );
   });
 
   it('courier queues shows a worker appearing and disappearing', async () => {
