@@ -7,13 +7,17 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import fs from 'node:fs';
 import type { Config } from './config';
+import { EtlConfigError, pipelineOf } from './etl/pipelines';
 import { jobIdFor } from './job-id';
 import type {
   BackupInput,
   BackupResult,
   DispatchInput,
   DispatchResult,
+  EtlInput,
+  EtlResult,
   PushInput,
   PushResult,
   DispatchSettings,
@@ -27,7 +31,7 @@ import { QUERIES, SIGNALS, topicQueue, type StatusEntry, type StatusName } from 
 import { MessageError, parseMessage, type DispatchMessage, type Message, type MessageKind } from './messages';
 import { CourierKind, CourierProject, CourierStatus } from './search-attributes';
 
-export type JobResult = BackupResult | RestoreResult | DispatchResult | PushResult;
+export type JobResult = BackupResult | RestoreResult | DispatchResult | PushResult | EtlResult;
 export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed-out';
 
 export interface JobView {
@@ -142,6 +146,8 @@ const REUSE_POLICY: Record<MessageKind, WorkflowIdReusePolicy> = {
   restore: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
   dispatch: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
   push: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+  // A directory extracted again later may hold new files; loads are keyed, so repeats add nothing twice.
+  etl: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
 };
 
 export interface Submission {
@@ -177,7 +183,7 @@ export async function submit(client: Client, config: Config, input: unknown): Pr
   }
 }
 
-function argsFor(config: Config, message: Message & { id: string }, settings: JobSettings): [BackupInput] | [RestoreInput] | [DispatchInput] | [PushInput] {
+function argsFor(config: Config, message: Message & { id: string }, settings: JobSettings): [BackupInput] | [RestoreInput] | [DispatchInput] | [PushInput] | [EtlInput] {
   switch (message.kind) {
     case 'backup':
       return [{ message, settings }];
@@ -187,6 +193,23 @@ function argsFor(config: Config, message: Message & { id: string }, settings: Jo
       return [{ message, settings, dispatch: dispatchSettingsFor(config, message) }];
     case 'push':
       return [{ message, settings, push: { hostTimeoutMs: config.push.hostTimeoutMs, postCommandTimeoutMs: config.push.postCommandTimeoutMs } }];
+    case 'etl':
+      checkPipeline(config, message.pipeline);
+      return [{ message, settings, loadAttempts: config.etl.loadAttempts }];
+  }
+}
+
+/**
+ * An unknown pipeline is refused at submission when this machine has the
+ * pipeline file; a client without it leaves the check to the worker.
+ */
+function checkPipeline(config: Config, pipeline: string): void {
+  if (!fs.existsSync(config.etl.configFile)) return;
+  try {
+    pipelineOf(config.etl.configFile, pipeline);
+  } catch (err) {
+    if (err instanceof EtlConfigError) throw new MessageError(`pipeline: ${err.message}`, ['pipeline']);
+    throw err;
   }
 }
 

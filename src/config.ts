@@ -107,6 +107,11 @@ const envSchema = z.object({
   COURIER_PUSH_HOST_TIMEOUT: duration(100).default(60_000),
   COURIER_PUSH_COMMAND_TIMEOUT: duration(100).default(5 * 60_000),
   COURIER_DELIVERY_ROOT: z.string().min(1).optional(),
+  // ETL (seed 002): the pipeline file, the root holding E/, T/, L/ and archive/, and how often a failing location is retried.
+  COURIER_ETL_CONFIG: z.string().min(1).optional(),
+  COURIER_ETL_ROOT: z.string().min(1).optional(),
+  COURIER_ETL_LOAD_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  COURIER_WATCH_STABLE: duration(50).default(2000),
   COURIER_METRICS_ADDRESS: z.string().regex(/^[^:\s]*:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
 });
 
@@ -166,6 +171,9 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
       /** On a host: destinations are written under this directory (a host's filesystem mounted elsewhere). */
       deliveryRoot: env.COURIER_DELIVERY_ROOT ? path.resolve(env.COURIER_DELIVERY_ROOT) : undefined,
     },
+    etl: etlSetting(dataDir, env),
+    /** How long a dropped file's size must stay unchanged before the watcher takes it. */
+    watchStableMs: env.COURIER_WATCH_STABLE,
     http: { port: env.COURIER_HTTP_PORT, host: env.COURIER_HTTP_HOST, token: env.COURIER_HTTP_TOKEN, bodyLimit: env.COURIER_HTTP_BODY_LIMIT },
     workflowBundlePath: env.COURIER_WORKFLOW_BUNDLE ? path.resolve(env.COURIER_WORKFLOW_BUNDLE) : undefined,
     temporal: {
@@ -173,6 +181,16 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
       namespace: temporal.namespace ?? 'default',
       connectionOptions: temporal.connectionOptions,
     },
+  };
+}
+
+function etlSetting(dataDir: string, env: z.infer<typeof envSchema>) {
+  const root = path.resolve(env.COURIER_ETL_ROOT ?? path.join(dataDir, 'etl'));
+  return {
+    root,
+    /** The pipeline file (JSON): storage locations and pipelines. */
+    configFile: path.resolve(env.COURIER_ETL_CONFIG ?? path.join(root, 'pipelines.json')),
+    loadAttempts: env.COURIER_ETL_LOAD_ATTEMPTS,
   };
 }
 

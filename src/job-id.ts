@@ -26,5 +26,7 @@ export function jobIdFor(message: Message): string {
       )}`;
     case 'push':
       return `push-${message.name}-${digest(message.file ?? message.object ?? '', message.dest, message.hosts.join(','))}`;
+    case 'etl':
+      return `etl-${message.pipeline}-${digest(message.source, (message.patterns ?? []).join(','))}`;
   }
 }

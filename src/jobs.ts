@@ -2,7 +2,7 @@
  * The contract between client, workflows and activities: inputs, results and
  * progress. Types and pure helpers only, so workflow code may import it.
  */
-import type { BackupMessage, ChecksumSet, DispatchMessage, NotifyEvent, PushMessage, RestoreMessage } from './messages';
+import type { BackupMessage, ChecksumSet, DispatchMessage, EtlMessage, NotifyEvent, PushMessage, RestoreMessage } from './messages';
 
 export type Phase =
   | 'queued'
@@ -13,6 +13,10 @@ export type Phase =
   | 'download'
   | 'verify'
   | 'cleanup'
+  | 'extract'
+  | 'transform'
+  | 'load'
+  | 'archive'
   | 'completed'
   | 'failed';
 
@@ -249,6 +253,103 @@ export interface PushResult {
   sha256: string;
   size: number;
   hosts: HostOutcome[];
+  completedAt: string;
+}
+
+export interface EtlInput {
+  message: EtlMessage & { id: string };
+  settings: JobSettings;
+  /** Tries per batch and storage location before the location counts as failed. */
+  loadAttempts: number;
+  tracker?: TrackerState;
+}
+
+/** Rows a location took, summed over batches. */
+export interface LocationTally {
+  location: string;
+  /** Records of batches this location loaded (all present in its table). */
+  records: number;
+  /** Rows added; fewer than records when an earlier run had loaded some. */
+  inserted: number;
+  /** Batches this location could not take: copied to L/<location>/failed. */
+  failedBatches: number;
+}
+
+export interface TransformOutcome {
+  file: string;
+  jobId: string;
+  loadsStarted?: number;
+  error?: string;
+}
+
+export interface EtlResult {
+  jobId: string;
+  pipeline: string;
+  source: string;
+  /** Transform jobs started: one per valid file (0 is a fine answer). */
+  transformsStarted: number;
+  /** Files that did not validate, now in E/failed. */
+  rejected: { file: string; reason: string }[];
+  transforms: TransformOutcome[];
+  locations: LocationTally[];
+  completedAt: string;
+}
+
+export interface TransformInput {
+  pipeline: string;
+  /** The file's tagged name in T/working. */
+  name: string;
+  settings: JobSettings;
+  loadAttempts: number;
+  state?: { batches: number; records: number; nextBatch: number; failedLoads: number; tallies: LocationTally[] };
+  tracker?: TrackerState;
+}
+
+export interface TransformResult {
+  jobId: string;
+  file: string;
+  records: number;
+  /** Load jobs started: one per batch. */
+  loadsStarted: number;
+  /** Load jobs that failed outright (their batch file was unreadable). */
+  failedLoads: number;
+  locations: LocationTally[];
+}
+
+export interface LoadInput {
+  pipeline: string;
+  /** The batch file's name in L/working. */
+  name: string;
+  settings: JobSettings;
+  loadAttempts: number;
+}
+
+export interface LocationLoad {
+  location: string;
+  outcome: 'loaded' | 'failed';
+  records: number;
+  inserted: number;
+  error?: string;
+}
+
+export interface LoadResult {
+  jobId: string;
+  batch: string;
+  records: number;
+  locations: LocationLoad[];
+}
+
+export interface CleanupInput {
+  olderThanMs: number;
+  settings: JobSettings;
+}
+
+export interface CleanupResult {
+  /** 0 or 1: one dated archive per run, none when nothing was resolved. */
+  archivesBuilt: number;
+  archive?: string;
+  filesArchived: number;
+  staleFiles: string[];
   completedAt: string;
 }
 

@@ -2,7 +2,7 @@ import type { ActivityDeps } from './deps';
 import { discardStaging, uploadManifest, removeStaging } from './finish-backup';
 import { recordStatus } from './ledger';
 import { abortObjectUpload, completeObjectUpload, startObjectUpload, uploadObjectPart } from './object-upload';
-import { sendEmail, sendWebhook } from './notify';
+import { mailOperators, sendEmail, sendWebhook } from './notify';
 import { runHandler } from './run-handler';
 import { runSpawnHook } from './spawn-hook';
 import { prepareBackup } from './prepare-backup';
@@ -11,6 +11,9 @@ import { reportStatus } from './report-status';
 import { discardRestore, finishRestore, loadManifest, prepareRestore, restorePart } from './restore';
 import { splitSource } from './split-source';
 import { uploadPart } from './upload-part';
+import { extractEtlFile, listEtlSources, moveEtlFile, validateEtlFile } from './etl-files';
+import { checkBatch, loadBatch, writeBatches } from './etl-batches';
+import { archiveResolved, findStaleFiles } from './etl-cleanup';
 
 export type { ActivityDeps } from './deps';
 
@@ -44,6 +47,16 @@ export function createActivities(deps: ActivityDeps) {
     completeObjectUpload: bind(deps, completeObjectUpload),
     abortObjectUpload: bind(deps, abortObjectUpload),
     stagePushFile: bind(deps, stagePushFile),
+    listEtlSources: bind(deps, listEtlSources),
+    extractEtlFile: bind(deps, extractEtlFile),
+    moveEtlFile: bind(deps, moveEtlFile),
+    validateEtlFile: bind(deps, validateEtlFile),
+    writeBatches: bind(deps, writeBatches),
+    checkBatch: bind(deps, checkBatch),
+    loadBatch: bind(deps, loadBatch),
+    mailOperators: bind(deps, mailOperators),
+    archiveResolved: bind(deps, archiveResolved),
+    findStaleFiles: bind(deps, findStaleFiles),
   };
 }
 

@@ -4,6 +4,7 @@ import { createTransport, type Transporter } from 'nodemailer';
 import type { StatusDocument } from '../jobs';
 import type { ActivityDeps } from './deps';
 import { permanent } from './failures';
+import { readEtlFile } from '../etl/pipelines';
 
 export const SIGNATURE_HEADER = 'x-courier-signature';
 
@@ -73,4 +74,27 @@ export async function sendEmail(deps: ActivityDeps, input: { to: string[]; docum
     text: lines.join('\n'),
   });
   log.info('mail sent', { to: input.to, event: doc.event });
+}
+
+/**
+ * Mails the people an ETL pipeline names (else the pipeline file's `notify`,
+ * else COURIER_NOTIFY_EMAIL) about one file or location. With nobody to tell
+ * or no mail server, the mail is logged instead of failing the job.
+ */
+export async function mailOperators(deps: ActivityDeps, input: { pipeline?: string; subject: string; lines: string[] }): Promise<{ sent: string[] }> {
+  let to = deps.config.notify.email;
+  try {
+    const etl = readEtlFile(deps.config.etl.configFile);
+    to = (input.pipeline ? etl.pipelines[input.pipeline]?.notify : undefined) ?? etl.notify ?? to;
+  } catch {
+    // Without a readable pipeline file the configured defaults still hear about it.
+  }
+  const { url, from } = deps.config.smtp;
+  if (to.length === 0 || !url) {
+    log.warn('nobody to mail; set notify in the pipeline file or COURIER_NOTIFY_EMAIL, and COURIER_SMTP_URL', { subject: input.subject });
+    return { sent: [] };
+  }
+  await mailer(url).sendMail({ from, to, subject: `[courier] ${input.subject}`, text: input.lines.join('\n') });
+  log.info('mail sent', { to, subject: input.subject });
+  return { sent: to };
 }

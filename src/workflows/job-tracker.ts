@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  ContinueAsNew,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -156,6 +157,8 @@ export function trackJob(options: TrackOptions): JobTracker {
       await ledger;
     },
     async fail(err, cleanup) {
+      // Handing over to a fresh run is not an ending.
+      if (err instanceof ContinueAsNew) throw err;
       if (isCancellation(err)) {
         await CancellationScope.nonCancellable(async () => {
           await cleanup?.();

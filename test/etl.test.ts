@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { JobFailedError, submit, waitForJob } from '../src/client';
+import type { EtlResult, TransformResult } from '../src/jobs';
+import { MessageError } from '../src/messages';
+import { startSmtp, type SmtpReceiver } from './helpers/receivers';
+import { createStack, type Stack } from './helpers/stack';
+import { COLUMNS, csv, dropTables, filesIn, idsIn, jsonl, MARIADB_URL, PG_URL, uniqueTable, writePipelines } from './helpers/etl';
+
+describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite', () => {
+  let stack: Stack;
+  let smtp: SmtpReceiver;
+  let root: string;
+  let source: string;
+  const table = uniqueTable('orders');
+  const rejectTable = uniqueTable('strict');
+  const sqliteFile = () => path.join(root, 'db', 'etl.sqlite');
+
+  before(async () => {
+    smtp = await startSmtp();
+    const base = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'etl-'));
+    root = path.join(base, 'etl');
+    source = path.join(base, 'incoming');
+    await fs.mkdir(source, { recursive: true });
+    await writePipelines(root, {
+      notify: ['ops@example.com'],
+      locations: {
+        pg: { kind: 'postgres', url: PG_URL },
+        maria: { kind: 'mariadb', url: MARIADB_URL },
+        local: { kind: 'sqlite', path: 'db/etl.sqlite' },
+        'pg-wrong-user': { kind: 'postgres', url: 'postgres://no_such_courier_user@127.0.0.1:5432/test' },
+      },
+      pipelines: {
+        orders: { patterns: ['*.csv', '*.jsonl'], columns: COLUMNS, key: ['id'], table, batchSize: 2, locations: ['pg', 'maria', 'local'] },
+        strict: { columns: COLUMNS, key: ['id'], table: rejectTable, batchSize: 100, locations: ['pg-wrong-user', 'maria', 'local'] },
+      },
+    });
+    stack = await createStack({ COURIER_ETL_ROOT: root, COURIER_SMTP_URL: smtp.url, COURIER_ETL_LOAD_ATTEMPTS: '2' });
+    await stack.startWorker();
+  });
+  after(async () => {
+    await stack?.close();
+    await smtp?.close();
+    await dropTables([table, rejectTable]);
+  });
+
+  it('files valid records from mixed CSV and JSON Lines, rejects the invalid files with a mail each, and loads every valid record once into every database', async () => {
+    await fs.writeFile(path.join(source, 'a.csv'), csv([[1, 'ann', 10.5, 'true'], [2, 'bob', 3, ''], [3, 'cy', 0, 'no']]));
+    await fs.writeFile(path.join(source, 'b.jsonl'), jsonl([{ id: 4, customer: 'dee', amount: 1 }, { id: 5, customer: 'eve', amount: 2.25, paid: true }]));
+    await fs.writeFile(path.join(source, 'empty.csv'), csv([]));
+    await fs.writeFile(path.join(source, 'bad-number.csv'), csv([[6, 'fay', 1, 'yes'], [7, 'gus', 'lots', 'no']]));
+    await fs.writeFile(path.join(source, 'bad-json.jsonl'), `${JSON.stringify({ id: 8, customer: 'hal', amount: 1 })}\n{"id": 9, "customer":\n`);
+    await fs.writeFile(path.join(source, 'bad-header.csv'), 'id,name,amount\n10,ivy,1\n');
+    await fs.writeFile(path.join(source, 'notes.txt'), 'not a data file\n');
+
+    const { jobId } = await submit(stack.client, stack.config, { kind: 'etl', pipeline: 'orders', source });
+    await assert.rejects(waitForJob(stack.client, jobId), (err: unknown) => {
+      assert.ok(err instanceof JobFailedError, String(err));
+      assert.match(err.message, /3 of 6 file\(s\) invalid/);
+      assert.match(err.message, /bad-number\.[0-9a-f]{8}\.csv: line 3: column "amount": "lots" is not a number/);
+      assert.match(err.message, /bad-json\.[0-9a-f]{8}\.jsonl: line 2: not valid JSON/);
+      assert.match(err.message, /bad-header\.[0-9a-f]{8}\.csv: header .* missing customer, paid; unexpected name/);
+      assert.match(err.message, /3 transform job\(s\) started/);
+      return true;
+    });
+
+    const stem = (names: string[]) => names.map((n) => n.replace(/\.[0-9a-f]{8}(\.\w+)$/, '$1'));
+    assert.deepEqual(stem(await filesIn(root, 'E/failed')), ['bad-header.csv', 'bad-json.jsonl', 'bad-number.csv']);
+    assert.deepEqual(stem(await filesIn(root, 'E/resolved')), ['a.csv', 'b.jsonl', 'empty.csv']);
+    assert.deepEqual(stem(await filesIn(root, 'T/resolved')), ['a.csv', 'b.jsonl', 'empty.csv']);
+    assert.equal((await filesIn(root, 'L/resolved')).length, 3, 'a.csv in 2 batches, b.jsonl in 1');
+    for (const dir of ['E/working', 'T/working', 'T/work_in_process', 'L/working', 'L/work_in_progress']) assert.deepEqual(await filesIn(root, dir), [], `${dir} is empty`);
+    assert.ok(await fs.stat(path.join(source, 'notes.txt')), 'a file outside the patterns is left alone');
+    assert.ok(await fs.stat(path.join(source, 'a.csv')), 'the source is copied, not moved');
+
+    const ids = await idsIn({ pg: table, maria: table, sqlite: { file: sqliteFile(), table } });
+    assert.deepEqual(ids, { pg: [1, 2, 3, 4, 5], maria: [1, 2, 3, 4, 5], sqlite: [1, 2, 3, 4, 5] });
+
+    for (const bad of ['bad-number', 'bad-json', 'bad-header']) {
+      const mail = await smtp.waitFor(`mail about ${bad}`, (m) => m.subject.includes(`${bad}.`) && m.subject.includes('is invalid'));
+      assert.deepEqual(mail.to, ['ops@example.com']);
+      assert.match(mail.text, /move E\/failed\/.* into the watched inbox/);
+    }
+    assert.equal(smtp.mails.filter((m) => m.subject.includes('is invalid')).length, 3, 'one mail per invalid file, none for the valid ones');
+
+    const { workflowExecutions } = await stack.client.workflowService.listWorkflowExecutions({ namespace: 'default', query: `CourierKind = 'etl-transform' AND WorkflowId STARTS_WITH '${jobId}-T-'` });
+    const transforms = await Promise.all((workflowExecutions ?? []).map((e) => stack.client.workflow.getHandle(e.execution!.workflowId!).result() as Promise<TransformResult>));
+    const ofA = transforms.find((t) => t.file.startsWith('a.'));
+    assert.ok(ofA, 'the transform of a.csv is listed by its kind');
+    assert.equal(ofA.records, 3);
+    assert.equal(ofA.loadsStarted, 2, 'batches of 2: two Load jobs');
+    assert.deepEqual(ofA.locations.map((l) => [l.location, l.records, l.inserted]).sort(), [['local', 3, 3], ['maria', 3, 3], ['pg', 3, 3]]);
+    assert.equal(transforms.find((t) => t.file.startsWith('empty.'))?.loadsStarted, 0, 'a file with no records starts no Load (0 is an answer)');
+  });
+
+  it('refuses a message that names an unknown pipeline, before anything starts', async () => {
+    await assert.rejects(submit(stack.client, stack.config, { kind: 'etl', pipeline: 'nope', source }), (err: unknown) => {
+      assert.ok(err instanceof MessageError);
+      assert.match(err.message, /no pipeline "nope" in .*pipelines\.json; it defines orders, strict/);
+      return true;
+    });
+  });
+
+  it('goes on when one location refuses the login and another rejects the rows: the good one is loaded, the batch is copied to each failed location, and a mail names it', async () => {
+    await dropTables([rejectTable]);
+    const { mariaQuery } = await import('./helpers/etl');
+    await mariaQuery(`CREATE TABLE \`${rejectTable}\` (id BIGINT PRIMARY KEY, customer TEXT NOT NULL, amount DOUBLE NOT NULL CHECK (amount >= 0), paid BOOLEAN)`);
+    const file = path.join(source, '..', 'strict.csv');
+    await fs.writeFile(file, csv([[1, 'ann', 5, 'yes'], [2, 'bob', -3, 'no'], [3, 'cy', 7, '']]));
+
+    const { jobId } = await submit(stack.client, stack.config, { kind: 'etl', pipeline: 'strict', source: file });
+    const result = (await waitForJob(stack.client, jobId)) as EtlResult;
+    assert.equal(result.transformsStarted, 1);
+    assert.deepEqual(
+      result.locations.map((l) => [l.location, l.records, l.failedBatches]).sort(),
+      [['local', 3, 0], ['maria', 0, 1], ['pg-wrong-user', 0, 1]],
+    );
+    const ids = await idsIn({ maria: rejectTable, sqlite: { file: sqliteFile(), table: rejectTable } });
+    assert.deepEqual(ids, { maria: [], sqlite: [1, 2, 3] }, 'the refused transaction left nothing behind');
+    for (const location of ['pg-wrong-user', 'maria']) {
+      const parked = await filesIn(root, `L/${location}/failed`);
+      assert.equal(parked.length, 1, `${location} has the failed batch`);
+      assert.match(parked[0], /^strict\.[0-9a-f]{8}\.b000001\.json$/);
+      const mail = await smtp.waitFor(`mail naming ${location}`, (m) => m.subject.includes(`storage location ${location} could not load`));
+      assert.match(mail.text, location === 'maria' ? /CONSTRAINT|constraint/ : /no_such_courier_user/);
+      assert.doesNotMatch(mail.text, /password/);
+    }
+    assert.ok((await filesIn(root, 'L/resolved')).some((n) => n.startsWith('strict.')), 'the batch itself is resolved');
+  });
+});

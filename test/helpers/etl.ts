@@ -1,0 +1,86 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import mysql from 'mysql2/promise';
+import { Database } from 'node-sqlite3-wasm';
+
+export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+export const MARIADB_URL = 'mysql://root@127.0.0.1:3306/test';
+
+/** A table name no other test run uses. */
+export function uniqueTable(prefix: string): string {
+  return `${prefix}_${process.pid}_${Date.now().toString(36)}`;
+}
+
+export const COLUMNS = [
+  { name: 'id', type: 'integer' },
+  { name: 'customer', type: 'string' },
+  { name: 'amount', type: 'number' },
+  { name: 'paid', type: 'boolean', required: false },
+];
+
+/** Writes the pipeline file of an ETL root and returns its path. */
+export async function writePipelines(root: string, file: object): Promise<string> {
+  await fs.mkdir(root, { recursive: true });
+  const target = path.join(root, 'pipelines.json');
+  await fs.writeFile(target, JSON.stringify(file, null, 2));
+  return target;
+}
+
+export async function pgQuery<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+export async function mariaQuery<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+  const connection = await mysql.createConnection({ uri: MARIADB_URL });
+  try {
+    return (await connection.query(sql))[0] as T[];
+  } finally {
+    await connection.end();
+  }
+}
+
+export function sqliteQuery<T = Record<string, unknown>>(file: string, sql: string): T[] {
+  const db = new Database(file);
+  try {
+    return db.all(sql) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+/** The ids of a table, sorted, from each kind of database. */
+export async function idsIn(where: { pg?: string; maria?: string; sqlite?: { file: string; table: string } }): Promise<{ pg?: number[]; maria?: number[]; sqlite?: number[] }> {
+  const ids = (rows: { id: unknown }[]) => rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  return {
+    ...(where.pg ? { pg: ids(await pgQuery<{ id: unknown }>(`SELECT id FROM "${where.pg}"`)) } : {}),
+    ...(where.maria ? { maria: ids(await mariaQuery<{ id: unknown }>(`SELECT id FROM \`${where.maria}\``)) } : {}),
+    ...(where.sqlite ? { sqlite: ids(sqliteQuery<{ id: unknown }>(where.sqlite.file, `SELECT id FROM "${where.sqlite.table}"`)) } : {}),
+  };
+}
+
+export async function dropTables(tables: string[]): Promise<void> {
+  for (const table of tables) {
+    await pgQuery(`DROP TABLE IF EXISTS "${table}"`).catch(() => undefined);
+    await mariaQuery(`DROP TABLE IF EXISTS \`${table}\``).catch(() => undefined);
+  }
+}
+
+/** File names in a directory of the ETL tree, sorted; none when it does not exist. */
+export async function filesIn(root: string, dir: string): Promise<string[]> {
+  return (await fs.readdir(path.join(root, dir)).catch(() => [] as string[])).filter((n) => !n.endsWith('.tmp')).sort();
+}
+
+export function csv(rows: (string | number | boolean)[][]): string {
+  return `${['id', 'customer', 'amount', 'paid'].join(',')}\n${rows.map((r) => r.join(',')).join('\n')}\n`;
+}
+
+export function jsonl(records: object[]): string {
+  return records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+}
