@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerEtlCommands } from './cli/etl-commands';
 import { registerJobCommands } from './cli/job-commands';
 import { exitCodeFor } from './cli/output';
 import { registerOperatorCommands } from './cli/operator-commands';
@@ -12,6 +13,7 @@ const program = new Command('courier')
 registerServerCommands(program);
 registerJobCommands(program);
 registerOperatorCommands(program);
+registerEtlCommands(program);
 
 program.exitOverride();
 program.parseAsync(process.argv).catch((err: unknown) => {

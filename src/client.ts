@@ -343,7 +343,8 @@ export async function statusLogOf(client: Client, jobId: string): Promise<Status
 
 export interface JobFilter {
   status?: StatusName;
-  kind?: MessageKind;
+  /** A message kind, or a kind of job a job starts (etl-transform, etl-load, etl-cleanup). */
+  kind?: string;
   project?: string;
   /** Only jobs on this control task queue. */
   taskQueue?: string;

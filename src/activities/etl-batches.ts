@@ -95,7 +95,8 @@ export async function loadBatch(deps: ActivityDeps, input: { pipeline: string; l
   if (!location) throw permanent('NotConfigured', `storage location "${input.location}" is not defined in ${deps.config.etl.configFile}`);
   const batch = await readBatch(deps, input.dir, input.name);
   // A database call gives no progress to report; the beat says the worker is alive, so a dead one is noticed quickly.
-  const beat = setInterval(() => Context.current().heartbeat({ location: input.location }), 1000);
+  const context = Context.current();
+  const beat = setInterval(() => context.heartbeat({ location: input.location }), 1000);
   try {
     return await loadInto(location, pipeline, batch.records, deps.config.etl.root);
   } catch (err) {

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import picomatch from 'picomatch';
 import { taggedName, type StageDir } from '../etl/layout';
 import { EtlConfigError, pipelineOf, type Pipeline } from '../etl/pipelines';
@@ -115,6 +115,16 @@ export async function extractEtlFile(deps: ActivityDeps, input: { file: SourceFi
  * content hash, so a same-named target holds the same bytes.
  */
 export async function moveEtlFile(deps: ActivityDeps, input: { name: string; from: StageDir; to: StageDir; copy?: boolean }): Promise<string> {
+  const context = Context.current();
+  const beat = setInterval(() => context.heartbeat({ name: input.name }), 1000);
+  try {
+    return await moveOrCopy(deps, input);
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+async function moveOrCopy(deps: ActivityDeps, input: { name: string; from: StageDir; to: StageDir; copy?: boolean }): Promise<string> {
   const from = stagePath(deps, input.from, input.name);
   const to = stagePath(deps, input.to, input.name);
   await fs.mkdir(path.dirname(to), { recursive: true });

@@ -15,7 +15,7 @@ import {
   type JobView,
 } from '../client';
 import { loadConfig, parseSize, type Config } from '../config';
-import type { BackupResult, DispatchResult, PushResult, RestoreResult, StatusEntry } from '../jobs';
+import type { BackupResult, DispatchResult, EtlResult, PushResult, RestoreResult, StatusEntry } from '../jobs';
 import { parseMessageJson, type Message } from '../messages';
 import { formatBytes, formatDuration } from './format';
 import { CliError, EXIT, printJson } from './output';
@@ -27,7 +27,7 @@ interface WaitOptions {
 }
 
 /** Submits, then either prints the job id alone on the last line or follows the job to its end. */
-async function run(config: Config, message: Message, options: WaitOptions): Promise<void> {
+export async function submitAndFollow(config: Config, message: Message, options: WaitOptions): Promise<void> {
   const client = await connectClient(config);
   try {
     const submission = await submit(client, config, message);
@@ -60,6 +60,11 @@ async function follow(client: Awaited<ReturnType<typeof connectClient>>, jobId: 
 }
 
 function summary(result: JobResult): string {
+  if ('transformsStarted' in result) {
+    const r = result as EtlResult;
+    const locations = r.locations.map((l) => `  ${l.location}: ${l.records} record(s) loaded, ${l.inserted} new${l.failedBatches ? `, ${l.failedBatches} batch(es) failed (see L/${l.location}/failed)` : ''}`);
+    return [`etl ${r.pipeline} from ${r.source}: ${r.transformsStarted} transform job(s) started, job ${r.jobId}`, ...locations].join('\n');
+  }
   if ('topic' in result) {
     const r = result as DispatchResult;
     return `dispatch ${r.jobId}: format ${r.format} done by ${r.worker || 'a worker'} on topic ${r.topic}${r.checks ? ` after ${r.checks} check(s)` : ''}: ${JSON.stringify(r.output)}`;
@@ -128,7 +133,7 @@ export function registerJobCommands(program: Command): void {
         ...(opts.partSize ? { partSize: sizeOption('--part-size', opts.partSize) } : {}),
         ...(opts.md5 ? { checksums: 'sha256+md5' as const } : {}),
       };
-      await run(config, message, opts);
+      await submitAndFollow(config, message, opts);
     });
 
   program
@@ -142,7 +147,7 @@ export function registerJobCommands(program: Command): void {
     .action(async (name: string, dest: string, opts: { id?: string } & WaitOptions) => {
       const config = loadConfig();
       const message = { kind: 'restore' as const, name, dest: path.resolve(dest), ...(opts.id ? { id: opts.id } : {}) };
-      await run(config, message, opts);
+      await submitAndFollow(config, message, opts);
     });
 
   program
@@ -183,7 +188,7 @@ export function registerJobCommands(program: Command): void {
       } catch (err) {
         throw new CliError(`cannot read message ${file}: ${(err as Error).message}`, EXIT.badInput);
       }
-      await run(config, parseMessageJson(text, file === '-' ? 'standard input' : file), opts);
+      await submitAndFollow(config, parseMessageJson(text, file === '-' ? 'standard input' : file), opts);
     });
 
   const control = (name: string, description: string, act: typeof pauseJob, done: string) =>
@@ -211,7 +216,7 @@ export function registerJobCommands(program: Command): void {
     .command('list')
     .description('jobs, newest first, filtered by their search attributes')
     .option('--status <status>', 'queued, running, waiting-for-worker, paused, completed, failed or cancelled')
-    .option('--kind <kind>', 'backup, restore, dispatch or push')
+    .option('--kind <kind>', 'backup, restore, dispatch, push, etl, etl-transform, etl-load or etl-cleanup')
     .option('--project <project>', 'project name')
     .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'print JSON for scripts')

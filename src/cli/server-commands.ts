@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { parseWatchSpec, startWatchers } from './etl-commands';
 import { loadConfig, type Config } from '../config';
 import { startDevServer, temporalAnswers, type DevServer } from '../dev-server/dev-server';
 import { createLogger } from '../logger';
@@ -139,8 +140,10 @@ export function registerServerCommands(program: Command): void {
   program
     .command('start')
     .description('everything on one machine: the dev server (unless one answers already), a worker and the HTTP API')
-    .action(async () => {
+    .option('--watch <spec...>', 'also watch drop folders: etl:PIPELINE:DIR (an ETL inbox) or backup:DIR (a backup drop folder)')
+    .action(async (opts: { watch?: string[] }) => {
       const config = loadConfig();
+      const specs = (opts.watch ?? []).map(parseWatchSpec);
       const logger = createLogger(config);
       let server: DevServer | undefined;
       if (await temporalAnswers(config.temporal.address)) {
@@ -152,10 +155,13 @@ export function registerServerCommands(program: Command): void {
       const metricsAddress = config.metricsAddress ?? `127.0.0.1:${await freePort()}`;
       const sdkMetricsUrl = `http://${metricsAddress.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}/metrics`;
       let closeHttp: (() => Promise<void>) | undefined;
+      let watchers: { close(): Promise<void> } | undefined;
       try {
         closeHttp = await serveHttp(config, logger, { startedAt: new Date(), sdkMetricsUrl });
+        watchers = await startWatchers(config, specs, logger);
         await runWorker({ ...config, metricsAddress }, { logger, handles: embeddedTopics(config) });
       } finally {
+        await watchers?.close();
         await closeHttp?.();
         await server?.stop();
       }

@@ -52,7 +52,7 @@ export function openApiDocument(version: string) {
         get: {
           summary: 'List jobs through Temporal visibility, newest first',
           parameters: [
-            { name: 'kind', in: 'query', schema: { type: 'string', enum: ['backup', 'restore', 'dispatch', 'push'] } },
+            { name: 'kind', in: 'query', schema: { type: 'string', enum: ['backup', 'restore', 'dispatch', 'push', 'etl', 'etl-transform', 'etl-load', 'etl-cleanup'] } },
             { name: 'status', in: 'query', schema: { type: 'string' } },
             { name: 'project', in: 'query', schema: { type: 'string' } },
             { name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },

@@ -31,7 +31,7 @@ const ROUTES: { pattern: RegExp; methods: string[] }[] = [
 ];
 
 const STATUSES = ['queued', 'running', 'waiting-for-worker', 'paused', 'completed', 'failed', 'cancelled'];
-const KINDS = ['backup', 'restore', 'dispatch', 'push'];
+const KINDS = ['backup', 'restore', 'dispatch', 'push', 'etl', 'etl-transform', 'etl-load', 'etl-cleanup'];
 
 function tokenMatches(given: string | undefined, expected: string): boolean {
   const match = /^Bearer (.+)$/i.exec(given ?? '');

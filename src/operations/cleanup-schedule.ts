@@ -1,0 +1,95 @@
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { settingsFor } from '../client';
+import type { Config } from '../config';
+import type { CleanupInput, CleanupResult } from '../jobs';
+import { CourierKind, CourierStatus } from '../search-attributes';
+
+export interface CleanupScheduleView {
+  id: string;
+  every?: string;
+  olderThanMs?: number;
+  paused: boolean;
+  nextRuns: string[];
+  recentRuns: { workflowId: string; at: string }[];
+}
+
+export class ScheduleMissingError extends Error {}
+
+/**
+ * A Temporal Schedule that runs the ETL cleanup every `everyMs`: one run at a
+ * time (a run still going skips the next), and its runs show up as jobs.
+ */
+export async function createCleanupSchedule(client: Client, config: Config, options: { id: string; everyMs: number; olderThanMs: number }): Promise<void> {
+  const settings = settingsFor(config, { kind: 'etl', pipeline: 'cleanup', source: config.etl.root });
+  const input: CleanupInput = { olderThanMs: options.olderThanMs, settings };
+  await client.schedule.create({
+    scheduleId: options.id,
+    spec: { intervals: [{ every: options.everyMs }] },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'etlCleanup',
+      workflowId: options.id,
+      taskQueue: config.taskQueue,
+      args: [input],
+      typedSearchAttributes: [
+        { key: CourierKind, value: 'etl-cleanup' },
+        { key: CourierStatus, value: 'queued' },
+      ],
+    },
+    memo: { courier: 'etl-cleanup', olderThanMs: options.olderThanMs },
+  });
+}
+
+async function viewOf(client: Client, id: string): Promise<CleanupScheduleView> {
+  const described = await client.schedule.getHandle(id).describe();
+  const every = described.spec.intervals?.[0]?.every;
+  return {
+    id,
+    every: every === undefined ? undefined : `${Math.round(Number(every) / 1000)}s`,
+    olderThanMs: Number((described.memo as Record<string, unknown> | undefined)?.olderThanMs ?? NaN) || undefined,
+    paused: described.state.paused,
+    nextRuns: described.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString()),
+    recentRuns: described.info.recentActions.map((a) => ({ workflowId: a.action.workflow.workflowId, at: a.takenAt.toISOString() })),
+  };
+}
+
+/** courier's cleanup schedules (those whose memo says so). */
+export async function listCleanupSchedules(client: Client): Promise<CleanupScheduleView[]> {
+  const views: CleanupScheduleView[] = [];
+  for await (const summary of client.schedule.list()) {
+    if ((summary.memo as Record<string, unknown> | undefined)?.courier !== 'etl-cleanup') continue;
+    views.push(await viewOf(client, summary.scheduleId));
+  }
+  return views.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+async function named<T>(id: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) throw new ScheduleMissingError(`no schedule "${id}"; \`courier schedule list\` shows the ones there are`);
+    throw err;
+  }
+}
+
+export const describeCleanupSchedule = (client: Client, id: string) => named(id, () => viewOf(client, id));
+export const deleteCleanupSchedule = (client: Client, id: string) => named(id, () => client.schedule.getHandle(id).delete());
+
+/** Runs the cleanup now and returns the id of the run it started. */
+export async function triggerCleanupSchedule(client: Client, id: string): Promise<string> {
+  return named(id, async () => {
+    const handle = client.schedule.getHandle(id);
+    const latest = async () => (await handle.describe()).info.recentActions.at(-1);
+    const before = (await latest())?.takenAt.getTime();
+    await handle.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+    for (let i = 0; i < 100; i++) {
+      const last = await latest();
+      if (last && last.takenAt.getTime() !== before) return last.action.workflow.workflowId;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`schedule ${id} was triggered but no run appeared within 10 s; is the Temporal server healthy?`);
+  });
+}
+
+export type { CleanupResult };

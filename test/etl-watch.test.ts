@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { JobFailedError, waitForJob } from '../src/client';
+import { createLogger } from '../src/logger';
+import type { EtlResult } from '../src/jobs';
+import { dropJobId, watchEtlInbox } from '../src/watch/etl-drop';
+import { watchBackupDrop, backupDropFolder } from '../src/watch/backup-drop';
+import type { Inbox } from '../src/watch/inbox';
+import { createStack, sha256File, waitUntil, type Stack } from './helpers/stack';
+import { COLUMNS, csv, dropTables, filesIn, idsIn, uniqueTable, writePipelines } from './helpers/etl';
+
+describe('drop folders: files dropped into an inbox start jobs', () => {
+  let stack: Stack;
+  let base: string;
+  let root: string;
+  let inbox: string;
+  let watcher: Inbox;
+  const table = uniqueTable('dropped');
+  const pipelines = (columns: object[]) => ({
+    locations: { local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
+    pipelines: { orders: { columns, key: ['id'], table, batchSize: 10, locations: ['local'] } },
+  });
+  const sqlite = () => ({ file: path.join(root, 'db', 'etl.sqlite'), table });
+
+  before(async () => {
+    base = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'drop-'));
+    root = path.join(base, 'etl');
+    inbox = path.join(base, 'inbox');
+    await writePipelines(root, pipelines(COLUMNS));
+    stack = await createStack({ COURIER_ETL_ROOT: root, COURIER_WATCH_STABLE: '300ms' });
+    await stack.startWorker();
+    watcher = await watchEtlInbox(inbox, 'orders', { config: stack.config, client: stack.client, logger: createLogger(stack.config, 'test-watch') });
+  });
+  after(async () => {
+    await watcher?.close();
+    await stack?.close();
+    await dropTables([table]);
+  });
+
+  it('starts a job for a dropped file, only once it is complete, and the same content dropped again is the same job', async () => {
+    const target = path.join(inbox, 'first.csv');
+    const body = csv(Array.from({ length: 30 }, (_, i) => [i + 1, `c${i + 1}`, i, 'yes']));
+    const handle = await fs.open(target, 'w');
+    await handle.write(body.slice(0, body.length / 2));
+    // Longer than the stability window: size alone would call it complete; the open writer says otherwise.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.deepEqual(await fs.readdir(inbox), ['first.csv'], 'the half-written file is still in the inbox');
+    assert.deepEqual(await filesIn(root, 'E/working'), []);
+    await handle.write(body.slice(body.length / 2));
+    await handle.close();
+
+    const jobId = dropJobId('orders', await sha256File(target));
+    const result = (await waitUntil('the dropped file to be loaded', async () => waitForJob(stack.client, jobId).catch(() => undefined), 60_000)) as EtlResult;
+    const firstRun = (await stack.client.workflow.getHandle(jobId).describe()).runId;
+    assert.equal(result.transformsStarted, 1);
+    assert.deepEqual(await fs.readdir(inbox), [], 'the job took the file out of the inbox');
+    assert.equal((await idsIn({ sqlite: sqlite() })).sqlite?.length, 30, 'every record of the complete file is loaded');
+
+    await fs.writeFile(path.join(inbox, 'again.csv'), body);
+    await waitUntil('the duplicate to be removed', async () => (await fs.readdir(inbox)).length === 0, 30_000);
+    assert.equal((await stack.client.workflow.getHandle(jobId).describe()).runId, firstRun, 'the same content is one job, run once');
+  });
+
+  it('a file that failed and is moved back from E/failed into the inbox runs again', async () => {
+    // The pipeline wants a column the file lacks: the file fails into E/failed.
+    await writePipelines(root, pipelines([...COLUMNS, { name: 'region', type: 'string' }]));
+    const body = csv([[101, 'zed', 1, 'no'], [102, 'yan', 2, 'yes']]);
+    const dropped = path.join(inbox, 'retry-me.csv');
+    await fs.writeFile(dropped, body);
+    const jobId = dropJobId('orders', await sha256File(dropped));
+    await waitUntil('the job to fail', async () =>
+      waitForJob(stack.client, jobId).then(
+        () => assert.fail('the file should not load'),
+        (err) => err instanceof JobFailedError && /missing region/.test(err.message),
+      ).catch(() => false),
+    60_000);
+    const failedRun = (await stack.client.workflow.getHandle(jobId).describe()).runId;
+    const [failed] = await filesIn(root, 'E/failed');
+    assert.match(failed, /^retry-me\.[0-9a-f]{8}\.csv$/);
+
+    // The operator fixes the pipeline and moves the file back.
+    await writePipelines(root, pipelines(COLUMNS));
+    await fs.rename(path.join(root, 'E/failed', failed), path.join(inbox, failed));
+    const result = await waitUntil('the second run to complete', async () => {
+      if ((await stack.client.workflow.getHandle(jobId).describe()).runId === failedRun) return undefined;
+      return (await waitForJob(stack.client, jobId).catch(() => undefined)) as EtlResult | undefined;
+    }, 60_000);
+    assert.equal(result.transformsStarted, 1);
+    assert.deepEqual(await filesIn(root, 'E/failed'), [], 'the failed file left E/failed');
+    const ids = (await idsIn({ sqlite: sqlite() })).sqlite!;
+    assert.ok(ids.includes(101) && ids.includes(102), 'the retried file is loaded');
+  });
+
+  it('backups: a dropped file is backed up once and ends in resolved/', async () => {
+    const folder = path.join(base, 'backups');
+    const backups = await watchBackupDrop(folder, { config: stack.config, client: stack.client, logger: createLogger(stack.config, 'test-watch') });
+    try {
+      const dirs = backupDropFolder(folder);
+      await fs.writeFile(path.join(dirs.inbox, 'db.dump'), 'x'.repeat(100_000));
+      const jobId = `backup-drop-${(await sha256File(path.join(dirs.inbox, 'db.dump'))).slice(0, 24)}`;
+      await waitUntil('the dump to be resolved', async () => (await fs.readdir(dirs.resolved)).includes('db.dump'), 60_000);
+      await waitForJob(stack.client, jobId);
+      assert.deepEqual(await fs.readdir(dirs.inbox), []);
+      assert.deepEqual(await fs.readdir(dirs.working), []);
+    } finally {
+      await backups.close();
+    }
+  });
+});
