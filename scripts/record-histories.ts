@@ -23,7 +23,18 @@ async function main(): Promise<void> {
   // Loaded after the address is set, and as CommonJS like the rest, so one protobuf root serves both.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createStack, randomFile } = require('../test/helpers/stack') as typeof import('../test/helpers/stack');
-  const stack = await createStack({ COURIER_PART_SIZE: '1MiB', COURIER_CONCURRENCY: '2', COURIER_DELIVERY_ROOT: path.join(work, 'host-root') });
+  const etlRoot = path.join(work, 'etl');
+  fs.mkdirSync(etlRoot, { recursive: true });
+  fs.writeFileSync(
+    path.join(etlRoot, 'pipelines.json'),
+    JSON.stringify({
+      locations: { local: { kind: 'sqlite', path: 'etl.sqlite' } },
+      pipelines: { recorded: { columns: [{ name: 'id', type: 'integer' }, { name: 'name' }], key: ['id'], table: 'recorded', batchSize: 2, locations: ['local'] } },
+    }),
+  );
+  const etlSource = path.join(work, 'recorded.csv');
+  fs.writeFileSync(etlSource, 'id,name\n1,one\n2,two\n3,three\n');
+  const stack = await createStack({ COURIER_PART_SIZE: '1MiB', COURIER_CONCURRENCY: '2', COURIER_DELIVERY_ROOT: path.join(work, 'host-root'), COURIER_ETL_ROOT: etlRoot });
   try {
     await stack.startWorker();
     await stack.startHandlerWorkers(['archive']);
@@ -38,6 +49,8 @@ async function main(): Promise<void> {
       ['backup-failed', { kind: 'backup', name: 'recorded-missing', source: path.join(work, 'no-such-file') }, false],
       ['dispatch', { kind: 'dispatch', name: 'manual', version: '1.0', buildType: null, format: 'archive', project: 'recorded', origin: 'record-histories', payload: { files: [source] } }, true],
       ['push', { kind: 'push', name: 'recorded-push', file: source, dest: '/srv/recorded.bin', mode: '0640', postCommand: 'true', hosts: ['recorder'] }, true],
+      // Named by its job id: the replay runs it under the file's name, and the ids of the jobs it starts derive from it.
+      ['recorded-etl', { kind: 'etl', id: 'recorded-etl', pipeline: 'recorded', source: etlSource }, true],
     ];
     fs.mkdirSync(OUT, { recursive: true });
     for (const [file, message, succeeds] of jobs) {
@@ -48,6 +61,20 @@ async function main(): Promise<void> {
       );
       if (outcome !== succeeds) throw new Error(`${file}: expected the job to ${succeeds ? 'complete' : 'fail'}`);
       const history = await stack.client.workflow.getHandle(jobId).fetchHistory();
+      fs.writeFileSync(path.join(OUT, `${file}.json`), historyToJSON(history));
+      console.log(`${file}: ${history.events?.length} events -> test/histories/${file}.json`);
+    }
+    // The jobs the ETL job started, by their derived ids, and one cleanup run.
+    const { createHash } = await import('node:crypto');
+    const transformId = `recorded-etl-T-${createHash('sha256').update(fs.readFileSync(etlSource)).digest('hex').slice(0, 12)}`;
+    const cleanup = await stack.client.workflow.start('etlCleanup', {
+      workflowId: 'recorded-cleanup',
+      taskQueue: stack.config.taskQueue,
+      args: [{ olderThanMs: 86_400_000, settings: (await import('../src/client')).settingsFor(stack.config, { kind: 'etl', pipeline: 'cleanup', source: etlRoot }) }],
+    });
+    await cleanup.result();
+    for (const [file, id] of [[transformId, transformId], [`${transformId}-L1`, `${transformId}-L1`], ['recorded-cleanup', 'recorded-cleanup']]) {
+      const history = await stack.client.workflow.getHandle(id).fetchHistory();
       fs.writeFileSync(path.join(OUT, `${file}.json`), historyToJSON(history));
       console.log(`${file}: ${history.events?.length} events -> test/histories/${file}.json`);
     }

@@ -26,7 +26,8 @@ describe('replaying recorded histories against the current workflow code (npm ru
   it('replays every history without a nondeterminism error', async () => {
     const results = Worker.runReplayHistories(
       { workflowBundle: await workflowBundle(), replayName: 'courier-replay' },
-      histories.map(({ file, history }) => ({ workflowId: file, history })),
+      // The file's name is the workflow id the history ran under (children's ids derive from it).
+      histories.map(({ file, history }) => ({ workflowId: file.replace(/\.json$/, ''), history })),
     );
     let replayed = 0;
     for await (const result of results) {
