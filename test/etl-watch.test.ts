@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -91,6 +92,27 @@ describe('drop folders: files dropped into an inbox start jobs', () => {
     assert.deepEqual(await filesIn(root, 'E/failed'), [], 'the failed file left E/failed');
     const ids = (await idsIn({ sqlite: sqlite() })).sqlite!;
     assert.ok(ids.includes(101) && ids.includes(102), 'the retried file is loaded');
+  });
+
+  it('courier watch --etl runs until SIGTERM and starts jobs for dropped files', async () => {
+    const cliInbox = path.join(base, 'cli-inbox');
+    const child = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'courier'), 'watch', cliInbox, '--etl', 'orders'], { env: { ...process.env, ...stack.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.resume();
+    try {
+      await waitUntil('the inbox to exist', async () => fs.stat(cliInbox).then(() => true, () => false), 30_000);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const dropped = path.join(cliInbox, 'via-cli.csv');
+      await fs.writeFile(dropped, csv([[301, 'ned', 1, 'yes']]));
+      const jobId = dropJobId('orders', await sha256File(dropped));
+      await waitUntil('the job of the dropped file', async () => waitForJob(stack.client, jobId).catch(() => undefined), 60_000);
+      assert.ok((await idsIn({ sqlite: sqlite() })).sqlite!.includes(301));
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+    }
   });
 
   it('backups: a dropped file is backed up once and ends in resolved/', async () => {

@@ -6,7 +6,7 @@ import { JobFailedError, submit, waitForJob } from '../src/client';
 import type { EtlResult, TransformResult } from '../src/jobs';
 import { MessageError } from '../src/messages';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
-import { createStack, sha256File, type Stack } from './helpers/stack';
+import { createStack, runCli, sha256File, type Stack } from './helpers/stack';
 import { COLUMNS, csv, dropTables, filesIn, idsIn, jsonl, MARIADB_URL, PG_URL, uniqueTable, writePipelines } from './helpers/etl';
 
 describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite', () => {
@@ -92,6 +92,22 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
     assert.equal(ofA.loadsStarted, 2, 'batches of 2: two Load jobs');
     assert.deepEqual(ofA.locations.map((l) => [l.location, l.records, l.inserted]).sort(), [['local', 3, 3], ['maria', 3, 3], ['pg', 3, 3]]);
     assert.equal((await transformOf('empty.csv')).loadsStarted, 0, 'a file with no records starts no Load (0 is an answer)');
+  });
+
+  it('courier etl runs a file through the pipeline and prints what each location took', async () => {
+    const file = path.join(source, '..', 'cli.csv');
+    await fs.writeFile(file, csv([[201, 'kim', 4, 'yes'], [202, 'lou', 5, 'no'], [203, 'max', 6, '']]));
+    const run = await runCli(['etl', file, '--pipeline', 'orders', '--wait'], stack.env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /etl orders from .*cli\.csv: 1 transform job\(s\) started/);
+    for (const location of ['pg', 'maria', 'local']) assert.match(run.stdout, new RegExp(`  ${location}: 3 record\\(s\\) loaded, 3 new`));
+    const again = await runCli(['etl', file, '--pipeline', 'orders', '--wait', '--json'], stack.env);
+    assert.equal(again.code, 0, again.stderr);
+    const result = (JSON.parse(again.stdout) as { result: EtlResult }).result;
+    assert.deepEqual(result.locations.map((l) => [l.location, l.records, l.inserted]).sort(), [['local', 3, 0], ['maria', 3, 0], ['pg', 3, 0]], 'a repeated extract loads nothing twice');
+    const missing = await runCli(['etl', path.join(source, 'nope.csv'), '--pipeline', 'orders', '--wait'], stack.env);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /nope\.csv does not exist/);
   });
 
   it('refuses a message that names an unknown pipeline, before anything starts', async () => {

@@ -87,7 +87,8 @@ async function loadPostgres(url: string, pipeline: Pipeline, records: EtlRecord[
 }
 
 async function loadMariadb(url: string, pipeline: Pipeline, records: EtlRecord[]): Promise<LoadOutcome> {
-  const connection = await mysql.createConnection({ uri: url.replace(/^mariadb:/, 'mysql:'), connectTimeout: 10_000 });
+  // Without FOUND_ROWS, affectedRows counts a skipped duplicate as 0 rather than as a matched row.
+  const connection = await mysql.createConnection({ uri: url.replace(/^mariadb:/, 'mysql:'), connectTimeout: 10_000, flags: ['-FOUND_ROWS'] });
   try {
     await connection.query(createTable('mariadb', pipeline));
     await connection.beginTransaction();
