@@ -1,4 +1,4 @@
-import { ApplicationFailure, continueAsNew, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { LoadResult, LocationTally, TransformInput, TransformResult } from '../jobs';
 import { batchName, STAGE_DIRS } from '../etl/layout';
 import { CourierKind, CourierStatus } from '../search-attributes';
@@ -75,7 +75,10 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
               { key: CourierKind, value: 'etl-load' },
               { key: CourierStatus, value: 'queued' },
             ],
-          }).catch(() => undefined),
+          }).catch((err) => {
+            if (isCancellation(err)) throw err;
+            return undefined;
+          }),
         ),
       );
       for (const load of loads) {

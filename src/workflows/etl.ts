@@ -1,4 +1,4 @@
-import { ApplicationFailure, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
 import type { EtlInput, EtlResult, LocationTally, TransformOutcome, TransformResult } from '../jobs';
 import { STAGE_DIRS } from '../etl/layout';
 import { CourierKind, CourierProject, CourierStatus } from '../search-attributes';
@@ -94,7 +94,10 @@ export async function etl(input: EtlInput): Promise<EtlResult> {
             sum(locations, done.locations);
             return { file, jobId, loadsStarted: done.loadsStarted };
           },
-          (err): TransformOutcome => ({ file, jobId, error: rootCause(err).message }),
+          (err): TransformOutcome => {
+            if (isCancellation(err)) throw err;
+            return { file, jobId, error: rootCause(err).message };
+          },
         ),
       ),
     );

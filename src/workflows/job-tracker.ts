@@ -17,7 +17,6 @@ import { CourierStatus } from '../search-attributes';
 import { quickStep } from './activity-options';
 import { pauseSignal, progressQuery, resumeSignal, statusLogQuery } from './definitions';
 
-const bookkeeping = proxyActivities<Activities>(quickStep);
 
 /** The innermost failure message: the activity's own words, not the "Activity task failed" wrappers. */
 export function rootCause(err: unknown): { message: string; type?: string } {
@@ -62,6 +61,8 @@ interface TrackOptions {
  */
 export function trackJob(options: TrackOptions): JobTracker {
   const { kind, subject, settings } = options;
+  // Status records take milliseconds; a worker that dies in one is noticed about as soon as in a byte-moving step.
+  const bookkeeping = proxyActivities<Activities>({ ...quickStep, startToCloseTimeout: Math.max(settings.heartbeatTimeoutMs, 10_000) });
   const log: StatusEntry[] = options.carried?.log ?? [];
   let paused = options.carried?.paused ?? false;
   let beforePause: StatusName = 'running';
