@@ -8,7 +8,6 @@ import {
   deleteCleanupSchedule,
   describeCleanupSchedule,
   listCleanupSchedules,
-  ScheduleMissingError,
   triggerCleanupSchedule,
 } from '../operations/cleanup-schedule';
 import { watchBackupDrop } from '../watch/backup-drop';
@@ -16,7 +15,7 @@ import { watchEtlInbox } from '../watch/etl-drop';
 import type { Inbox } from '../watch/inbox';
 import { CliError, EXIT, printJson } from './output';
 import { submitAndFollow } from './job-commands';
-import { table } from './operator-commands';
+import { table, withClient } from './operator-commands';
 
 function durationOption(flag: string, text: string): number {
   // Days are the natural unit for cleanup ages; parseDuration knows up to hours.
@@ -26,19 +25,6 @@ function durationOption(flag: string, text: string): number {
     return parseDuration(text);
   } catch (err) {
     throw new CliError(`${flag}: ${(err as Error).message.replace('1h', '1h, 7d')}`, EXIT.badInput);
-  }
-}
-
-async function withClient(work: (client: Awaited<ReturnType<typeof connectClient>>, config: Config) => Promise<void>): Promise<void> {
-  const config = loadConfig();
-  const client = await connectClient(config);
-  try {
-    await work(client, config);
-  } catch (err) {
-    if (err instanceof ScheduleMissingError) throw new CliError(err.message, EXIT.badInput);
-    throw err;
-  } finally {
-    await client.connection.close();
   }
 }
 

@@ -7,7 +7,7 @@ import { describeQueues, POLLER_STALE_MS, type QueueView } from '../operations/t
 import { printJson } from './output';
 
 /** Runs a command with a client, closing it afterwards. */
-async function withClient(work: (client: Client, config: Config) => Promise<void>): Promise<void> {
+export async function withClient(work: (client: Client, config: Config) => Promise<void>): Promise<void> {
   const config = loadConfig();
   const client = await connectClient(config);
   try {
