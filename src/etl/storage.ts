@@ -68,7 +68,11 @@ async function loadPostgres(url: string, pipeline: Pipeline, records: EtlRecord[
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
-    await client.query(createTable('postgres', pipeline));
+    await client.query(createTable('postgres', pipeline)).catch((err: { code?: string }) => {
+      // Loads that race to create a new table: IF NOT EXISTS is not atomic in PostgreSQL, and the loser
+      // sees a duplicate type or relation. The table exists either way.
+      if (err.code !== '23505' && err.code !== '42P07') throw err;
+    });
     await client.query('BEGIN');
     let inserted = 0;
     try {
