@@ -9,6 +9,7 @@ import type { ActivityDeps } from './deps';
 import { permanent } from './failures';
 import { throttledHeartbeat } from './heartbeat';
 import { pipelineFor, stagePath } from './etl-files';
+import { writeJsonAtomic } from './staging';
 
 /** What a Load job reads: the records and where they came from. */
 export interface BatchFile {
@@ -16,12 +17,6 @@ export interface BatchFile {
   source: string;
   index: number;
   records: EtlRecord[];
-}
-
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(temp, text);
-  await fs.rename(temp, file);
 }
 
 /**
@@ -38,7 +33,7 @@ export async function writeBatches(deps: ActivityDeps, input: { pipeline: string
   let records = 0;
   const flush = async () => {
     const body: BatchFile = { pipeline: input.pipeline, source: input.name, index: batches, records: batch };
-    await writeAtomically(stagePath(deps, STAGE_DIRS.loadWorking, batchName(input.name, batches)), JSON.stringify(body));
+    await writeJsonAtomic(stagePath(deps, STAGE_DIRS.loadWorking, batchName(input.name, batches)), body);
     batches++;
     batch = [];
   };

@@ -1,10 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import picomatch from 'picomatch';
 import { taggedName, type StageDir } from '../etl/layout';
+import { hashFile } from '../hashing/hash-file';
 import { EtlConfigError, pipelineOf, type Pipeline } from '../etl/pipelines';
 import { readRecords, RecordError } from '../etl/records';
 import type { ActivityDeps } from './deps';
@@ -31,13 +30,11 @@ async function exists(file: string): Promise<boolean> {
   return fs.stat(file).then(() => true, () => false);
 }
 
-async function sha256Of(file: string, beat: (d: unknown) => void): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) {
-    hash.update(chunk as Buffer);
-    beat({ file });
-  }
-  return hash.digest('hex');
+/** The file's sha256 and size, on the hashing threads, heartbeating as it goes. */
+async function hashed(file: string): Promise<{ sha256: string; size: number }> {
+  const beat = throttledHeartbeat<{ file: string; bytes: number }>();
+  const { digests, size } = await hashFile({ file, algorithms: ['sha256'] }, { onProgress: (bytes) => beat({ file, bytes }) });
+  return { sha256: digests.sha256!, size };
 }
 
 export interface SourceFile {
@@ -56,7 +53,6 @@ export interface SourceFile {
 export async function listEtlSources(deps: ActivityDeps, input: { pipeline: string; source: string; patterns?: string[] }): Promise<SourceFile[]> {
   const pipeline = pipelineFor(deps, input.pipeline);
   const matches = picomatch(input.patterns ?? pipeline.patterns, { dot: false });
-  const beat = throttledHeartbeat<unknown>();
   let stat;
   try {
     stat = await fs.stat(input.source);
@@ -71,8 +67,8 @@ export async function listEtlSources(deps: ActivityDeps, input: { pipeline: stri
   for (const file of candidates) {
     const base = path.basename(file);
     if (base.startsWith('.') || /(~|\.part|\.tmp)$/.test(base) || !matches(base)) continue;
-    const sha256 = await sha256Of(file, beat);
-    files.push({ path: file, name: taggedName(file, sha256), size: (await fs.stat(file)).size, sha256 });
+    const { sha256, size } = await hashed(file);
+    files.push({ path: file, name: taggedName(file, sha256), size, sha256 });
   }
   log.info('ETL source pruned', { source: input.source, accepted: files.length, seen: candidates.length });
   return files;
@@ -100,8 +96,7 @@ export async function extractEtlFile(deps: ActivityDeps, input: { file: SourceFi
   }
   const temp = `${target}.${process.pid}.tmp`;
   await fs.copyFile(input.file.path, temp);
-  const sha256 = await sha256Of(temp, throttledHeartbeat<unknown>());
-  if (sha256 !== input.file.sha256) {
+  if ((await hashed(temp)).sha256 !== input.file.sha256) {
     await fs.rm(temp, { force: true });
     throw permanent('SourceChanged', `ETL source ${input.file.path} changed while it was being extracted; drop it again once it is complete`);
   }

@@ -46,9 +46,7 @@ export async function stagePushFile(deps: ActivityDeps, input: { name: string; f
 
 async function sha256Of(file: string): Promise<string | undefined> {
   try {
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(file), hash);
-    return hash.digest('hex');
+    return (await hashFile({ file, algorithms: ['sha256'] })).digests.sha256;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
