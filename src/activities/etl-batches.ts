@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import { Context } from '@temporalio/activity';
 import path from 'node:path';
 import { batchName, STAGE_DIRS, type StageDir } from '../etl/layout';
 import { checkRecord, readRecords, RecordError, type EtlRecord } from '../etl/records';
@@ -7,7 +6,7 @@ import { describeLocation, isPermanentLoadError, loadInto, type LoadOutcome } fr
 import { readEtlFile } from '../etl/pipelines';
 import type { ActivityDeps } from './deps';
 import { permanent } from './failures';
-import { throttledHeartbeat } from './heartbeat';
+import { heartbeatWhile, throttledHeartbeat } from './heartbeat';
 import { pipelineFor, stagePath } from './etl-files';
 import { writeJsonAtomic } from './staging';
 
@@ -89,16 +88,11 @@ export async function loadBatch(deps: ActivityDeps, input: { pipeline: string; l
   const location = readEtlFile(deps.config.etl.configFile).locations[input.location];
   if (!location) throw permanent('NotConfigured', `storage location "${input.location}" is not defined in ${deps.config.etl.configFile}`);
   const batch = await readBatch(deps, input.dir, input.name);
-  // A database call gives no progress to report; the beat says the worker is alive, so a dead one is noticed quickly.
-  const context = Context.current();
-  const beat = setInterval(() => context.heartbeat({ location: input.location }), 1000);
   try {
-    return await loadInto(location, pipeline, batch.records, deps.config.etl.root);
+    return await heartbeatWhile({ location: input.location }, () => loadInto(location, pipeline, batch.records, deps.config.etl.root));
   } catch (err) {
     const message = `loading ${input.name} into ${describeLocation(input.location, location)} failed: ${(err as Error).message}`;
     if (isPermanentLoadError(err)) throw permanent('BadInput', message);
     throw new Error(message);
-  } finally {
-    clearInterval(beat);
   }
 }

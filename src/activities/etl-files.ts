@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Context, log } from '@temporalio/activity';
+import { log } from '@temporalio/activity';
 import picomatch from 'picomatch';
 import { taggedName, type StageDir } from '../etl/layout';
 import { hashFile } from '../hashing/hash-file';
@@ -8,7 +8,7 @@ import { EtlConfigError, pipelineOf, type Pipeline } from '../etl/pipelines';
 import { readRecords, RecordError } from '../etl/records';
 import type { ActivityDeps } from './deps';
 import { errnoCode, permanent } from './failures';
-import { throttledHeartbeat } from './heartbeat';
+import { heartbeatWhile, throttledHeartbeat } from './heartbeat';
 
 /** The pipeline as the worker's pipeline file says now; a missing file or pipeline is not retried. */
 export function pipelineFor(deps: ActivityDeps, name: string): Pipeline {
@@ -110,13 +110,7 @@ export async function extractEtlFile(deps: ActivityDeps, input: { file: SourceFi
  * content hash, so a same-named target holds the same bytes.
  */
 export async function moveEtlFile(deps: ActivityDeps, input: { name: string; from: StageDir; to: StageDir; copy?: boolean }): Promise<string> {
-  const context = Context.current();
-  const beat = setInterval(() => context.heartbeat({ name: input.name }), 1000);
-  try {
-    return await moveOrCopy(deps, input);
-  } finally {
-    clearInterval(beat);
-  }
+  return heartbeatWhile({ name: input.name }, () => moveOrCopy(deps, input));
 }
 
 async function moveOrCopy(deps: ActivityDeps, input: { name: string; from: StageDir; to: StageDir; copy?: boolean }): Promise<string> {

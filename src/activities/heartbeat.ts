@@ -19,3 +19,18 @@ export function throttledHeartbeat<T>(intervalMs = 1000): (details: T, force?: b
 export function cancellationSignal(): AbortSignal {
   return Context.current().cancellationSignal;
 }
+
+/**
+ * Heartbeats every second while `work` runs: for steps that report no progress
+ * of their own (a database call, a rename, packing an archive), so a dead
+ * worker is still noticed within the heartbeat timeout.
+ */
+export async function heartbeatWhile<T>(details: unknown, work: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  const beat = setInterval(() => context.heartbeat(details), 1000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beat);
+  }
+}
