@@ -3,7 +3,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tar from 'tar';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../src/activities';
+import type { ArchiveOutcome } from '../src/activities/etl-cleanup';
 import { waitForJob } from '../src/client';
+import { openStore } from '../src/stores';
 import type { CleanupResult } from '../src/jobs';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
 import { createStack, runCli, type Stack } from './helpers/stack';
@@ -92,5 +96,24 @@ describe('etl cleanup on a Temporal Schedule', () => {
     const missing = await runCli(['schedule', 'trigger', scheduleId], stack.env);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, new RegExp(`no schedule "${scheduleId}"`));
+  });
+
+  it('a retried archive step finds the archive its first attempt verified and only finishes the removal', async () => {
+    const resolved = ['E/resolved/r.66666666.csv', 'L/resolved/r.66666666.b000001.json'];
+    for (const file of resolved) await put(file, `retry ${file}\n`);
+    const { archiveResolved } = createActivities({ config: stack.config, store: openStore(stack.config) });
+    const input = { runId: 'retried-run-0000', startedAt: '2026-11-23T10:00:00.000Z' };
+    const env = new MockActivityEnvironment();
+    const first = (await env.run(archiveResolved, input)) as ArchiveOutcome;
+    assert.equal(first.files, 2);
+    // The first attempt's worker died after the archive was in place, before the files were gone.
+    for (const file of resolved) await put(file, `retry ${file}\n`);
+    const archivesBefore = await fs.readdir(path.join(root, 'archive'));
+    // A retry comes at least a second later (the retry policy's first interval).
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const second = (await env.run(archiveResolved, input)) as ArchiveOutcome;
+    assert.deepEqual(second, first, 'the same archive, reported the same way');
+    assert.deepEqual(await fs.readdir(path.join(root, 'archive')), archivesBefore, 'no second archive of the same files');
+    for (const dir of ['E/resolved', 'L/resolved']) assert.deepEqual(await filesIn(root, dir), [], `${dir} emptied by the retry`);
   });
 });

@@ -4,7 +4,7 @@ import { log } from '@temporalio/activity';
 import * as tar from 'tar';
 import { ATTENTION_DIRS, RESOLVED_DIRS } from '../etl/layout';
 import type { ActivityDeps } from './deps';
-import { throttledHeartbeat } from './heartbeat';
+import { heartbeatWhile } from './heartbeat';
 
 async function filesIn(root: string, dir: string): Promise<string[]> {
   const entries = await fs.readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
@@ -28,36 +28,60 @@ export interface ArchiveOutcome {
   bytes: number;
 }
 
+/** What an archive holds: each entry's path and size. */
+async function entriesOf(archive: string): Promise<Map<string, number>> {
+  const entries = new Map<string, number>();
+  await tar.list({ file: archive, onReadEntry: (entry) => entries.set(entry.path, entry.size ?? 0) });
+  return entries;
+}
+
+/** Removes the archived files that still have their archived size; returns the bytes archived. */
+async function removeArchived(root: string, entries: Map<string, number>): Promise<number> {
+  let bytes = 0;
+  for (const [file, size] of entries) {
+    bytes += size;
+    const now = await fs.stat(path.join(root, file)).catch(() => undefined);
+    if (now?.size === size) await fs.rm(path.join(root, file), { force: true });
+  }
+  return bytes;
+}
+
 /**
- * Packs every file of the resolved directories into a dated tar.gz under archive/, reads the
- * archive back to check it holds each file at its size, and only then removes
- * the files. A crash before the removal leaves them for the next run.
+ * Packs every file of the resolved directories into a dated tar.gz under
+ * archive/, reads the archive back to check it holds each file at its size,
+ * and only then removes the files. The name comes from the run, so a retry
+ * after a crash finds the archive it already verified and finishes the removal
+ * instead of packing the same files again.
  */
-export async function archiveResolved(deps: ActivityDeps, input: { runId: string }): Promise<ArchiveOutcome> {
+export async function archiveResolved(deps: ActivityDeps, input: { runId: string; startedAt: string }): Promise<ArchiveOutcome> {
   const root = deps.config.etl.root;
-  const files = (await Promise.all(RESOLVED_DIRS.map((dir) => filesIn(root, dir)))).flat();
-  if (files.length === 0) return { files: 0, bytes: 0 };
-  const sizes = new Map<string, number>();
-  for (const file of files) sizes.set(file, (await fs.stat(path.join(root, file))).size);
-  const stamp = new Date().toISOString().replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = input.startedAt.replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
   const name = `archive/resolved-${stamp}-${input.runId.slice(0, 8)}.tar.gz`;
   const target = path.join(root, name);
-  await fs.mkdir(path.dirname(target), { recursive: true });
-  const beat = throttledHeartbeat<{ files: number }>();
-  await tar.create({ gzip: true, cwd: root, file: `${target}.tmp`, portable: true }, files);
-  const seen = new Map<string, number>();
-  await tar.list({ file: `${target}.tmp`, onReadEntry: (entry) => { seen.set(entry.path, entry.size ?? 0); beat({ files: seen.size }); } });
-  for (const [file, size] of sizes) {
-    if (seen.get(file) !== size) throw new Error(`archive ${name} does not hold ${file} (${size} bytes) after writing it; nothing was removed`);
-  }
-  const handle = await fs.open(`${target}.tmp`, 'r');
-  await handle.sync();
-  await handle.close();
-  await fs.rename(`${target}.tmp`, target);
-  for (const file of files) await fs.rm(path.join(root, file), { force: true });
-  const bytes = [...sizes.values()].reduce((a, b) => a + b, 0);
-  log.info('resolved files archived', { archive: name, files: files.length, bytes });
-  return { archive: name, files: files.length, bytes };
+  return heartbeatWhile({ archive: name }, async () => {
+    if (await fs.stat(target).then(() => true, () => false)) {
+      const entries = await entriesOf(target);
+      const bytes = await removeArchived(root, entries);
+      return { archive: name, files: entries.size, bytes };
+    }
+    const files = (await Promise.all(RESOLVED_DIRS.map((dir) => filesIn(root, dir)))).flat();
+    if (files.length === 0) return { files: 0, bytes: 0 };
+    const sizes = new Map<string, number>();
+    for (const file of files) sizes.set(file, (await fs.stat(path.join(root, file))).size);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await tar.create({ gzip: true, cwd: root, file: `${target}.tmp`, portable: true }, files);
+    const seen = await entriesOf(`${target}.tmp`);
+    for (const [file, size] of sizes) {
+      if (seen.get(file) !== size) throw new Error(`archive ${name} does not hold ${file} (${size} bytes) after writing it; nothing was removed`);
+    }
+    const handle = await fs.open(`${target}.tmp`, 'r');
+    await handle.sync();
+    await handle.close();
+    await fs.rename(`${target}.tmp`, target);
+    const bytes = await removeArchived(root, sizes);
+    log.info('resolved files archived', { archive: name, files: files.length, bytes });
+    return { archive: name, files: files.length, bytes };
+  });
 }
 
 export interface StaleFile {

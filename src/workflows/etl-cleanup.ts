@@ -13,7 +13,7 @@ export async function etlCleanup(input: CleanupInput): Promise<CleanupResult> {
   try {
     job.set('running');
     job.progress.enter('archive');
-    const archived = await files.archiveResolved({ runId: workflowInfo().runId });
+    const archived = await files.archiveResolved({ runId: workflowInfo().runId, startedAt: new Date().toISOString() });
     const stale = await files.findStaleFiles({ olderThanMs: input.olderThanMs });
     if (stale.length > 0) {
       const days = Math.floor(input.olderThanMs / 86_400_000);
