@@ -61,13 +61,8 @@ export async function watchBackupDrop(root: string, deps: { config: Config; clie
   };
 
   // Files left in working/ by an earlier watcher belong to jobs that may still run: follow them again.
-  const leftOver = (await fs.readdir(dirs.working)).map((entry) => follow(path.join(dirs.working, entry)).catch(() => undefined));
-  const inbox = await watchInbox(dirs.inbox, async (file) => follow(await moveInto(file, dirs.working)), { stableMs: deps.config.watchStableMs, logger: deps.logger });
-  return {
-    close: inbox.close,
-    async idle() {
-      await Promise.all(leftOver);
-      await inbox.idle();
-    },
-  };
+  for (const entry of await fs.readdir(dirs.working)) {
+    void follow(path.join(dirs.working, entry)).catch((err: Error) => log.error({ file: entry, err: err.message }, 'a file left in working/ could not be followed'));
+  }
+  return watchInbox(dirs.inbox, async (file) => follow(await moveInto(file, dirs.working)), { stableMs: deps.config.watchStableMs, logger: deps.logger });
 }

@@ -33,8 +33,6 @@ export interface InboxOptions {
 
 export interface Inbox {
   close(): Promise<void>;
-  /** Resolves when every file taken so far has been handed over. */
-  idle(): Promise<void>;
 }
 
 /**
@@ -46,7 +44,6 @@ export async function watchInbox(dir: string, take: (file: string) => Promise<vo
   await fs.mkdir(dir, { recursive: true });
   const inbox = path.resolve(dir);
   const log = options.logger.child({ component: 'watch', inbox });
-  const inFlight = new Set<Promise<void>>();
   const waitingForWriter = new Set<string>();
 
   const hand = async (file: string) => {
@@ -60,9 +57,7 @@ export async function watchInbox(dir: string, take: (file: string) => Promise<vo
     await take(file);
   };
   const track = (file: string) => {
-    const work = hand(file).catch((err: Error) => log.error({ file: path.basename(file), err: err.message }, 'a dropped file could not be handed over; it stays in the inbox'));
-    inFlight.add(work);
-    void work.finally(() => inFlight.delete(work));
+    void hand(file).catch((err: Error) => log.error({ file: path.basename(file), err: err.message }, 'a dropped file could not be handed over; it stays in the inbox'));
   };
 
   const watcher: FSWatcher = watch(inbox, {
@@ -77,10 +72,5 @@ export async function watchInbox(dir: string, take: (file: string) => Promise<vo
   watcher.on('error', (err) => log.error({ err: (err as Error).message }, 'watching the inbox failed'));
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   log.info({ stableMs: options.stableMs }, 'watching for dropped files');
-  return {
-    close: () => watcher.close(),
-    async idle() {
-      while (inFlight.size > 0) await Promise.all([...inFlight]);
-    },
-  };
+  return { close: () => watcher.close() };
 }
