@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     const cleanup = await stack.client.workflow.start('etlCleanup', {
       workflowId: 'recorded-cleanup',
       taskQueue: stack.config.taskQueue,
-      args: [{ olderThanMs: 86_400_000, settings: (await import('../src/client')).settingsFor(stack.config, { kind: 'etl', pipeline: 'cleanup', source: etlRoot }) }],
+      args: [{ olderThanMs: 86_400_000, settings: (await import('../src/client')).settingsFor(stack.config) }],
     });
     await cleanup.result();
     for (const [file, id] of [[transformId, transformId], [`${transformId}-L1`, `${transformId}-L1`], ['recorded-cleanup', 'recorded-cleanup']]) {

@@ -73,11 +73,12 @@ export async function connectClient(config: Config): Promise<Client> {
   return new Client({ connection, namespace: config.temporal.namespace });
 }
 
-export function settingsFor(config: Config, message: Message): JobSettings {
+/** A job's settings: the message's own over the configured defaults; a job no message asked for (the scheduled cleanup) gets the defaults. */
+export function settingsFor(config: Config, message?: Message): JobSettings {
   return {
-    partSize: (message.kind === 'backup' && message.partSize) || config.partSize,
+    partSize: (message?.kind === 'backup' && message.partSize) || config.partSize,
     concurrency: config.concurrency,
-    checksums: (message.kind === 'backup' && message.checksums) || (config.md5 ? 'sha256+md5' : 'sha256'),
+    checksums: (message?.kind === 'backup' && message.checksums) || (config.md5 ? 'sha256+md5' : 'sha256'),
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     notify: notifyPlanFor(config, message),
     ledger: config.ledgerUrl !== undefined,
@@ -85,8 +86,8 @@ export function settingsFor(config: Config, message: Message): JobSettings {
   };
 }
 
-function layoutFor(config: Config, message: Message): JobSettings['layout'] {
-  const asked = message.kind === 'backup' ? message.layout : undefined;
+function layoutFor(config: Config, message?: Message): JobSettings['layout'] {
+  const asked = message?.kind === 'backup' ? message.layout : undefined;
   const layout = asked ?? (config.store.kind === 's3' ? config.store.layout : 'parts');
   if (layout === 'object' && config.store.kind !== 's3') {
     throw new MessageError('layout: "object" needs an S3 store (COURIER_STORE=s3://bucket/prefix); the fs store keeps parts', ['layout']);
@@ -98,9 +99,9 @@ function layoutFor(config: Config, message: Message): JobSettings['layout'] {
  * The message's notify settings over the configured defaults. Mail goes out on
  * failure and escalation unless the message lists events; a callback hears every event.
  */
-export function notifyPlanFor(config: Config, message: Message): NotifyPlan {
-  const asked = message.notify ?? {};
-  const callbackUrl = asked.callbackUrl ?? (message.kind === 'dispatch' ? message.callbackUrl : undefined) ?? config.notify.callbackUrl;
+export function notifyPlanFor(config: Config, message?: Message): NotifyPlan {
+  const asked = message?.notify ?? {};
+  const callbackUrl = asked.callbackUrl ?? (message?.kind === 'dispatch' ? message.callbackUrl : undefined) ?? config.notify.callbackUrl;
   const email = asked.email ?? config.notify.email;
   const on = asked.on ?? config.notify.on;
   if (callbackUrl && !config.webhook.secret) {

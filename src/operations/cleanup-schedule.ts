@@ -1,7 +1,7 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { settingsFor } from '../client';
 import type { Config } from '../config';
-import type { CleanupInput, CleanupResult } from '../jobs';
+import type { CleanupInput } from '../jobs';
 import { CourierKind, CourierStatus } from '../search-attributes';
 
 export interface CleanupScheduleView {
@@ -20,7 +20,7 @@ export class ScheduleMissingError extends Error {}
  * time (a run still going skips the next), and its runs show up as jobs.
  */
 export async function createCleanupSchedule(client: Client, config: Config, options: { id: string; everyMs: number; olderThanMs: number }): Promise<void> {
-  const settings = settingsFor(config, { kind: 'etl', pipeline: 'cleanup', source: config.etl.root });
+  const settings = settingsFor(config);
   const input: CleanupInput = { olderThanMs: options.olderThanMs, settings };
   await client.schedule.create({
     scheduleId: options.id,
@@ -92,4 +92,3 @@ export async function triggerCleanupSchedule(client: Client, id: string): Promis
   });
 }
 
-export type { CleanupResult };
