@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import type { Config } from './config';
 import { EtlConfigError, pipelineOf } from './etl/pipelines';
 import { jobIdFor } from './job-id';
+import { untilReady, type NotReadyError } from './startup/until-ready';
 import type {
   BackupInput,
   BackupResult,
@@ -60,16 +61,21 @@ export class JobNotFoundError extends Error {
   }
 }
 
-export async function connectClient(config: Config): Promise<Client> {
-  let connection: Connection;
-  try {
-    connection = await Connection.connect({ ...config.temporal.connectionOptions, connectTimeout: '5 seconds' });
-  } catch (err) {
+/** Says on stderr what start-up waits for, so a slow server is not mistaken for a hang. */
+const toStderr = (line: string) => process.stderr.write(`courier: ${line}\n`);
+
+/** A client of the configured namespace, waiting up to COURIER_CONNECT_TIMEOUT for the server to answer. */
+export async function connectClient(config: Config, log: (line: string) => void = toStderr): Promise<Client> {
+  const connection = await untilReady(
+    `the Temporal server at ${config.temporal.address}`,
+    (callMs) => Connection.connect({ ...config.temporal.connectionOptions, connectTimeout: callMs }),
+    { timeoutMs: config.connectTimeoutMs, log },
+  ).catch((err: NotReadyError) => {
     throw new Error(
-      `cannot reach the Temporal server at ${config.temporal.address} (namespace ${config.temporal.namespace}): ${(err as Error).message}\n` +
-        `start it with \`npm start\` or \`courier dev-server\`, or point TEMPORAL_ADDRESS at your cluster`,
+      `cannot reach the Temporal server at ${config.temporal.address} (namespace ${config.temporal.namespace}): ${err.summary}\n` +
+        `start it with \`npm start\` or \`courier dev-server\`, point TEMPORAL_ADDRESS at your cluster, or wait longer with COURIER_CONNECT_TIMEOUT`,
     );
-  }
+  });
   return new Client({ connection, namespace: config.temporal.namespace });
 }
 

@@ -112,6 +112,8 @@ const envSchema = z.object({
   COURIER_ETL_ROOT: z.string().min(1).optional(),
   COURIER_ETL_LOAD_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   COURIER_WATCH_STABLE: duration(50).default(2000),
+  // Start-up: how long a process waits for the Temporal server (and a test for its S3 server) to answer.
+  COURIER_CONNECT_TIMEOUT: duration(100).default(60_000),
   COURIER_METRICS_ADDRESS: z.string().regex(/^[^:\s]*:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
 });
 
@@ -176,6 +178,8 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
     watchStableMs: env.COURIER_WATCH_STABLE,
     http: { port: env.COURIER_HTTP_PORT, host: env.COURIER_HTTP_HOST, token: env.COURIER_HTTP_TOKEN, bodyLimit: env.COURIER_HTTP_BODY_LIMIT },
     workflowBundlePath: env.COURIER_WORKFLOW_BUNDLE ? path.resolve(env.COURIER_WORKFLOW_BUNDLE) : undefined,
+    /** How long start-up waits for the Temporal server to answer before giving up, naming what it tried. */
+    connectTimeoutMs: env.COURIER_CONNECT_TIMEOUT,
     temporal: {
       address: temporal.connectionOptions.address ?? 'localhost:7233',
       namespace: temporal.namespace ?? 'default',

@@ -28,6 +28,9 @@ function serializable(meta: Record<string, unknown> | undefined): Record<string,
   return out;
 }
 
+/** The SDK's routine start-up notes: true of every worker, so at info they only bury what matters. */
+const ROUTINE = /^(Worker state changed|No Nexus services registered|No workflows registered|No activities registered)/;
+
 let installed = false;
 
 /**
@@ -42,7 +45,7 @@ export function installRuntimeLogger(logger: Logger, metricsAddress?: string): v
     // The SDK's own Prometheus exporter: pollers, task latencies, activity and workflow outcomes.
     ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
     logger: new DefaultLogger(SDK_LEVEL[logger.level] ?? 'INFO', (entry) => {
-      const level = entry.level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
+      const level = ROUTINE.test(entry.message) ? 'debug' : (entry.level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error');
       logger[level](serializable(entry.meta), entry.message);
     }),
   });

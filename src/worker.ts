@@ -1,11 +1,12 @@
 import fs from 'node:fs';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, createHandlerActivities, createHostActivities, type Activities } from './activities';
 import { registeredFormats } from './handlers';
 import { hostQueue, topicQueue } from './jobs';
 import type { Config } from './config';
 import { createLogger, installRuntimeLogger, type Logger } from './logger';
 import { openStore } from './stores';
+import { untilReady } from './startup/until-ready';
 
 export interface WorkerParts {
   connection?: NativeConnection;
@@ -16,25 +17,42 @@ export interface WorkerParts {
   wrapActivities?: (activities: Activities) => Activities;
 }
 
-export async function connectWorker(config: Config): Promise<NativeConnection> {
-  return NativeConnection.connect(config.temporal.connectionOptions);
+/** The worker's connection, waiting up to COURIER_CONNECT_TIMEOUT for the server to answer. */
+export async function connectWorker(config: Config, logger?: Logger): Promise<NativeConnection> {
+  return untilReady(`the Temporal server at ${config.temporal.address}`, () => NativeConnection.connect(config.temporal.connectionOptions), {
+    timeoutMs: config.connectTimeoutMs,
+    log: (line) => (logger ?? createLogger(config)).warn(line),
+    hint: 'check TEMPORAL_ADDRESS and that the server runs, or wait longer with COURIER_CONNECT_TIMEOUT',
+  });
 }
 
-/** The prebuilt bundle of COURIER_WORKFLOW_BUNDLE (images, hosts), else the sources, bundled at start. */
-function workflowCode(config: Config): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+/**
+ * The prebuilt bundle of COURIER_WORKFLOW_BUNDLE (images, hosts), else the
+ * sources bundled here; webpack's report goes to debug and one line says how it went.
+ */
+async function workflowCode(config: Config, logger: Logger): Promise<Pick<WorkerOptions, 'workflowBundle'>> {
   const codePath = config.workflowBundlePath;
-  if (!codePath) return { workflowsPath: require.resolve('./workflows') };
-  if (!fs.existsSync(codePath)) {
-    throw new Error(`COURIER_WORKFLOW_BUNDLE=${codePath} does not exist; build it with \`npm run build\` or unset the variable to bundle at start`);
+  if (codePath) {
+    if (!fs.existsSync(codePath)) {
+      throw new Error(`COURIER_WORKFLOW_BUNDLE=${codePath} does not exist; build it with \`npm run build\` or unset the variable to bundle at start`);
+    }
+    return { workflowBundle: { codePath } };
   }
-  return { workflowBundle: { codePath } };
+  const started = Date.now();
+  const quiet = (level: 'debug' | 'warn' | 'error') => (message: string) => logger[level]({ bundler: true }, message.split('\n')[0]);
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./workflows'),
+    logger: { trace: () => undefined, debug: quiet('debug'), info: quiet('debug'), warn: quiet('warn'), error: quiet('error'), log: () => undefined },
+  });
+  logger.info({ ms: Date.now() - started, kib: Math.round(bundle.code.length / 1024) }, 'workflow code bundled');
+  return { workflowBundle: bundle };
 }
 
 /** The one place that joins workflows, activities and the store onto a task queue. */
 export async function createWorker(config: Config, parts: WorkerParts = {}): Promise<Worker> {
   const logger = parts.logger ?? createLogger(config);
   installRuntimeLogger(logger);
-  const connection = parts.connection ?? (await connectWorker(config));
+  const connection = parts.connection ?? (await connectWorker(config, logger));
   const store = openStore(config);
   const activities = createActivities({ config, store });
   return Worker.create({
@@ -42,7 +60,7 @@ export async function createWorker(config: Config, parts: WorkerParts = {}): Pro
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
     activities: parts.wrapActivities ? parts.wrapActivities(activities) : activities,
-    ...(parts.workflowBundle ? { workflowBundle: parts.workflowBundle } : workflowCode(config)),
+    ...(parts.workflowBundle ? { workflowBundle: parts.workflowBundle } : await workflowCode(config, logger)),
     // A SIGTERM lets running uploads finish or checkpoint instead of cancelling them at once.
     shutdownGraceTime: config.shutdownGraceMs,
   });
@@ -61,7 +79,7 @@ export async function createHandlerWorkers(config: Config, topics: string[], par
   }
   const logger = parts.logger ?? createLogger(config);
   installRuntimeLogger(logger);
-  const connection = parts.connection ?? (await connectWorker(config));
+  const connection = parts.connection ?? (await connectWorker(config, logger));
   const activities = createHandlerActivities({ config, store: openStore(config) });
   return Promise.all(
     topics.map((topic) =>
@@ -80,7 +98,7 @@ export async function createHandlerWorkers(config: Config, topics: string[], par
 export async function createHostWorker(config: Config, host: string, parts: Pick<WorkerParts, 'connection' | 'logger'> = {}): Promise<Worker> {
   const logger = parts.logger ?? createLogger(config);
   installRuntimeLogger(logger);
-  const connection = parts.connection ?? (await connectWorker(config));
+  const connection = parts.connection ?? (await connectWorker(config, logger));
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -96,13 +114,13 @@ export async function createHostWorker(config: Config, host: string, parts: Pick
  */
 export async function runWorker(
   config: Config,
-  options: { logger?: Logger; handles?: string[]; handlersOnly?: boolean; host?: string } = {},
+  options: { logger?: Logger; handles?: string[]; handlersOnly?: boolean; host?: string; onReady?: () => void } = {},
 ): Promise<void> {
   const logger = options.logger ?? createLogger(config);
   const handles = options.handles ?? config.dispatch.handles;
   // The runtime takes its logger and metrics exporter once, before the first connection creates it.
   installRuntimeLogger(logger, config.metricsAddress);
-  const connection = await connectWorker(config);
+  const connection = await connectWorker(config, logger);
   const workers = await createHandlerWorkers(config, handles, { connection, logger });
   if (!options.handlersOnly) workers.unshift(await createWorker(config, { logger, connection }));
   if (options.host) workers.push(await createHostWorker(config, options.host, { connection, logger }));
@@ -121,7 +139,9 @@ export async function runWorker(
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => logger.info({ signal, graceMs: config.shutdownGraceMs }, 'stopping: no new work, letting running work finish'));
   }
-  await Promise.all(workers.map((worker) => worker.run()));
+  const running = Promise.all(workers.map((worker) => worker.run()));
+  options.onReady?.();
+  await running;
   await connection.close();
   logger.info('worker stopped');
 }

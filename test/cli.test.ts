@@ -71,9 +71,11 @@ describe('the courier command', () => {
   });
 
   it('an unreachable server is reported with what to do', async () => {
-    const run = await runCli(['status', 'whatever'], { ...stack.env, TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    const run = await runCli(['status', 'whatever'], { ...stack.env, TEMPORAL_ADDRESS: '127.0.0.1:1', COURIER_CONNECT_TIMEOUT: '5s' });
     assert.equal(run.code, 3);
-    assert.match(run.stderr, /cannot reach the Temporal server at 127\.0\.0\.1:1/);
+    assert.match(run.stderr, /cannot reach the Temporal server at 127\.0\.0\.1:1 \(namespace default\): no answer after \d+ attempts? over [\d.]+ s/);
+    assert.match(run.stderr, /waiting for the Temporal server at 127\.0\.0\.1:1/, 'the wait is said while it happens');
+    assert.match(run.stderr, /COURIER_CONNECT_TIMEOUT/);
   });
 
   it('show, logs, list and retry do what the HTTP routes do, with tables for people and --json for scripts', async () => {

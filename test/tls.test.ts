@@ -46,7 +46,7 @@ describe('connecting to a cluster over mutual TLS, with the standard TEMPORAL_* 
   it('without a client certificate the handshake is refused and the CLI says the server is unreachable', async () => {
     const refusedBefore = proxy.refused;
     const { TEMPORAL_TLS_CLIENT_CERT_PATH: _cert, TEMPORAL_TLS_CLIENT_KEY_PATH: _key, ...withoutClientCert } = tlsEnv();
-    const env = await testEnv(withoutClientCert);
+    const env = await testEnv({ ...withoutClientCert, COURIER_CONNECT_TIMEOUT: '2s' });
     const result = await runCli(['list'], env);
     assert.equal(result.code, 3, `exit 3 (unavailable); stderr: ${result.stderr}`);
     assert.ok(proxy.refused > refusedBefore, 'the proxy refused the handshake');

@@ -3,11 +3,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { parseWatchSpec, startWatchers } from './etl-commands';
 import { loadConfig, type Config } from '../config';
-import { startDevServer, temporalAnswers, type DevServer } from '../dev-server/dev-server';
+import { startDevServer, type DevServer } from '../dev-server/dev-server';
 import { createLogger } from '../logger';
 import { registeredFormats } from '../handlers';
 import { connectClient } from '../client';
-import { freePort } from '../dev-server/free-port';
+import { freePort, portOpen } from '../dev-server/free-port';
 import { startHttpServer } from '../http/start';
 import type { Logger } from '../logger';
 import { hostName } from '../messages';
@@ -62,13 +62,31 @@ function packageVersion(): string {
 }
 
 /** The HTTP API, with or without a worker in this process; closed when the returned function is called. */
-async function serveHttp(config: Config, logger: Logger, worker?: { startedAt: Date; sdkMetricsUrl?: string }): Promise<() => Promise<void>> {
-  const client = await connectClient(config);
-  const { app } = await startHttpServer({ config, client, logger, worker, version: packageVersion() });
-  return async () => {
-    await app.close();
-    await client.connection.close();
+async function serveHttp(config: Config, logger: Logger, worker?: { startedAt: Date; sdkMetricsUrl?: string }): Promise<{ url: string; close(): Promise<void> }> {
+  const client = await connectClient(config, (line) => logger.warn(line));
+  const { app, url } = await startHttpServer({ config, client, logger, worker, version: packageVersion() });
+  return {
+    url,
+    close: async () => {
+      await app.close();
+      await client.connection.close();
+    },
   };
+}
+
+/** What a new user needs once everything answers: where to look and one thing to try. */
+function readyBanner(config: Config, uiUrl: string | undefined, httpUrl: string): string {
+  const ui = uiUrl ?? `the web UI of your Temporal server at ${config.temporal.address}`;
+  return [
+    '',
+    'courier is ready',
+    `  Temporal web UI   ${ui}`,
+    `  HTTP API          ${httpUrl}  (routes: ${httpUrl}/openapi.json)`,
+    `  data and store    ${config.dataDir}`,
+    '  try first         npx courier backup package.json --wait   (in another terminal)',
+    '  stop              Ctrl-C',
+    '',
+  ].join('\n');
 }
 
 export function registerServerCommands(program: Command): void {
@@ -113,11 +131,11 @@ export function registerServerCommands(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config);
-      const close = await serveHttp(config, logger);
+      const http = await serveHttp(config, logger);
       await new Promise<void>((resolve) => {
         for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
       });
-      await close();
+      await http.close();
     });
 
   program
@@ -146,23 +164,26 @@ export function registerServerCommands(program: Command): void {
       const specs = (opts.watch ?? []).map(parseWatchSpec);
       const logger = createLogger(config);
       let server: DevServer | undefined;
-      if (await temporalAnswers(config.temporal.address)) {
-        logger.info({ address: config.temporal.address }, 'using the Temporal server that answers at the configured address');
+      // A listening port means a server is there (perhaps still starting): connect to it and wait. Nothing listening: start one.
+      if (await portOpen(hostOf(config.temporal.address), portOf(config.temporal.address))) {
+        logger.info({ address: config.temporal.address }, 'using the Temporal server at the configured address');
       } else {
         server = await devServerFor(config, portOf(config.temporal.address), undefined, false);
       }
       // The SDK's metrics are served by the runtime; the HTTP API's /metrics joins them with courier's own.
       const metricsAddress = config.metricsAddress ?? `127.0.0.1:${await freePort()}`;
       const sdkMetricsUrl = `http://${metricsAddress.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}/metrics`;
-      let closeHttp: (() => Promise<void>) | undefined;
+      let http: Awaited<ReturnType<typeof serveHttp>> | undefined;
       let watchers: { close(): Promise<void> } | undefined;
       try {
-        closeHttp = await serveHttp(config, logger, { startedAt: new Date(), sdkMetricsUrl });
+        http = await serveHttp(config, logger, { startedAt: new Date(), sdkMetricsUrl });
         watchers = await startWatchers(config, specs, logger);
-        await runWorker({ ...config, metricsAddress }, { logger, handles: embeddedTopics(config) });
+        const httpUrl = http.url;
+        const onReady = () => process.stderr.write(`${readyBanner(config, server?.uiUrl, httpUrl)}\n`);
+        await runWorker({ ...config, metricsAddress }, { logger, handles: embeddedTopics(config), onReady });
       } finally {
         await watchers?.close();
-        await closeHttp?.();
+        await http?.close();
         await server?.stop();
       }
     });

@@ -5,6 +5,7 @@ import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../search-attributes';
 import { ensureTemporalCli } from './temporal-cli';
 import { temporal } from '@temporalio/proto';
+import { NotReadyError, untilReady } from '../startup/until-ready';
 
 export interface DevServerOptions {
   host?: string;
@@ -15,6 +16,8 @@ export interface DevServerOptions {
   dbFile: string;
   logFile: string;
   namespace?: string;
+  /** How long a cold start may take before it counts as failed (a loaded machine needs tens of seconds). */
+  startTimeoutMs?: number;
 }
 
 export interface DevServer {
@@ -24,18 +27,13 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-/** True when a Temporal frontend answers at the address within the timeout. */
-export async function temporalAnswers(address: string, timeoutMs = 2000): Promise<boolean> {
+/** Connects and asks for the server's info, within the time given: a frontend that accepts but cannot serve yet does not count. */
+async function answer(address: string, timeoutMs: number): Promise<void> {
+  const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
   try {
-    const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
-    try {
-      await connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({}));
-      return true;
-    } finally {
-      await connection.close();
-    }
-  } catch {
-    return false;
+    await connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({}));
+  } finally {
+    await connection.close();
   }
 }
 
@@ -43,8 +41,11 @@ export async function temporalAnswers(address: string, timeoutMs = 2000): Promis
  * Registers courier's search attributes where missing. The dev server's
  * --search-attribute flag only applies to a new database file, so this runs on every start.
  */
-export async function ensureSearchAttributes(address: string, namespace: string): Promise<void> {
-  const connection = await Connection.connect({ address });
+export async function ensureSearchAttributes(address: string, namespace: string, log?: (line: string) => void): Promise<void> {
+  const connection = await untilReady(`the Temporal dev server at ${address}`, (callMs) => Connection.connect({ address, connectTimeout: callMs }), {
+    timeoutMs: 60_000,
+    log,
+  });
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     const missing = SEARCH_ATTRIBUTES.filter((key) => !existing.customAttributes?.[key.name]);
@@ -82,16 +83,19 @@ export async function startDevServer(options: DevServerOptions, log = (line: str
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code ?? 1));
 
-  const deadline = Date.now() + 120_000;
-  while (!(await temporalAnswers(address, 1000))) {
-    if (exited !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      const tail = fs.readFileSync(options.logFile, 'utf8').split('\n').slice(-15).join('\n');
-      throw new Error(`the Temporal dev server did not start at ${address} (${exited !== null ? `exited ${exited}` : 'timed out'}); its log ${options.logFile} ends:\n${tail}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+  const tail = () => fs.readFileSync(options.logFile, 'utf8').split('\n').slice(-15).join('\n');
+  try {
+    await untilReady(`the Temporal dev server at ${address}`, (callMs) => answer(address, callMs), {
+      timeoutMs: options.startTimeoutMs ?? 180_000,
+      log,
+      giveUp: () => (exited !== null ? `it exited with code ${exited}` : undefined),
+    });
+    await ensureSearchAttributes(address, namespace, log);
+  } catch (err) {
+    child.kill('SIGKILL');
+    const why = err instanceof NotReadyError ? err.summary : (err as Error).message;
+    throw new Error(`the Temporal dev server did not start at ${address}: ${why}\nits log ${options.logFile} ends:\n${tail()}`);
   }
-  await ensureSearchAttributes(address, namespace);
   return {
     address,
     uiUrl: options.uiPort && !options.headless ? `http://${host}:${options.uiPort}` : undefined,

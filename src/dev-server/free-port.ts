@@ -11,3 +11,17 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** True when something accepts TCP connections at host:port (a refused connection answers at once, even on a busy machine). */
+export async function portOpen(host: string, port: number, timeoutMs = 5000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}

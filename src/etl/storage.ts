@@ -1,5 +1,6 @@
 import path from 'node:path';
 import fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { Database } from 'node-sqlite3-wasm';
@@ -64,15 +65,49 @@ function* chunks<T>(items: T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
+/** Serialises the creators of one table without making loads wait for each other: creation is its own short transaction. */
+const createLockKey = (table: string) => `courier.etl.create-table:${table}`;
+
+/**
+ * CREATE TABLE IF NOT EXISTS is not atomic in PostgreSQL: two sessions can both
+ * find the table missing, and the loser fails on its row type (42710, 23505) or
+ * relation (42P07). Accepting those codes was not enough (a new code showed up
+ * under load), so creators take a transaction-scoped advisory lock on the table
+ * name; the second creator then sees the committed table and does nothing.
+ */
+async function createPostgresTable(client: pg.Client, pipeline: Pipeline): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [createLockKey(pipeline.table)]);
+    await client.query(createTable('postgres', pipeline));
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * MariaDB takes an exclusive metadata lock for CREATE TABLE, so IF NOT EXISTS
+ * should not race; a named lock makes that a property of courier rather than of
+ * one server version (GET_LOCK names are limited to 64 characters, hence the hash).
+ */
+async function createMariadbTable(connection: mysql.Connection, pipeline: Pipeline): Promise<void> {
+  const name = `courier-create-${createHash('sha256').update(createLockKey(pipeline.table)).digest('hex').slice(0, 40)}`;
+  const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, 60) AS got', [name]);
+  if (rows[0]?.got !== 1) throw new Error(`could not take the lock to create table ${pipeline.table} within 60 s; another load holds it`);
+  try {
+    await connection.query(createTable('mariadb', pipeline));
+  } finally {
+    await connection.query('SELECT RELEASE_LOCK(?)', [name]).catch(() => undefined);
+  }
+}
+
 async function loadPostgres(url: string, pipeline: Pipeline, records: EtlRecord[]): Promise<LoadOutcome> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
-    await client.query(createTable('postgres', pipeline)).catch((err: { code?: string }) => {
-      // Loads that race to create a new table: IF NOT EXISTS is not atomic in PostgreSQL, and the loser
-      // sees a duplicate type or relation. The table exists either way.
-      if (err.code !== '23505' && err.code !== '42P07') throw err;
-    });
+    await createPostgresTable(client, pipeline);
     await client.query('BEGIN');
     let inserted = 0;
     try {
@@ -94,7 +129,7 @@ async function loadMariadb(url: string, pipeline: Pipeline, records: EtlRecord[]
   // Without FOUND_ROWS, affectedRows counts a skipped duplicate as 0 rather than as a matched row.
   const connection = await mysql.createConnection({ uri: url.replace(/^mariadb:/, 'mysql:'), connectTimeout: 10_000, flags: ['-FOUND_ROWS'] });
   try {
-    await connection.query(createTable('mariadb', pipeline));
+    await createMariadbTable(connection, pipeline);
     await connection.beginTransaction();
     let inserted = 0;
     try {
@@ -116,7 +151,8 @@ async function loadMariadb(url: string, pipeline: Pipeline, records: EtlRecord[]
 
 /**
  * SQLite runs in this process (WebAssembly, no native build). Its calls are
- * synchronous, so a whole transaction runs without another load interleaving.
+ * synchronous, so table creation and a whole transaction run without another
+ * load interleaving; it has no cross-process locking, so one worker owns a file.
  */
 function loadSqlite(file: string, pipeline: Pipeline, records: EtlRecord[]): LoadOutcome {
   fs.mkdirSync(path.dirname(file), { recursive: true });

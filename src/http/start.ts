@@ -12,7 +12,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<{ app: FastifyIns
     deps.logger.warn({ host: http.host }, 'COURIER_HTTP_TOKEN is not set: the HTTP API listens on 127.0.0.1 only');
   }
   const app = createHttpServer(deps);
-  const address = await app.listen({ port: http.port, host });
-  deps.logger.info({ address, auth: Boolean(http.token) }, 'HTTP API listening');
+  const auth = http.token ? 'bearer token required' : 'no token: loopback only';
+  const address = await app.listen({ port: http.port, host, listenTextResolver: (at) => `HTTP API listening at ${at} (${auth})` });
   return { app, url: address };
 }
