@@ -5,7 +5,7 @@ import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ensureGoTool, type GoTool } from '../../src/dev-server/go-tool';
 import { freePort } from '../../src/dev-server/free-port';
-import { waitUntil } from './stack';
+import { untilReady } from '../../src/startup/until-ready';
 
 export const VERSITYGW: GoTool = {
   command: 'versitygw',
@@ -42,13 +42,12 @@ export async function startS3Server(): Promise<S3Server> {
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr += d));
   const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
-  await waitUntil(`versitygw to answer at ${endpoint}`, async () => {
-    if (child.exitCode !== null) throw new Error(`versitygw exited ${child.exitCode}: ${stderr}`);
-    return fetch(endpoint).then(
-      () => true,
-      () => false,
-    );
-  }, 30_000);
+  // A loaded machine can take tens of seconds to start it; an exit ends the wait at once.
+  await untilReady(`versitygw at ${endpoint}`, (callMs) => fetch(endpoint, { signal: AbortSignal.timeout(callMs) }), {
+    timeoutMs: 120_000,
+    log: (line) => console.error(line),
+    giveUp: () => (child.exitCode !== null ? `it exited with code ${child.exitCode}: ${stderr}` : undefined),
+  });
   return {
     endpoint,
     root,
