@@ -39,6 +39,8 @@ cleanup() { stop_load; [ -n "$start_pid" ] && kill -KILL -- "-$start_pid" 2>/dev
 trap cleanup EXIT INT TERM
 
 one_run() {
+  # Runs in a subshell, which does not inherit the EXIT trap: stop a started npm start on any way out.
+  trap '[ -n "$start_pid" ] && kill -KILL -- "-$start_pid" 2>/dev/null' EXIT
   local n=$1 dir; dir=$(mktemp -d "${TMPDIR:-/tmp}/courier-fresh-XXXXXX")
   local log="$dir/run.log" t0 t1 t2 t3 t4
   echo "run $n: $dir (commit $commit, load $load busy processes on $(nproc) cores)"
