@@ -38,17 +38,13 @@ async function main(): Promise<void> {
   try {
     await stack.startWorker();
     await stack.startHandlerWorkers(['archive']);
-    // One host worker in this process, so a push delivers somewhere.
-    const { createHostWorker } = require('../src/worker') as typeof import('../src/worker');
-    const hostWorker = await createHostWorker(stack.config, 'recorder');
-    const hostRunning = hostWorker.run();
     const source = await randomFile(work, 'source.bin', 2 * 1024 * 1024 + 4321);
     const jobs: [string, Message, boolean][] = [
       ['backup', { kind: 'backup', name: 'recorded', source }, true],
       ['restore', { kind: 'restore', name: 'recorded', dest: path.join(work, 'restored.bin') }, true],
       ['backup-failed', { kind: 'backup', name: 'recorded-missing', source: path.join(work, 'no-such-file') }, false],
       ['dispatch', { kind: 'dispatch', name: 'manual', version: '1.0', buildType: null, format: 'archive', project: 'recorded', origin: 'record-histories', payload: { files: [source] } }, true],
-      ['push', { kind: 'push', name: 'recorded-push', file: source, dest: '/srv/recorded.bin', mode: '0640', postCommand: 'true', hosts: ['recorder'] }, true],
+      ['push', { kind: 'push', name: 'recorded-push', file: source, dest: '/srv/recorded.bin', mode: '0640', postCommand: 'true', hosts: [stack.config.host] }, true],
       // Named by its job id: the replay runs it under the file's name, and the ids of the jobs it starts derive from it.
       ['recorded-etl', { kind: 'etl', id: 'recorded-etl', pipeline: 'recorded', source: etlSource }, true],
     ];
@@ -78,8 +74,6 @@ async function main(): Promise<void> {
       fs.writeFileSync(path.join(OUT, `${file}.json`), historyToJSON(history));
       console.log(`${file}: ${history.events?.length} events -> test/histories/${file}.json`);
     }
-    hostWorker.shutdown();
-    await hostRunning;
   } finally {
     await stack.close();
     await server.stop();

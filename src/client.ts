@@ -30,7 +30,7 @@ import type {
 } from './jobs';
 import { QUERIES, SIGNALS, topicQueue, type StatusEntry, type StatusName } from './jobs';
 import { MessageError, parseMessage, type DispatchMessage, type Message, type MessageKind } from './messages';
-import { CourierKind, CourierProject, CourierStatus } from './search-attributes';
+import { CourierHost, CourierKind, CourierProject, CourierStatus } from './search-attributes';
 
 export type JobResult = BackupResult | RestoreResult | DispatchResult | PushResult | EtlResult;
 export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed-out';
@@ -41,6 +41,8 @@ export interface JobView {
   status: JobStatus;
   startTime: Date;
   closeTime?: Date;
+  /** The host its file steps run on, once pinned. */
+  host?: string;
   progress?: Progress;
   statusLog?: StatusEntry[];
   result?: JobResult;
@@ -89,6 +91,7 @@ export function settingsFor(config: Config, message?: Message): JobSettings {
     notify: notifyPlanFor(config, message),
     ledger: config.ledgerUrl !== undefined,
     layout: layoutFor(config, message),
+    hosts: config.hosts,
   };
 }
 
@@ -260,6 +263,8 @@ export async function getJob(client: Client, jobId: string): Promise<JobView> {
     startTime: description.startTime,
     closeTime: description.closeTime,
   };
+  const host = description.typedSearchAttributes.get(CourierHost);
+  if (host) view.host = host;
   view.statusLog = await client.withDeadline(Date.now() + 5000, () => handle.query<StatusEntry[]>(QUERIES.statusLog)).catch(() => undefined);
   if (view.status === 'running') {
     view.progress = await queryProgress(client, jobId);

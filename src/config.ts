@@ -2,7 +2,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { z } from 'zod';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
-import { callbackUrl, notifyEvent } from './messages';
+import { callbackUrl, hostName, notifyEvent } from './messages';
 
 const topicPart = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lowercase letters, digits, "-" and "_"');
 /** A dispatch topic: a format, or project.format when routing by project. */
@@ -65,10 +65,17 @@ const envSchema = z.object({
   COURIER_SOURCE_ROOTS: z.string().optional(),
   COURIER_CHECKSUMS: z.enum(['sha256', 'sha256,md5']).default('sha256'),
   COURIER_TASK_QUEUE: z.string().min(1).default('courier'),
+  // Many hosts: this worker's host name (its own task queue host-NAME), when a host that stops polling counts as lost, and how long a job that named its host waits for it.
+  COURIER_HOST: hostName.optional(),
+  COURIER_HOST_TIMEOUT: duration(500).default(60_000),
+  COURIER_HOST_WAIT: duration(500).default(60 * 60_000),
   COURIER_HEARTBEAT_TIMEOUT: duration(1000).default(30_000),
   COURIER_STORE: z
     .string()
-    .regex(/^(fs|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._\/-]*)?)$/, 'must be "fs" or s3://bucket[/prefix]')
+    .regex(
+      /^(fs|file:\/\/\/[^\0]*|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._\/-]*)?)$/,
+      'must be "fs" (under the data dir), file:///absolute/path (a shared mount) or s3://bucket[/prefix]',
+    )
     .default('fs'),
   COURIER_S3_PATH_STYLE: z.enum(['true', 'false', '1', '0']).default('false'),
   COURIER_S3_LAYOUT: z.enum(['parts', 'object']).default('parts'),
@@ -127,7 +134,8 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
   return {
     dataDir,
     stagingDir: path.join(dataDir, 'staging'),
-    storeDir: path.join(dataDir, 'store'),
+    /** The fs store's root: under the data dir, or the path of a file:// store (a mount several hosts share). */
+    storeDir: env.COURIER_STORE.startsWith('file://') ? path.resolve(decodeURIComponent(new URL(env.COURIER_STORE).pathname)) : path.join(dataDir, 'store'),
     store: storeSetting(env.COURIER_STORE, env.COURIER_S3_PATH_STYLE === 'true' || env.COURIER_S3_PATH_STYLE === '1', env.COURIER_S3_LAYOUT, rawEnv),
     partSize: env.COURIER_PART_SIZE,
     concurrency: env.COURIER_CONCURRENCY,
@@ -138,6 +146,9 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
       .map((root) => path.resolve(root)),
     md5: env.COURIER_CHECKSUMS === 'sha256,md5',
     taskQueue: env.COURIER_TASK_QUEUE,
+    /** This worker's host: its file steps run here, on task queue host-NAME. */
+    host: env.COURIER_HOST ?? defaultHostName(),
+    hosts: { lostAfterMs: env.COURIER_HOST_TIMEOUT, waitMs: env.COURIER_HOST_WAIT },
     heartbeatTimeoutMs: env.COURIER_HEARTBEAT_TIMEOUT,
     logLevel: env.COURIER_LOG_LEVEL,
     devServerUiPort: env.COURIER_DEV_SERVER_UI_PORT,
@@ -212,7 +223,7 @@ export type StoreSetting =
   | { kind: 's3'; bucket: string; prefix: string; pathStyle: boolean; layout: 'parts' | 'object'; aws: AwsSettings };
 
 function storeSetting(url: string, pathStyle: boolean, layout: 'parts' | 'object', env: NodeJS.ProcessEnv): StoreSetting {
-  if (url === 'fs') return { kind: 'fs' };
+  if (url === 'fs' || url.startsWith('file://')) return { kind: 'fs' };
   const [bucket, ...rest] = url.slice('s3://'.length).split('/');
   const prefix = rest.filter(Boolean).join('/');
   const aws: AwsSettings = {
@@ -254,6 +265,12 @@ function pickTemporalEnv(env: NodeJS.ProcessEnv): Record<string, string> {
     if (key.startsWith('TEMPORAL_') && value !== undefined) picked[key] = value;
   }
   return picked;
+}
+
+/** The machine's name as a valid host name: the part a host name allows, before any illegal character. */
+function defaultHostName(): string {
+  const name = os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  return name || 'localhost';
 }
 
 /** Where built tools (the Temporal CLI) are cached, outside any checkout so fresh clones reuse them. */

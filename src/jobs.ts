@@ -31,7 +31,8 @@ export interface Progress {
 }
 
 /** The status a job shows in its search attributes, status log and ledger. */
-export type StatusName = 'queued' | 'running' | 'waiting-for-worker' | 'paused' | 'completed' | 'failed' | 'cancelled';
+export const STATUS_NAMES = ['queued', 'running', 'waiting-for-worker', 'waiting-for-host', 'paused', 'completed', 'failed', 'cancelled'] as const;
+export type StatusName = (typeof STATUS_NAMES)[number];
 
 export interface StatusEntry {
   status: StatusName;
@@ -59,6 +60,15 @@ export interface JobSettings {
   ledger: boolean;
   /** How a backup's parts are kept: one object each, or one object assembled by a multipart upload. */
   layout: 'parts' | 'object';
+  /** Pinning file steps to one host; absent in jobs started before hosts existed, which run them on the shared queue. */
+  hosts?: HostSettings;
+}
+
+export interface HostSettings {
+  /** A pinned host whose queue nobody polls for this long counts as lost. */
+  lostAfterMs: number;
+  /** How long a job that named its host waits for it to come back before failing. */
+  waitMs: number;
 }
 
 /** What a job carries across continue-as-new, so pause and the status log survive it. */
@@ -68,6 +78,8 @@ export interface TrackerState {
 }
 
 export interface SourceInfo {
+  /** The host that checked the source: the job's file steps run there. */
+  host?: string;
   path: string;
   size: number;
   mtimeMs: number;
@@ -109,6 +121,8 @@ export interface BackupState {
   startedAt: string;
   /** The multipart upload of the object layout, kept so a resumed job adds only the missing parts. */
   uploadId?: string;
+  /** Hosts this job was pinned to and lost, in order. */
+  hostsLost?: string[];
 }
 
 export interface BackupInput {
@@ -130,6 +144,8 @@ export interface BackupResult {
   objectKey?: string;
   partsUploaded: number;
   partsReusedBySplit: number;
+  /** Hosts the job lost on the way; its file steps started again elsewhere. */
+  hostsLost?: string[];
   startedAt: string;
   completedAt: string;
 }
@@ -144,6 +160,9 @@ export interface ManifestSummary {
 export interface RestoreState {
   manifest?: ManifestSummary;
   tempPath?: string;
+  /** The host holding the temp file. */
+  host?: string;
+  hostsLost?: string[];
   nextPart: number;
   bytesRestored: number;
   startedAt: string;
@@ -195,6 +214,9 @@ export interface RestoreResult {
   size: number;
   sha256: string;
   partCount: number;
+  /** The host that received the file. */
+  host?: string;
+  hostsLost?: string[];
   completedAt: string;
 }
 
@@ -299,6 +321,8 @@ export interface TransformInput {
   pipeline: string;
   /** The file's tagged name in T/working. */
   name: string;
+  /** The host whose ETL tree holds the file. */
+  host?: string;
   settings: JobSettings;
   loadAttempts: number;
   state?: { batches: number; records: number; nextBatch: number; failedLoads: number; tallies: LocationTally[] };
@@ -320,6 +344,8 @@ export interface LoadInput {
   pipeline: string;
   /** The batch file's name in L/working. */
   name: string;
+  /** The host whose ETL tree holds the batch. */
+  host?: string;
   settings: JobSettings;
   loadAttempts: number;
 }
@@ -341,6 +367,8 @@ export interface LoadResult {
 
 export interface CleanupInput {
   olderThanMs: number;
+  /** The host whose ETL tree is cleaned; without one, whichever worker takes the run. */
+  host?: string;
   settings: JobSettings;
 }
 

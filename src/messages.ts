@@ -42,6 +42,16 @@ const project = z
   .max(100)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'use letters, digits, "-" and "_" only');
 
+/** A host name (COURIER_HOST, `courier worker --host NAME`); it names the task queue host-NAME. */
+export const hostName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "-" and "_" only');
+
+/** The host whose disk holds the job's files; without it, the host of the worker that takes the first file step. */
+const pinnedHost = hostName.optional();
+
 export const backupMessage = z.strictObject({
   kind: z.literal('backup'),
   id: jobId.optional(),
@@ -51,6 +61,7 @@ export const backupMessage = z.strictObject({
   checksums: checksumSet.optional(),
   /** S3 only: `parts` stores each part as an object; `object` assembles one object with a multipart upload. */
   layout: z.enum(['parts', 'object']).optional(),
+  host: pinnedHost,
   project: project.optional(),
   notify: notifySettings.optional(),
 });
@@ -60,6 +71,8 @@ export const restoreMessage = z.strictObject({
   id: jobId.optional(),
   name: backupName,
   dest: absolutePath,
+  /** The host that must receive the file. */
+  host: pinnedHost,
   project: project.optional(),
   notify: notifySettings.optional(),
 });
@@ -82,13 +95,6 @@ export const dispatchMessage = z.strictObject({
   payload: z.unknown().optional(),
   notify: notifySettings.optional(),
 });
-
-/** A host name as given to `courier worker --host NAME`; it names the task queue host-NAME. */
-export const hostName = z
-  .string()
-  .min(1)
-  .max(100)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "-" and "_" only');
 
 /** Seed 001's CDB push: one file to many hosts, each delivering it atomically and running a post-command. */
 export const pushMessage = z
@@ -122,6 +128,7 @@ export const etlMessage = z.strictObject({
   patterns: z.array(z.string().min(1)).min(1).optional(),
   /** Move the source files into E/working instead of copying them (the drop folder does). */
   move: z.boolean().optional(),
+  host: pinnedHost,
   project: project.optional(),
   notify: notifySettings.optional(),
 });

@@ -5,4 +5,7 @@ export const CourierKind = defineSearchAttributeKey('CourierKind', SearchAttribu
 export const CourierStatus = defineSearchAttributeKey('CourierStatus', SearchAttributeType.KEYWORD);
 export const CourierProject = defineSearchAttributeKey('CourierProject', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTES = [CourierKind, CourierStatus, CourierProject];
+/** The host a job's file steps run on, once it is pinned. */
+export const CourierHost = defineSearchAttributeKey('CourierHost', SearchAttributeType.KEYWORD);
+
+export const SEARCH_ATTRIBUTES = [CourierKind, CourierStatus, CourierProject, CourierHost];

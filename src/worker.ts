@@ -48,6 +48,9 @@ async function workflowCode(config: Config, logger: Logger): Promise<Pick<Worker
   return { workflowBundle: bundle };
 }
 
+/** pid@host: `courier queues` finds the hosts from the identities of the workers that poll. */
+const workerIdentity = (config: Config) => `${process.pid}@${config.host}`;
+
 /** The one place that joins workflows, activities and the store onto a task queue. */
 export async function createWorker(config: Config, parts: WorkerParts = {}): Promise<Worker> {
   const logger = parts.logger ?? createLogger(config);
@@ -59,6 +62,7 @@ export async function createWorker(config: Config, parts: WorkerParts = {}): Pro
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
+    identity: workerIdentity(config),
     activities: parts.wrapActivities ? parts.wrapActivities(activities) : activities,
     ...(parts.workflowBundle ? { workflowBundle: parts.workflowBundle } : await workflowCode(config, logger)),
     // A SIGTERM lets running uploads finish or checkpoint instead of cancelling them at once.
@@ -87,6 +91,7 @@ export async function createHandlerWorkers(config: Config, topics: string[], par
         connection,
         namespace: config.temporal.namespace,
         taskQueue: topicQueue(config.taskQueue, topic),
+        identity: workerIdentity(config),
         activities,
         shutdownGraceTime: config.shutdownGraceMs,
       }),
@@ -94,41 +99,50 @@ export async function createHandlerWorkers(config: Config, topics: string[], par
   );
 }
 
-/** The worker of one host (`--host NAME`): it polls host-NAME and delivers pushed files on this machine. */
-export async function createHostWorker(config: Config, host: string, parts: Pick<WorkerParts, 'connection' | 'logger'> = {}): Promise<Worker> {
+/**
+ * The worker of this host: it polls host-NAME and runs the file steps of jobs
+ * pinned here (split, upload, restore, ETL stages) and deliveries of pushes.
+ */
+export async function createHostWorker(config: Config, parts: Omit<WorkerParts, 'workflowBundle'> = {}): Promise<Worker> {
   const logger = parts.logger ?? createLogger(config);
   installRuntimeLogger(logger);
   const connection = parts.connection ?? (await connectWorker(config, logger));
+  const deps = { config, store: openStore(config) };
+  const activities = createActivities(deps);
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
-    taskQueue: hostQueue(host),
-    activities: createHostActivities({ config, store: openStore(config) }),
+    taskQueue: hostQueue(config.host),
+    identity: workerIdentity(config),
+    activities: { ...(parts.wrapActivities ? parts.wrapActivities(activities) : activities), ...createHostActivities(deps) },
     shutdownGraceTime: config.shutdownGraceMs,
   });
 }
 
 /**
  * Runs until SIGINT/SIGTERM: the control worker (workflows and their
- * activities) unless `handlersOnly`, plus a worker for each topic it handles.
+ * activities) unless `handlersOnly`, this host's worker, plus a worker for each topic it handles.
  */
 export async function runWorker(
   config: Config,
-  options: { logger?: Logger; handles?: string[]; handlersOnly?: boolean; host?: string; onReady?: () => void } = {},
+  options: { logger?: Logger; handles?: string[]; handlersOnly?: boolean; host?: string; hostOnly?: boolean; onReady?: () => void } = {},
 ): Promise<void> {
+  // --host names this worker's host for this run, over COURIER_HOST.
+  config = { ...config, host: options.host ?? config.host };
   const logger = options.logger ?? createLogger(config);
   const handles = options.handles ?? config.dispatch.handles;
   // The runtime takes its logger and metrics exporter once, before the first connection creates it.
   installRuntimeLogger(logger, config.metricsAddress);
   const connection = await connectWorker(config, logger);
-  const workers = await createHandlerWorkers(config, handles, { connection, logger });
-  if (!options.handlersOnly) workers.unshift(await createWorker(config, { logger, connection }));
-  if (options.host) workers.push(await createHostWorker(config, options.host, { connection, logger }));
+  const workers = options.hostOnly ? [] : await createHandlerWorkers(config, handles, { connection, logger });
+  if (!options.handlersOnly && !options.hostOnly) workers.unshift(await createWorker(config, { logger, connection }));
+  // A worker that only handles dispatch topics is a host only when told so.
+  if (!options.handlersOnly || options.host || options.hostOnly) workers.push(await createHostWorker(config, { connection, logger }));
   logger.info(
     {
-      taskQueue: options.handlersOnly ? undefined : config.taskQueue,
+      taskQueue: options.handlersOnly || options.hostOnly ? undefined : config.taskQueue,
       handles,
-      host: options.host,
+      host: config.host,
       address: config.temporal.address,
       namespace: config.temporal.namespace,
       store: config.storeDir,

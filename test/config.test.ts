@@ -40,6 +40,25 @@ describe('configuration', () => {
     );
   });
 
+  it('names the host and places the store: the machine name by default, a shared mount with file://', () => {
+    const defaults = loadConfig({});
+    assert.match(defaults.host, /^[A-Za-z0-9][A-Za-z0-9._-]*$/);
+    assert.equal(defaults.hosts.lostAfterMs, 60_000);
+    assert.equal(defaults.hosts.waitMs, 3_600_000);
+    assert.equal(defaults.storeDir, path.resolve('data', 'store'));
+    const shared = loadConfig({ COURIER_HOST: 'web-1', COURIER_STORE: 'file:///mnt/backups', COURIER_HOST_TIMEOUT: '5s', COURIER_HOST_WAIT: '10m' });
+    assert.equal(shared.host, 'web-1');
+    assert.deepEqual(shared.hosts, { lostAfterMs: 5000, waitMs: 600_000 });
+    assert.equal(shared.storeDir, '/mnt/backups');
+    assert.equal(shared.store.kind, 'fs');
+    assert.throws(() => loadConfig({ COURIER_HOST: 'a/b', COURIER_STORE: 'file://relative' }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /COURIER_HOST="a\/b"/);
+      assert.match(err.message, /COURIER_STORE="file:\/\/relative": .*file:\/\/\/absolute\/path/);
+      return true;
+    });
+  });
+
   it('parses sizes and durations', () => {
     assert.equal(parseSize('1536'), 1536);
     assert.equal(parseSize('512KiB'), 512 * 1024);

@@ -118,11 +118,12 @@ describe('push: one file to many hosts, each through its own task queue', () => 
     const extra = `web-${process.pid}-late`;
     roots.set(extra, path.join(dir, extra));
     const queueEnv = { ...stack.env, COURIER_TASK_QUEUE: `${stack.config.taskQueue}-q`, COURIER_DISPATCH_FORMATS: 'archive' };
-    const before = JSON.parse((await runCli(['queues', '--json'], queueEnv)).stdout) as Awaited<ReturnType<typeof describeQueues>>;
+    const queuesOf = async () => (JSON.parse((await runCli(['queues', '--json'], queueEnv)).stdout) as { queues: Awaited<ReturnType<typeof describeQueues>> }).queues;
+    const before = await queuesOf();
     assert.equal(before.find((q) => q.role === 'control')!.workflowPollers.filter((p) => p.alive).length, 0, 'no worker yet');
     const child = spawnWorker(queueEnv);
     const identity = await waitUntil('the worker to appear', async () => {
-      const shown = JSON.parse((await runCli(['queues', '--json'], queueEnv)).stdout) as typeof before;
+      const shown = await queuesOf();
       return shown.find((q) => q.role === 'control')!.workflowPollers.find((p) => p.alive && p.identity.startsWith(`${child.pid}@`))?.identity;
     });
     const table = await runCli(['queues'], queueEnv);
@@ -133,7 +134,7 @@ describe('push: one file to many hosts, each through its own task queue', () => 
     await gone;
     // The server keeps listing a stopped worker; its last poll ages past the staleness limit instead.
     await waitUntil('the worker to disappear', async () => {
-      const shown = JSON.parse((await runCli(['queues', '--json'], queueEnv)).stdout) as typeof before;
+      const shown = await queuesOf();
       return !shown.find((q) => q.role === 'control')!.workflowPollers.some((p) => p.alive && p.identity === identity);
     }, POLLER_STALE_MS + 60_000);
     const after = await runCli(['queues'], queueEnv);

@@ -14,6 +14,7 @@ import { uploadPart } from './upload-part';
 import { extractEtlFile, listEtlSources, moveEtlFile, validateEtlFile } from './etl-files';
 import { checkBatch, loadBatch, writeBatches } from './etl-batches';
 import { archiveResolved, findStaleFiles } from './etl-cleanup';
+import { hostOfWorker, hostPolledWithin } from './hosts';
 
 export type { ActivityDeps } from './deps';
 
@@ -57,6 +58,8 @@ export function createActivities(deps: ActivityDeps) {
     mailOperators: bind(deps, mailOperators),
     archiveResolved: bind(deps, archiveResolved),
     findStaleFiles: bind(deps, findStaleFiles),
+    hostPolledWithin: bind(deps, hostPolledWithin),
+    hostOfWorker: bind(deps, hostOfWorker),
   };
 }
 

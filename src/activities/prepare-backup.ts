@@ -49,6 +49,7 @@ export async function prepareBackup(deps: ActivityDeps, input: BackupInput): Pro
     throw permanent('BadInput', `source ${source} is not readable: permission denied`);
   }
   const info: SourceInfo = {
+    host: deps.config.host,
     path: real,
     size: stat.size,
     mtimeMs: stat.mtimeMs,

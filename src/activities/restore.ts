@@ -38,9 +38,9 @@ export function tempPathFor(dest: string, jobId: string): string {
 
 /** Checks the destination and creates the temp file beside it, at its final size, so parts can land in any order. */
 export async function prepareRestore(
-  _deps: ActivityDeps,
+  deps: ActivityDeps,
   input: { jobId: string; dest: string; size: number },
-): Promise<{ tempPath: string }> {
+): Promise<{ tempPath: string; host: string }> {
   const { dest } = input;
   try {
     const stat = await fs.stat(path.dirname(dest));
@@ -60,7 +60,7 @@ export async function prepareRestore(
     if (errnoCode(err) === 'EACCES') throw permanent('BadInput', `destination ${dest}: cannot write in ${path.dirname(dest)}: permission denied`);
     throw err;
   }
-  return { tempPath };
+  return { tempPath, host: deps.config.host };
 }
 
 /** Downloads one part into its place in the temp file and checks its sha256 against the manifest. */

@@ -15,7 +15,8 @@ function matches(info: ObjectInfo | undefined, record: PartRecord): boolean {
 
 /**
  * Uploads one staged part, verifies the checksum the store reports, and only
- * then deletes the local copy. A part that is no longer on disk must already be
+ * then deletes the local copy. A part the store already holds with the split's
+ * checksum is not sent again. A part that is no longer on disk must already be
  * in the store, verified; otherwise it is lost and the job fails naming it.
  */
 export async function uploadPart(deps: ActivityDeps, ref: PartRef): Promise<PartResult> {
@@ -27,8 +28,13 @@ export async function uploadPart(deps: ActivityDeps, ref: PartRef): Promise<Part
     throw permanent('PartLost', `part ${ref.index} of backup ${ref.backup} has no record in ${staging.dir}; the split did not finish it`);
   }
   const onDisk = await staging.partSize(ref.index);
+  // Verified in the store already (an attempt that died after the upload, or another host before this one took the job over): not sent again.
+  const before = await store.head(key);
+  if (matches(before, record)) {
+    await fs.rm(staging.partPath(ref.index), { force: true });
+    return { index: ref.index, size: record.size, uploaded: false };
+  }
   if (onDisk === undefined) {
-    if (matches(await store.head(key), record)) return { index: ref.index, size: record.size, uploaded: false };
     throw permanent(
       'PartLost',
       `part ${ref.index} of backup ${ref.backup} is lost: not in ${staging.dir} and ${store.description} has no verified copy (${key}); back the file up again`,

@@ -13,7 +13,7 @@ import {
 import { watchBackupDrop } from '../watch/backup-drop';
 import { watchEtlInbox } from '../watch/etl-drop';
 import type { Inbox } from '../watch/inbox';
-import { CliError, EXIT, printJson } from './output';
+import { CliError, EXIT, hostOption, printJson } from './output';
 import { submitAndFollow } from './job-commands';
 import { table, withClient } from './operator-commands';
 
@@ -68,9 +68,10 @@ export function registerEtlCommands(program: Command): void {
     .option('--pattern <glob...>', 'file-name globs (default: the pipeline\'s patterns)')
     .option('--move', 'move the files into E/working instead of copying them')
     .option('--id <id>', 'job id (default: derived from pipeline and source)')
+    .option('--host <name>', 'the host whose disk holds the source and keeps the ETL tree (default: whichever worker takes the job)')
     .option('--wait', 'show progress and wait for every transform and load to finish')
     .option('--json', 'print JSON for scripts')
-    .action(async (source: string, opts: { pipeline: string; pattern?: string[]; move?: boolean; id?: string; wait?: boolean; json?: boolean }) => {
+    .action(async (source: string, opts: { pipeline: string; pattern?: string[]; move?: boolean; id?: string; host?: string; wait?: boolean; json?: boolean }) => {
       await submitAndFollow(loadConfig(), {
         kind: 'etl',
         pipeline: opts.pipeline,
@@ -78,6 +79,7 @@ export function registerEtlCommands(program: Command): void {
         ...(opts.pattern ? { patterns: opts.pattern } : {}),
         ...(opts.move ? { move: true } : {}),
         ...(opts.id ? { id: opts.id } : {}),
+        ...(opts.host ? { host: opts.host } : {}),
       }, opts);
     });
 
@@ -104,10 +106,12 @@ export function registerEtlCommands(program: Command): void {
     .argument('[id]', 'schedule id', 'etl-cleanup')
     .option('--every <duration>', 'how often, e.g. 1d, 6h, 30m', '1d')
     .option('--older-than <duration>', 'mail about working and failed files older than this, e.g. 7d', '7d')
+    .option('--host <name>', "clean this host's ETL tree (with many hosts, one schedule per host)")
     .option('--json', 'print JSON for scripts')
-    .action((id: string, opts: { every: string; olderThan: string; json?: boolean }) =>
+    .action((id: string, opts: { every: string; olderThan: string; host?: string; json?: boolean }) =>
       withClient(async (client, config) => {
-        await createCleanupSchedule(client, config, { id, everyMs: durationOption('--every', opts.every), olderThanMs: durationOption('--older-than', opts.olderThan) });
+        const host = opts.host === undefined ? undefined : hostOption(opts.host);
+        await createCleanupSchedule(client, config, { id, everyMs: durationOption('--every', opts.every), olderThanMs: durationOption('--older-than', opts.olderThan), host });
         const view = await describeCleanupSchedule(client, id);
         if (opts.json) printJson(view);
         else process.stdout.write(`schedule ${id} created: cleanup every ${opts.every}, next run ${view.nextRuns[0] ?? '-'}\n`);

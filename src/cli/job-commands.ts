@@ -16,6 +16,7 @@ import {
 } from '../client';
 import { loadConfig, parseSize, type Config } from '../config';
 import type { BackupResult, DispatchResult, EtlResult, PushResult, RestoreResult, StatusEntry } from '../jobs';
+import { STATUS_NAMES } from '../jobs';
 import { parseMessageJson, type Message } from '../messages';
 import { formatBytes, formatDuration } from './format';
 import { CliError, EXIT, printJson } from './output';
@@ -86,6 +87,7 @@ function printStatus(view: JobView): void {
   const status = view.progress?.status && view.status === 'running' ? `${view.status}, ${view.progress.status}` : view.status;
   const lines = [`job ${view.jobId} (${view.kind}): ${status}`, `started ${view.startTime.toISOString()}`];
   if (view.closeTime) lines.push(`ended   ${view.closeTime.toISOString()}`);
+  if (view.host) lines.push(`host    ${view.host}`);
   const p = view.progress;
   if (p) {
     lines.push(`phase   ${p.phase}`, `parts   ${p.partsDone}/${p.partsTotal}`, `bytes   ${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)}`);
@@ -120,9 +122,10 @@ export function registerJobCommands(program: Command): void {
     .option('--id <id>', 'job id (default: derived from name and source)')
     .option('--part-size <size>', 'part size, e.g. 64MiB')
     .option('--md5', 'also record md5 checksums')
+    .option('--host <name>', 'the host whose disk holds the file (default: whichever worker takes the job; the file must be there)')
     .option('--wait', 'show progress and wait for the job to finish')
     .option('--json', 'print JSON for scripts')
-    .action(async (file: string, opts: { name?: string; id?: string; partSize?: string; md5?: boolean } & WaitOptions) => {
+    .action(async (file: string, opts: { name?: string; id?: string; partSize?: string; md5?: boolean; host?: string } & WaitOptions) => {
       const config = loadConfig();
       const source = sourcePath(file);
       const message = {
@@ -132,6 +135,7 @@ export function registerJobCommands(program: Command): void {
         ...(opts.id ? { id: opts.id } : {}),
         ...(opts.partSize ? { partSize: sizeOption('--part-size', opts.partSize) } : {}),
         ...(opts.md5 ? { checksums: 'sha256+md5' as const } : {}),
+        ...(opts.host ? { host: opts.host } : {}),
       };
       await submitAndFollow(config, message, opts);
     });
@@ -142,11 +146,12 @@ export function registerJobCommands(program: Command): void {
     .argument('<name>', 'backup name')
     .argument('<dest>', 'file to write')
     .option('--id <id>', 'job id (default: derived from name and destination)')
+    .option('--host <name>', 'the host that must receive the file (default: whichever worker takes the job)')
     .option('--no-wait', 'print the job id and return at once')
     .option('--json', 'print JSON for scripts')
-    .action(async (name: string, dest: string, opts: { id?: string } & WaitOptions) => {
+    .action(async (name: string, dest: string, opts: { id?: string; host?: string } & WaitOptions) => {
       const config = loadConfig();
-      const message = { kind: 'restore' as const, name, dest: path.resolve(dest), ...(opts.id ? { id: opts.id } : {}) };
+      const message = { kind: 'restore' as const, name, dest: path.resolve(dest), ...(opts.id ? { id: opts.id } : {}), ...(opts.host ? { host: opts.host } : {}) };
       await submitAndFollow(config, message, opts);
     });
 
@@ -215,7 +220,7 @@ export function registerJobCommands(program: Command): void {
   program
     .command('list')
     .description('jobs, newest first, filtered by their search attributes')
-    .option('--status <status>', 'queued, running, waiting-for-worker, paused, completed, failed or cancelled')
+    .option('--status <status>', STATUS_NAMES.join(', '))
     .option('--kind <kind>', 'backup, restore, dispatch, push, etl, etl-transform, etl-load or etl-cleanup')
     .option('--project <project>', 'project name')
     .option('--limit <n>', 'at most this many', '50')

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { connectClient, getJob, statusLogOf } from '../client';
 import { loadConfig, type Config } from '../config';
 import { retryJob } from '../operations/retry-job';
-import { describeQueues, POLLER_STALE_MS, type QueueView } from '../operations/task-queues';
+import { describeHosts, describeQueues, POLLER_STALE_MS, type QueueView } from '../operations/task-queues';
 import { printJson } from './output';
 
 /** Runs a command with a client, closing it afterwards. */
@@ -50,8 +50,8 @@ export function registerOperatorCommands(program: Command): void {
     .option('--json', 'print JSON for scripts')
     .action((opts: { json?: boolean }) =>
       withClient(async (client, config) => {
-        const queues = await describeQueues(client, config);
-        if (opts.json) return printJson(queues);
+        const [queues, hosts] = await Promise.all([describeQueues(client, config), describeHosts(client, config)]);
+        if (opts.json) return printJson({ queues, hosts });
         const alive = (pollers: QueueView['workflowPollers']) => String(pollers.filter((p) => p.alive).length);
         const rows = queues.map((q) => [
           q.name,
@@ -67,6 +67,12 @@ export function registerOperatorCommands(program: Command): void {
         const gone = new Set(pollers.filter((p) => !p.alive && !live.has(p.identity)).map((p) => p.identity));
         if (live.size > 0) process.stdout.write(`workers: ${[...live].sort().join(', ')}\n`);
         if (gone.size > 0) process.stdout.write(`gone (no poll for over ${POLLER_STALE_MS / 1000} s): ${[...gone].sort().join(', ')}\n`);
+        if (hosts.length > 0) {
+          process.stdout.write('\n');
+          process.stdout.write(
+            table(['HOST', 'QUEUE', 'POLLERS', 'RUNNING JOBS', 'LAST POLL'], hosts.map((h) => [h.alive ? h.name : `${h.name} (gone)`, h.queue, String(h.pollers), String(h.runningJobs), h.lastPoll ?? '-'])),
+          );
+        }
       }),
     );
 

@@ -1,6 +1,6 @@
 import { ConfigError } from '../config';
 import { JobFailedError, JobNotFoundError } from '../client';
-import { MessageError } from '../messages';
+import { hostName, MessageError } from '../messages';
 import { ScheduleMissingError } from '../operations/cleanup-schedule';
 
 /** Exit codes scripts can rely on. */
@@ -21,6 +21,13 @@ export function exitCodeFor(err: unknown): { code: number; text: string } {
   const text = (err as Error)?.message ?? String(err);
   if (/cannot reach the Temporal server/.test(text)) return { code: EXIT.unavailable, text };
   return { code: EXIT.jobFailed, text };
+}
+
+/** A --host value, checked like COURIER_HOST. */
+export function hostOption(text: string, flag = '--host'): string {
+  const parsed = hostName.safeParse(text);
+  if (!parsed.success) throw new CliError(`${flag} ${text}: ${parsed.error.issues[0]?.message}`, EXIT.badInput);
+  return parsed.data;
 }
 
 export function printJson(value: unknown): void {

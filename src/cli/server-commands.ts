@@ -10,9 +10,8 @@ import { connectClient } from '../client';
 import { freePort, portOpen } from '../dev-server/free-port';
 import { startHttpServer } from '../http/start';
 import type { Logger } from '../logger';
-import { hostName } from '../messages';
 import { runWorker } from '../worker';
-import { CliError, EXIT } from './output';
+import { CliError, EXIT, hostOption } from './output';
 
 function portOf(address: string): number {
   const port = Number(address.split(':').pop());
@@ -109,19 +108,16 @@ export function registerServerCommands(program: Command): void {
     .command('worker')
     .description('run one worker process: it runs the jobs; with --handles, only the work of those dispatch topics')
     .option('--handles <topics>', 'comma-separated dispatch topics (formats, or project.format) this worker does the work for')
-    .option('--host <name>', 'also poll host-NAME and deliver pushed files on this machine')
-    .option('--host-only', 'with --host: only deliveries, no jobs and no dispatch work')
+    .option('--host <name>', "this machine's host name (over COURIER_HOST, default the hostname): file steps of jobs pinned here and pushed files arrive on host-NAME")
+    .option('--host-only', 'only the work of this host (file steps, deliveries), no workflows and no dispatch work')
     .action(async (opts: { handles?: string; host?: string; hostOnly?: boolean }) => {
       const handles = opts.handles?.split(',').map((t) => t.trim()).filter(Boolean);
-      if (opts.hostOnly && !opts.host) throw new CliError('--host-only needs --host <name>', EXIT.badInput);
-      if (opts.host) {
-        const parsed = hostName.safeParse(opts.host);
-        if (!parsed.success) throw new CliError(`--host ${opts.host}: ${parsed.error.issues[0]?.message}`, EXIT.badInput);
-      }
+      if (opts.host) hostOption(opts.host);
       await runWorker(loadConfig(), {
         handles: opts.hostOnly ? [] : handles,
-        handlersOnly: opts.hostOnly || handles !== undefined,
+        handlersOnly: handles !== undefined,
         host: opts.host,
+        hostOnly: opts.hostOnly,
       });
     });
 

@@ -1,3 +1,4 @@
+import { STATUS_NAMES } from '../jobs';
 import { timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -7,7 +8,7 @@ import type { Logger } from '../logger';
 import { courierMetrics } from '../metrics';
 import { listJobPage } from '../operations/job-pages';
 import { retryJob } from '../operations/retry-job';
-import { describeQueues } from '../operations/task-queues';
+import { describeHosts, describeQueues } from '../operations/task-queues';
 import { MessageError } from '../messages';
 import { sendError, sendFailure } from './errors';
 import { openApiDocument } from './openapi';
@@ -30,7 +31,7 @@ const ROUTES: { pattern: RegExp; methods: string[] }[] = [
   { pattern: /^\/(healthz|metrics|openapi\.json)$/, methods: ['GET'] },
 ];
 
-const STATUSES = ['queued', 'running', 'waiting-for-worker', 'paused', 'completed', 'failed', 'cancelled'];
+const STATUSES: readonly string[] = STATUS_NAMES;
 const KINDS = ['backup', 'restore', 'dispatch', 'push', 'etl', 'etl-transform', 'etl-load', 'etl-cleanup'];
 
 function tokenMatches(given: string | undefined, expected: string): boolean {
@@ -133,7 +134,8 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
 
   app.get('/v1/queues', async (_request, reply) => {
     try {
-      return { queues: await describeQueues(client, config) };
+      const [queues, hosts] = await Promise.all([describeQueues(client, config), describeHosts(client, config)]);
+      return { queues, hosts };
     } catch (err) {
       return sendFailure(reply, err);
     }
@@ -149,7 +151,9 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     try {
       const info = await client.withDeadline(Date.now() + 3000, () => client.workflowService.getSystemInfo({}));
       Object.assign(body.temporal, { reachable: true, serverVersion: info.serverVersion || undefined });
-      return body;
+      // Hosts are news, not health: a lost host shows here, and the API stays healthy.
+      const hosts = await client.withDeadline(Date.now() + 3000, () => describeHosts(client, config)).catch(() => undefined);
+      return { ...body, ...(hosts ? { hosts } : {}) };
     } catch (err) {
       return reply.code(503).send({ ...body, error: (err as Error).message });
     }

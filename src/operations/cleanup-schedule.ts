@@ -2,7 +2,7 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temp
 import { settingsFor } from '../client';
 import type { Config } from '../config';
 import type { CleanupInput } from '../jobs';
-import { CourierKind, CourierStatus } from '../search-attributes';
+import { CourierHost, CourierKind, CourierStatus } from '../search-attributes';
 
 export interface CleanupScheduleView {
   id: string;
@@ -19,9 +19,9 @@ export class ScheduleMissingError extends Error {}
  * A Temporal Schedule that runs the ETL cleanup every `everyMs`: one run at a
  * time (a run still going skips the next), and its runs show up as jobs.
  */
-export async function createCleanupSchedule(client: Client, config: Config, options: { id: string; everyMs: number; olderThanMs: number }): Promise<void> {
+export async function createCleanupSchedule(client: Client, config: Config, options: { id: string; everyMs: number; olderThanMs: number; host?: string }): Promise<void> {
   const settings = settingsFor(config);
-  const input: CleanupInput = { olderThanMs: options.olderThanMs, settings };
+  const input: CleanupInput = { olderThanMs: options.olderThanMs, settings, ...(options.host ? { host: options.host } : {}) };
   await client.schedule.create({
     scheduleId: options.id,
     spec: { intervals: [{ every: options.everyMs }] },
@@ -35,9 +35,10 @@ export async function createCleanupSchedule(client: Client, config: Config, opti
       typedSearchAttributes: [
         { key: CourierKind, value: 'etl-cleanup' },
         { key: CourierStatus, value: 'queued' },
+        ...(options.host ? [{ key: CourierHost, value: options.host }] : []),
       ],
     },
-    memo: { courier: 'etl-cleanup', olderThanMs: options.olderThanMs },
+    memo: { courier: 'etl-cleanup', olderThanMs: options.olderThanMs, ...(options.host ? { host: options.host } : {}) },
   });
 }
 

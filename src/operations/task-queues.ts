@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Config } from '../config';
-import { topicQueue } from '../jobs';
+import { hostQueue, topicQueue } from '../jobs';
+import { CourierHost } from '../search-attributes';
 
 export interface QueuePoller {
   identity: string;
@@ -66,4 +67,46 @@ export async function describeQueues(client: Client, config: Config): Promise<Qu
       return { ...queue, workflowPollers: pollersOf(workflows.pollers), activityPollers: pollersOf(activities.pollers), backlog };
     }),
   );
+}
+
+export interface HostView {
+  name: string;
+  /** The host's task queue, where its file steps and deliveries wait. */
+  queue: string;
+  /** Workers of this host polling now. */
+  pollers: number;
+  alive: boolean;
+  lastPoll?: string;
+  /** Jobs running with their file steps pinned here. */
+  runningJobs: number;
+}
+
+/** The host part of a worker identity (`pid@host`: courier names its workers so). */
+const hostOfIdentity = (identity: string) => (identity.includes('@') ? identity.slice(identity.indexOf('@') + 1) : undefined);
+
+/**
+ * Every host courier knows of: those whose workers poll the control queue and
+ * those running jobs are pinned to (a host that died with jobs on it shows up
+ * here, not alive). For each: its pollers, last poll and running jobs.
+ */
+export async function describeHosts(client: Client, config: Config): Promise<HostView[]> {
+  const running = new Map<string, number>();
+  const jobs = client.workflow.list({ query: `ExecutionStatus = 'Running' AND CourierHost IS NOT NULL`, pageSize: 1000 });
+  let seen = 0;
+  for await (const job of jobs) {
+    const host = job.typedSearchAttributes.get(CourierHost);
+    if (host) running.set(host, (running.get(host) ?? 0) + 1);
+    if (++seen >= 10_000) break;
+  }
+  const control = await describe(client, config.taskQueue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY);
+  const names = new Set([...running.keys(), ...pollersOf(control.pollers).filter((p) => p.alive).map((p) => hostOfIdentity(p.identity)).filter((h): h is string => Boolean(h))]);
+  const views = await Promise.all(
+    [...names].sort().map(async (name): Promise<HostView> => {
+      const pollers = pollersOf((await describe(client, hostQueue(name), TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)).pollers);
+      const live = pollers.filter((p) => p.alive);
+      const lastPoll = pollers.map((p) => p.lastAccessTime).filter(Boolean).sort().at(-1);
+      return { name, queue: hostQueue(name), pollers: live.length, alive: live.length > 0, ...(lastPoll ? { lastPoll } : {}), runningJobs: running.get(name) ?? 0 };
+    }),
+  );
+  return views;
 }

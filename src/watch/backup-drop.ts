@@ -48,7 +48,7 @@ export async function watchBackupDrop(root: string, deps: { config: Config; clie
     const { digests } = await hashFile({ file: working, algorithms: ['sha256'] });
     const sha256 = digests.sha256!;
     const jobId = `backup-drop-${sha256.slice(0, 24)}`;
-    await submit(deps.client, deps.config, { kind: 'backup', id: jobId, name: backupNameFor(working, sha256), source: working });
+    await submit(deps.client, deps.config, { kind: 'backup', id: jobId, name: backupNameFor(working, sha256), source: working, host: deps.config.host });
     log.info({ workflowId: jobId, file: path.basename(working) }, 'dropped file submitted for backup');
     try {
       await waitForJob(deps.client, jobId);

@@ -39,7 +39,7 @@ export async function watchEtlInbox(inbox: string, pipeline: string, deps: { con
         log.info({ workflowId: jobId, file: path.basename(file) }, 'a job for the same content is running; the file waits for it');
         return;
       }
-      await submit(deps.client, deps.config, { kind: 'etl', id: jobId, pipeline, source: file, move: true });
+      await submit(deps.client, deps.config, { kind: 'etl', id: jobId, pipeline, source: file, move: true, host: deps.config.host });
       log.info({ workflowId: jobId, file: path.basename(file), retry: earlier !== undefined }, earlier ? 'dropped file started its job again' : 'dropped file started a job');
     },
     { stableMs: deps.config.watchStableMs, logger: deps.logger },

@@ -4,6 +4,7 @@ import type { BackupInput, BackupResult, BackupState } from '../jobs';
 import { byteMover, quickStep } from './activity-options';
 import { splitProgressSignal } from './definitions';
 import { trackJob } from './job-tracker';
+import { HostLost, pinHost } from './host-pin';
 import { PARTS_PER_RUN, runPartPool } from './part-pool';
 
 /**
@@ -33,26 +34,25 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
     progress.partsDone = Math.max(progress.partsDone, update.partsDone);
     progress.bytesDone = Math.max(progress.bytesDone, update.bytesDone);
   });
-  const bookkeeping = proxyActivities<Activities>(quickStep);
-  const bytes = proxyActivities<Activities>(byteMover(settings));
+  const onStore = proxyActivities<Activities>(quickStep);
   // Assembling a large object can take the server a while, and it does not heartbeat.
   const assembly = proxyActivities<Activities>({ ...quickStep, startToCloseTimeout: '1 hour' });
   const objectLayout = settings.layout === 'object';
+  // Staged parts live on one host's disk; a job that named no host may start them again on another.
+  const pin = pinHost(job, { settings: settings.hosts, named: message.host, pinned: state.source?.host, mayMove: !message.host });
 
-  let runOutOfBudget = false;
-  let result: BackupResult | undefined;
-  try {
-    if (!job.paused) job.set('running');
+  /** Prepare, split, upload and verify, manifest, staging removed: every step that reads staging runs on the pinned host. */
+  const fileSteps = async (): Promise<BackupResult | undefined> => {
     if (!state.split) {
       progress.enter('prepare');
-      const source = await bookkeeping.prepareBackup(input);
+      const source = await pin.first(quickStep, (on) => on.prepareBackup(input));
       state.source = source;
       Object.assign(progress, { partsTotal: source.partCount, bytesTotal: source.size });
       progress.enter('split');
-      state.split = await bytes.splitSource({ jobId: message.id, message, settings, source });
+      state.split = await pin.step(byteMover(settings), (on) => on.splitSource({ jobId: message.id, message, settings, source }));
     }
     const split = state.split;
-    if (objectLayout && split.partCount > 0) state.uploadId ??= await bookkeeping.startObjectUpload({ backup: message.name });
+    if (objectLayout && split.partCount > 0) state.uploadId ??= await onStore.startObjectUpload({ backup: message.name });
 
     progress.enter('upload');
     Object.assign(progress, { partsDone: state.nextPart, bytesDone: state.bytesUploaded });
@@ -65,23 +65,23 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
       paused: () => job.paused,
       work: async (index) => {
         startedThisRun++;
-        const part = objectLayout
-          ? await bytes.uploadObjectPart({ backup: message.name, index, uploadId: state.uploadId! })
-          : await bytes.uploadPart({ backup: message.name, index });
+        const part = await pin.step(byteMover(settings), (on) =>
+          objectLayout ? on.uploadObjectPart({ backup: message.name, index, uploadId: state.uploadId! }) : on.uploadPart({ backup: message.name, index }),
+        );
         progress.partsDone++;
         progress.bytesDone += part.size;
         state.bytesUploaded += part.size;
         if (part.uploaded) state.partsUploaded++;
       },
     });
-    runOutOfBudget = state.nextPart < split.partCount;
+    if (state.nextPart < split.partCount) return undefined;
 
-    if (!runOutOfBudget) {
-      progress.enter('manifest');
-      const objectKey = objectLayout
-        ? await assembly.completeObjectUpload({ backup: message.name, uploadId: state.uploadId, partCount: split.partCount, size: split.size })
-        : undefined;
-      result = await bookkeeping.uploadManifest({
+    progress.enter('manifest');
+    const objectKey = objectLayout
+      ? await assembly.completeObjectUpload({ backup: message.name, uploadId: state.uploadId, partCount: split.partCount, size: split.size })
+      : undefined;
+    const stored = await pin.step(quickStep, (on) =>
+      on.uploadManifest({
         objectKey,
         jobId: message.id,
         message,
@@ -90,23 +90,44 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
         split,
         startedAt: state.startedAt,
         partsUploaded: state.partsUploaded,
-      });
-      progress.enter('cleanup');
-      await bookkeeping.removeStaging({ backup: message.name, partCount: split.partCount });
-      await job.complete({ ...result });
+      }),
+    );
+    progress.enter('cleanup');
+    await pin.step(quickStep, (on) => on.removeStaging({ backup: message.name, partCount: split.partCount }));
+    return { ...stored, ...(state.hostsLost ? { hostsLost: state.hostsLost } : {}) };
+  };
+
+  let result: BackupResult | undefined;
+  try {
+    if (!job.paused) job.set('running');
+    for (;;) {
+      try {
+        result = await fileSteps();
+        break;
+      } catch (err) {
+        if (!(err instanceof HostLost)) throw err;
+        job.note(
+          `host ${err.host} lost: nothing polled its queue for ${Math.round(settings.hosts!.lostAfterMs / 1000)} s; ` +
+            'the file steps start again on another host, and parts the store has verified are not sent again',
+        );
+        state.hostsLost = [...(state.hostsLost ?? []), err.host];
+        Object.assign(state, { source: undefined, split: undefined, nextPart: 0, bytesUploaded: 0 });
+        pin.release();
+      }
     }
+    if (result) await job.complete({ ...result });
   } catch (err) {
     // A multipart upload that will never complete is aborted, so the server keeps no orphaned parts.
     const abortUpload = async () => {
-      if (state.uploadId) await bookkeeping.abortObjectUpload({ backup: message.name, uploadId: state.uploadId }).catch(() => undefined);
+      if (state.uploadId) await onStore.abortObjectUpload({ backup: message.name, uploadId: state.uploadId }).catch(() => undefined);
     };
     if (!isCancellation(err)) await CancellationScope.nonCancellable(abortUpload);
     // A cancelled backup takes its staging data with it; verified parts in the store stay.
     return job.fail(err, async () => {
       await abortUpload();
-      await bookkeeping.discardStaging({ backup: message.name, jobId: message.id });
+      await pin.cleanup(quickStep, (on) => on.discardStaging({ backup: message.name, jobId: message.id }));
     });
   }
-  if (runOutOfBudget || !result) return continueAsNew<typeof backup>({ message, settings, state, tracker: job.state() });
+  if (!result) return continueAsNew<typeof backup>({ message, settings, state, tracker: job.state() });
   return result;
 }

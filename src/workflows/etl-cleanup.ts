@@ -2,6 +2,7 @@ import { workflowInfo } from '@temporalio/workflow';
 import type { CleanupInput, CleanupResult } from '../jobs';
 import { etlActivities } from './etl-options';
 import { trackJob } from './job-tracker';
+import { pinHost } from './host-pin';
 
 /**
  * Seed 002's C, run by a Temporal Schedule: archive what was resolved, then
@@ -9,7 +10,9 @@ import { trackJob } from './job-tracker';
  */
 export async function etlCleanup(input: CleanupInput): Promise<CleanupResult> {
   const job = trackJob({ kind: 'etl-cleanup', subject: 'ETL cleanup', settings: input.settings, total: { parts: 0, bytes: 0 } });
-  const files = etlActivities(input.settings);
+  // Each host has its own ETL tree: a schedule that names a host cleans that host's.
+  const pin = pinHost(job, { settings: input.settings.hosts, named: input.host, pinned: input.host, mayMove: false });
+  const files = etlActivities(input.settings, pin);
   try {
     job.set('running');
     job.progress.enter('archive');

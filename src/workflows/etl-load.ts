@@ -1,9 +1,9 @@
-import { ApplicationFailure, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ApplicationFailure, isCancellation, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { LoadInput, LoadResult, LocationLoad } from '../jobs';
 import { locationFailedDir, STAGE_DIRS } from '../etl/layout';
 import { NON_RETRYABLE } from './activity-options';
 import { etlActivities } from './etl-options';
+import { pinHost } from './host-pin';
 import { rootCause, trackJob } from './job-tracker';
 
 /**
@@ -14,12 +14,13 @@ import { rootCause, trackJob } from './job-tracker';
 export async function etlLoad(input: LoadInput): Promise<LoadResult> {
   const { pipeline, name, settings } = input;
   const job = trackJob({ kind: 'etl-load', subject: `${pipeline} ${name}`, settings, total: { parts: 0, bytes: 0 } });
-  const files = etlActivities(settings);
-  const { loadBatch } = proxyActivities<Activities>({
+  const pin = pinHost(job, { settings: settings.hosts, named: input.host, pinned: input.host, mayMove: false });
+  const files = etlActivities(settings, pin);
+  const loading: ActivityOptions = {
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: settings.heartbeatTimeoutMs,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: input.loadAttempts, nonRetryableErrorTypes: NON_RETRYABLE },
-  });
+  };
   const at = STAGE_DIRS.loadInProgress;
   try {
     job.set('running');
@@ -39,7 +40,7 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
     const locations = await Promise.all(
       check.locations.map(async (location): Promise<LocationLoad> => {
         try {
-          const loaded = await loadBatch({ pipeline, location, dir: at, name });
+          const loaded = await pin.step(loading, (on) => on.loadBatch({ pipeline, location, dir: at, name }));
           job.progress.partsDone++;
           return { location, outcome: 'loaded', ...loaded };
         } catch (err) {

@@ -1,7 +1,8 @@
 import { ApplicationFailure, continueAsNew, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { LoadResult, LocationTally, TransformInput, TransformResult } from '../jobs';
 import { batchName, STAGE_DIRS } from '../etl/layout';
-import { CourierKind, CourierStatus } from '../search-attributes';
+import { CourierHost, CourierKind, CourierStatus } from '../search-attributes';
+import { pinHost } from './host-pin';
 import { etlActivities } from './etl-options';
 import { etlLoad } from './etl-load';
 import { trackJob } from './job-tracker';
@@ -31,7 +32,8 @@ function addUp(tallies: LocationTally[], load: LoadResult): void {
 export async function etlTransform(input: TransformInput): Promise<TransformResult> {
   const { pipeline, name, settings } = input;
   const job = trackJob({ kind: 'etl-transform', subject: `${pipeline} ${name}`, settings, carried: input.tracker, total: { parts: 0, bytes: 0 } });
-  const files = etlActivities(settings);
+  const pin = pinHost(job, { settings: settings.hosts, named: input.host, pinned: input.host, mayMove: false });
+  const files = etlActivities(settings, pin);
   const at = STAGE_DIRS.transformInProcess;
   const { workflowId } = workflowInfo();
   let state = input.state;
@@ -70,10 +72,11 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
         window.map((index) =>
           executeChild(etlLoad, {
             workflowId: `${workflowId}-L${index + 1}`,
-            args: [{ pipeline, name: batchName(name, index), settings, loadAttempts: input.loadAttempts }],
+            args: [{ pipeline, name: batchName(name, index), settings, loadAttempts: input.loadAttempts, ...(input.host ? { host: input.host } : {}) }],
             typedSearchAttributes: [
               { key: CourierKind, value: 'etl-load' },
               { key: CourierStatus, value: 'queued' },
+              ...(input.host ? [{ key: CourierHost, value: input.host }] : []),
             ],
           }).catch((err) => {
             if (isCancellation(err)) throw err;

@@ -1,7 +1,9 @@
 import { ApplicationFailure, isCancellation, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
 import type { EtlInput, EtlResult, LocationTally, TransformOutcome, TransformResult } from '../jobs';
 import { STAGE_DIRS } from '../etl/layout';
-import { CourierKind, CourierProject, CourierStatus } from '../search-attributes';
+import { CourierHost, CourierKind, CourierProject, CourierStatus } from '../search-attributes';
+import { quickStep } from './activity-options';
+import { pinHost } from './host-pin';
 import { etlActivities } from './etl-options';
 import { etlTransform } from './etl-transform';
 import { rootCause, trackJob } from './job-tracker';
@@ -36,11 +38,14 @@ export async function etl(input: EtlInput): Promise<EtlResult> {
     total: { parts: 0, bytes: 0 },
   });
   const { progress } = job;
-  const files = etlActivities(settings);
+  // The files it extracts stay on this host's disk until their loads are done, so the job waits for the host rather than moving.
+  const pin = pinHost(job, { settings: settings.hosts, named: message.host, mayMove: false });
+  const files = etlActivities(settings, pin);
   const { workflowId } = workflowInfo();
   try {
     job.set('running');
     progress.enter('extract');
+    if (settings.hosts) await pin.first({ ...quickStep, startToCloseTimeout: '1 minute' }, (on) => on.hostOfWorker());
     const sources = await files.listEtlSources({ pipeline, source: message.source, patterns: message.patterns });
     progress.partsTotal = sources.length;
     progress.bytesTotal = sources.reduce((n, f) => n + f.size, 0);
@@ -70,13 +75,14 @@ export async function etl(input: EtlInput): Promise<EtlResult> {
         const jobId = `${workflowId}-T-${file.sha256.slice(0, 12)}`;
         const child = await startChild(etlTransform, {
           workflowId: jobId,
-          args: [{ pipeline, name: file.name, settings, loadAttempts: input.loadAttempts }],
+          args: [{ pipeline, name: file.name, settings, loadAttempts: input.loadAttempts, ...(pin.host ? { host: pin.host } : {}) }],
           // Cancelling the job cancels the work it started.
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
           typedSearchAttributes: [
             { key: CourierKind, value: 'etl-transform' },
             { key: CourierStatus, value: 'queued' },
             ...(message.project ? [{ key: CourierProject, value: message.project }] : []),
+            ...(pin.host ? [{ key: CourierHost, value: pin.host }] : []),
           ],
         });
         await files.moveEtlFile({ name: file.name, from: STAGE_DIRS.extractWorking, to: STAGE_DIRS.extractResolved });

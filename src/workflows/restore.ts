@@ -3,6 +3,7 @@ import type { Activities } from '../activities';
 import type { RestoreInput, RestoreResult, RestoreState } from '../jobs';
 import { byteMover, quickStep } from './activity-options';
 import { trackJob } from './job-tracker';
+import { HostLost, pinHost } from './host-pin';
 import { PARTS_PER_RUN, runPartPool } from './part-pool';
 
 /**
@@ -22,19 +23,18 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
     total: { parts: state.manifest?.partCount ?? 0, bytes: state.manifest?.size ?? 0 },
   });
   const { progress } = job;
-  const bookkeeping = proxyActivities<Activities>(quickStep);
-  const bytes = proxyActivities<Activities>(byteMover(settings));
+  const onStore = proxyActivities<Activities>(quickStep);
+  // The temp file lives on one host's disk; a restore that named no host may start again on another.
+  const pin = pinHost(job, { settings: settings.hosts, named: message.host, pinned: state.host, mayMove: !message.host });
 
-  let runOutOfBudget = false;
-  let result: RestoreResult | undefined;
-  try {
-    if (!job.paused) job.set('running');
+  /** Temp file, every part into it, whole-file check and rename: all on the pinned host. */
+  const fileSteps = async (): Promise<RestoreResult | undefined> => {
     if (!state.manifest || !state.tempPath) {
       progress.enter('prepare');
-      const manifest = await bookkeeping.loadManifest(message.name);
+      const manifest = state.manifest ?? (await onStore.loadManifest(message.name));
       Object.assign(progress, { partsTotal: manifest.partCount, bytesTotal: manifest.size });
-      const { tempPath } = await bookkeeping.prepareRestore({ jobId: message.id, dest: message.dest, size: manifest.size });
-      Object.assign(state, { manifest, tempPath });
+      const prepared = await pin.first(quickStep, (on) => on.prepareRestore({ jobId: message.id, dest: message.dest, size: manifest.size }));
+      Object.assign(state, { manifest, tempPath: prepared.tempPath, host: prepared.host });
     }
     const manifest = state.manifest!;
     const tempPath = state.tempPath!;
@@ -51,36 +51,51 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
         paused: () => job.paused,
         work: async (index) => {
           startedThisRun++;
-          const size = await bytes.restorePart({ backup: message.name, index, tempPath });
+          const size = await pin.step(byteMover(settings), (on) => on.restorePart({ backup: message.name, index, tempPath }));
           progress.partsDone++;
           progress.bytesDone += size;
           state.bytesRestored += size;
         },
       });
-      runOutOfBudget = state.nextPart < manifest.partCount;
-      if (!runOutOfBudget) {
-        progress.enter('verify');
-        await bytes.finishRestore({ tempPath, dest: message.dest, size: manifest.size, sha256: manifest.sha256 });
-      }
+      if (state.nextPart < manifest.partCount) return undefined;
+      progress.enter('verify');
+      await pin.step(byteMover(settings), (on) => on.finishRestore({ tempPath, dest: message.dest, size: manifest.size, sha256: manifest.sha256 }));
     } catch (err) {
-      await CancellationScope.nonCancellable(() => bookkeeping.discardRestore({ tempPath })).catch(() => undefined);
+      await CancellationScope.nonCancellable(() => pin.cleanup(quickStep, (on) => on.discardRestore({ tempPath })));
       throw err;
     }
-    if (!runOutOfBudget) {
-      result = {
-        jobId: message.id,
-        name: message.name,
-        dest: message.dest,
-        size: manifest.size,
-        sha256: manifest.sha256,
-        partCount: manifest.partCount,
-        completedAt: new Date().toISOString(),
-      };
-      await job.complete({ ...result });
+    return {
+      jobId: message.id,
+      name: message.name,
+      dest: message.dest,
+      size: manifest.size,
+      sha256: manifest.sha256,
+      partCount: manifest.partCount,
+      ...(pin.host ? { host: pin.host } : {}),
+      ...(state.hostsLost ? { hostsLost: state.hostsLost } : {}),
+      completedAt: new Date().toISOString(),
+    };
+  };
+
+  let result: RestoreResult | undefined;
+  try {
+    if (!job.paused) job.set('running');
+    for (;;) {
+      try {
+        result = await fileSteps();
+        break;
+      } catch (err) {
+        if (!(err instanceof HostLost)) throw err;
+        job.note(`host ${err.host} lost: nothing polled its queue for ${Math.round(settings.hosts!.lostAfterMs / 1000)} s; the restore starts again on another host`);
+        state.hostsLost = [...(state.hostsLost ?? []), err.host];
+        Object.assign(state, { tempPath: undefined, host: undefined, nextPart: 0, bytesRestored: 0 });
+        pin.release();
+      }
     }
+    if (result) await job.complete({ ...result });
   } catch (err) {
     return job.fail(err);
   }
-  if (runOutOfBudget || !result) return continueAsNew<typeof restore>({ message, settings, state, tracker: job.state() });
+  if (!result) return continueAsNew<typeof restore>({ message, settings, state, tracker: job.state() });
   return result;
 }

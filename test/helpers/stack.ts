@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import { connectClient } from '../../src/client';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger, installRuntimeLogger } from '../../src/logger';
-import { createHandlerWorkers, createWorker, type WorkerParts } from '../../src/worker';
+import { createHandlerWorkers, createHostWorker, createWorker, type WorkerParts } from '../../src/worker';
 
 export { randomFile, sha256File } from './files';
 
@@ -47,6 +47,8 @@ export async function testEnv(overrides: Record<string, string> = {}): Promise<R
     TEMPORAL_NAMESPACE: 'default',
     COURIER_DATA_DIR: dataDir,
     COURIER_TASK_QUEUE: `test-${process.pid}-${++counter}-${Date.now()}`,
+    // Host queues are shared by the namespace: every installation a test makes is its own host.
+    COURIER_HOST: `host-${process.pid}-${counter}-${Date.now()}`,
     COURIER_HEARTBEAT_TIMEOUT: '3s',
     COURIER_LOG_LEVEL: process.env.COURIER_TEST_LOG_LEVEL ?? 'fatal',
     ...overrides,
@@ -72,6 +74,7 @@ export async function createStack(overrides: Record<string, string> = {}): Promi
   const config = loadConfig({ ...process.env, ...env });
   const client = await connectClient(config);
   let running: Promise<void> | undefined;
+  let hostWorker: Worker | undefined;
   let connection: NativeConnection | undefined;
   let handlerWorkers: { workers: Worker[]; running: Promise<unknown> } | undefined;
   const stack: Stack = {
@@ -83,8 +86,11 @@ export async function createStack(overrides: Record<string, string> = {}): Promi
       installRuntimeLogger(logger);
       connection ??= await NativeConnection.connect({ address: config.temporal.address });
       const worker = await createWorker(config, { ...parts, connection, workflowBundle: await workflowBundle(), logger });
+      // This installation's host: the file steps of its jobs run here.
+      const host = await createHostWorker(config, { ...parts, connection, logger });
       stack.worker = worker;
-      running = worker.run();
+      hostWorker = host;
+      running = Promise.all([worker.run(), host.run()]).then(() => undefined);
       return worker;
     },
     async startHandlerWorkers(topics) {
@@ -101,8 +107,10 @@ export async function createStack(overrides: Record<string, string> = {}): Promi
     async stopWorker() {
       if (!stack.worker) return;
       stack.worker.shutdown();
+      hostWorker?.shutdown();
       await running;
       stack.worker = undefined;
+      hostWorker = undefined;
     },
     async close() {
       await stack.stopWorker();
