@@ -8,8 +8,10 @@
 export interface ReadyOptions {
   /** The whole wait; after it the last error is reported with what was tried. */
   timeoutMs: number;
-  /** Told once when the first attempt fails and again about every 10 s while waiting. */
+  /** Told when an attempt fails (after `quietMs`) and again about every 10 s while waiting. */
   log?: (line: string) => void;
+  /** A wait shorter than this is not worth a line (a server that is a moment late). */
+  quietMs?: number;
   /** What to do when the wait runs out (appended to the error). */
   hint?: string;
   /** Stop early: a failure that waiting cannot fix (a process that exited). */
@@ -53,12 +55,12 @@ export async function untilReady<T>(what: string, attempt: (callMs: number) => P
   let delay = options.firstDelayMs ?? 250;
   let attempts = 0;
   let lastError = '';
-  let nextLog = 0;
+  let nextLog = started + (options.quietMs ?? 0);
   for (;;) {
     attempts++;
     try {
       const value = await attempt(Math.max(1, Math.min(deadline - Date.now(), 2000 * attempts, 15_000)));
-      if (attempts > 1) options.log?.(`${what}: ready after ${((Date.now() - started) / 1000).toFixed(1)} s (${attempts} attempts)`);
+      if (attempts > 1 && Date.now() >= started + (options.quietMs ?? 0)) options.log?.(`${what}: ready after ${((Date.now() - started) / 1000).toFixed(1)} s (${attempts} attempts)`);
       return value;
     } catch (err) {
       lastError = messageOf(err);

@@ -45,6 +45,7 @@ export async function startS3Server(): Promise<S3Server> {
   // A loaded machine can take tens of seconds to start it; an exit ends the wait at once.
   await untilReady(`versitygw at ${endpoint}`, (callMs) => fetch(endpoint, { signal: AbortSignal.timeout(callMs) }), {
     timeoutMs: 120_000,
+    quietMs: 3000,
     log: (line) => console.error(line),
     giveUp: () => (child.exitCode !== null ? `it exited with code ${child.exitCode}: ${stderr}` : undefined),
   });
