@@ -28,7 +28,7 @@ import type {
   RestoreInput,
   RestoreResult,
 } from './jobs';
-import { QUERIES, SIGNALS, topicQueue, type StatusEntry, type StatusName } from './jobs';
+import { hostTopicQueue, QUERIES, SIGNALS, topicQueue, type StatusEntry, type StatusName } from './jobs';
 import { MessageError, parseMessage, type DispatchMessage, type Message, type MessageKind } from './messages';
 import { CourierHost, CourierKind, CourierProject, CourierStatus } from './search-attributes';
 
@@ -139,7 +139,8 @@ export function dispatchSettingsFor(config: Config, message: DispatchMessage): D
   const topic = config.dispatch.route === 'format' ? message.format : `${message.project}.${message.format}`;
   return {
     topic,
-    taskQueue: topicQueue(config.taskQueue, topic),
+    taskQueue: message.host ? hostTopicQueue(config.taskQueue, topic, message.host) : topicQueue(config.taskQueue, topic),
+    ...(message.host ? { host: message.host } : {}),
     checkIntervalMs: config.dispatch.checkIntervalMs,
     maxChecks: config.dispatch.maxChecks,
     deadlineMs: config.dispatch.deadlineMs,

@@ -144,6 +144,8 @@ export interface BackupResult {
   objectKey?: string;
   partsUploaded: number;
   partsReusedBySplit: number;
+  /** The host that split and uploaded the file. */
+  host?: string;
   /** Hosts the job lost on the way; its file steps started again elsewhere. */
   hostsLost?: string[];
   startedAt: string;
@@ -179,6 +181,8 @@ export interface DispatchSettings {
   /** The task queue of the message's topic, where the workers that handle its format poll. */
   topic: string;
   taskQueue: string;
+  /** The host that must do the work, when the message named one. */
+  host?: string;
   checkIntervalMs: number;
   maxChecks: number;
   deadlineMs: number;
@@ -409,6 +413,8 @@ export const pushObjectKey = (name: string, sha256: string): string => `pushes/$
 
 /** A dispatch topic's task queue: the control queue's name plus the topic. */
 export const topicQueue = (controlQueue: string, topic: string): string => `${controlQueue}.dispatch.${topic}`;
+/** A topic's queue on one host: for work whose payload names files only that host has. */
+export const hostTopicQueue = (controlQueue: string, topic: string, host: string): string => `${topicQueue(controlQueue, topic)}@${host}`;
 
 export const partKey = (backup: string, index: number): string =>
   `backups/${backup}/parts/${String(index).padStart(6, '0')}`;

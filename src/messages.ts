@@ -93,6 +93,8 @@ export const dispatchMessage = z.strictObject({
   origin: z.string().min(1).max(200),
   callbackUrl: callbackUrl.optional(),
   payload: z.unknown().optional(),
+  /** The host whose handler must do the work (its payload names files on that host). */
+  host: pinnedHost,
   notify: notifySettings.optional(),
 });
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, createHandlerActivities, createHostActivities, type Activities } from './activities';
 import { registeredFormats } from './handlers';
-import { hostQueue, topicQueue } from './jobs';
+import { hostQueue, hostTopicQueue, topicQueue } from './jobs';
 import type { Config } from './config';
 import { createLogger, installRuntimeLogger, type Logger } from './logger';
 import { openStore } from './stores';
@@ -85,12 +85,14 @@ export async function createHandlerWorkers(config: Config, topics: string[], par
   installRuntimeLogger(logger);
   const connection = parts.connection ?? (await connectWorker(config, logger));
   const activities = createHandlerActivities({ config, store: openStore(config) });
+  // Each topic twice: its shared queue, and this host's own for work that names the host.
+  const queues = topics.flatMap((topic) => [topicQueue(config.taskQueue, topic), hostTopicQueue(config.taskQueue, topic, config.host)]);
   return Promise.all(
-    topics.map((topic) =>
+    queues.map((taskQueue) =>
       Worker.create({
         connection,
         namespace: config.temporal.namespace,
-        taskQueue: topicQueue(config.taskQueue, topic),
+        taskQueue,
         identity: workerIdentity(config),
         activities,
         shutdownGraceTime: config.shutdownGraceMs,

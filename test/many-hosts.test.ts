@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { connectClient, getJob, submit, waitForJob, type JobView } from '../src/client';
 import { loadConfig } from '../src/config';
-import type { BackupResult, EtlResult, RestoreResult } from '../src/jobs';
+import type { BackupResult, DispatchResult, EtlResult, RestoreResult } from '../src/jobs';
 import { CourierHost } from '../src/search-attributes';
 import { COLUMNS, csv, dropTables, idsIn, PG_URL, uniqueTable, writePipelines } from './helpers/etl';
 import { countingProxy, testHost, type CountingProxy, type TestHost } from './helpers/hosts';
@@ -71,6 +71,7 @@ function manyHosts(store: 's3' | 'file') {
         COURIER_ETL_CONFIG: pipelines,
         COURIER_WORKFLOW_BUNDLE: bundle,
         COURIER_SHUTDOWN_GRACE: '1s',
+        COURIER_HANDLES: 'archive',
       });
       client = await connectClient(loadConfig({ ...process.env, ...env }));
       const prefix = `${store}-${process.pid}`;
@@ -92,11 +93,11 @@ function manyHosts(store: 's3' | 'file') {
       const backups = await Promise.all(files.map((source, i) => submit(client, submitConfig, { kind: 'backup', name: `multi-${store}-${i}`, source })));
       const results = (await Promise.all(backups.map((b) => waitForJob(client, b.jobId)))) as BackupResult[];
       assert.deepEqual(results.map((r) => r.partCount), files.map(() => 4));
-      for (const backup of backups) {
-        const view = await getJob(client, backup.jobId);
-        const pinned = noteOf(view, /^file steps run on host /)?.note?.replace('file steps run on host ', '');
-        assert.ok(pinned && hosts.some((h) => h.name === pinned), `${backup.jobId} says where it ran: ${JSON.stringify(view.statusLog)}`);
+      for (const [i, backup] of backups.entries()) {
+        const pinned = results[i].host;
+        assert.ok(pinned && hosts.some((h) => h.name === pinned), `${backup.jobId} says where it ran: ${pinned}`);
         assert.equal(await hostOf(client, backup.jobId), pinned, 'the CourierHost search attribute names the same host');
+        assert.equal((await getJob(client, backup.jobId)).host, pinned, 'and so does its status');
       }
       const restores = await Promise.all(files.map((_, i) => submit(client, submitConfig, { kind: 'restore', name: `multi-${store}-${i}`, dest: path.join(shared, `multi-${i}.out`) })));
       await Promise.all(restores.map((r) => waitForJob(client, r.jobId)));
@@ -158,6 +159,17 @@ function manyHosts(store: 's3' | 'file') {
       for (const other of hosts.filter((h) => h !== pinned)) assert.equal(await exists(path.join(other.disk, 'etl', 'E')), false, `no ETL tree on ${other.name}`);
     });
 
+    it('a dispatch that names its host is handled there, reading files only that host has', async () => {
+      const c = hosts[2];
+      await fs.mkdir(path.join(c.disk, 'outbox'), { recursive: true });
+      await fs.writeFile(path.join(c.disk, 'outbox', 'report.txt'), 'only on c\n');
+      const message = { kind: 'dispatch', name: 'report', version: '1', buildType: null, format: 'archive', project: 'ops', origin: 'many-hosts', host: c.name, payload: { files: [path.join(c.dataDir, 'outbox', 'report.txt')] } };
+      const { jobId } = await submit(client, submitter(), message);
+      const result = (await waitForJob(client, jobId)) as DispatchResult;
+      assert.match(result.worker, new RegExp(`@${c.name}$`), `handled by a worker of ${c.name}: ${result.worker}`);
+      assert.equal((result.output as { files: number }).files, 1);
+    });
+
     if (store === 's3') {
       it('SIGKILL of the host of an unnamed backup mid-upload: it finishes on another host, re-sending at most one part', async () => {
         const submitConfig = submitter({ COURIER_CONCURRENCY: '1' });
@@ -176,6 +188,8 @@ function manyHosts(store: 's3' | 'file') {
         assert.ok(noteOf(view, new RegExp(`^host ${victim} lost`)), `the status log says the host was lost: ${JSON.stringify(view.statusLog)}`);
         const moved = await hostOf(client, jobId);
         assert.ok(moved && moved !== victim, `finished on another host, not ${moved}`);
+        assert.equal(result.host, moved);
+        assert.ok(noteOf(view, new RegExp(`^file steps now run on host ${moved}$`)), 'the status log says where it went');
         assert.deepEqual(result.hostsLost, [victim]);
         const resent = proxy!.sent - sentBefore - 40 * MiB;
         // Requests carry headers and a few small objects (manifest, HEADs); a part is 1 MiB.

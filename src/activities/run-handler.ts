@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { Context, log } from '@temporalio/activity';
 import { handlerFor } from '../handlers';
 import type { DispatchInput, HandlerOutput } from '../jobs';
@@ -15,11 +14,11 @@ export async function runHandler(deps: ActivityDeps, input: Pick<DispatchInput, 
   const context = Context.current();
   const handler = handlerFor(message.format);
   if (!handler) {
-    throw permanent('NotConfigured', `the worker polling topic ${input.topic} (${workerIdentity()}) has no handler for format ${message.format}; register one or route the format elsewhere`);
+    throw permanent('NotConfigured', `the worker polling topic ${input.topic} (${workerIdentity(deps)}) has no handler for format ${message.format}; register one or route the format elsewhere`);
   }
   await context.client.workflow
     .getHandle(message.id)
-    .signal(SIGNALS.handlerStarted, { worker: workerIdentity(), attempt: context.info.attempt })
+    .signal(SIGNALS.handlerStarted, { worker: workerIdentity(deps), attempt: context.info.attempt })
     .catch((err: Error) => log.warn('could not tell the job which worker took it', { error: err.message }));
   return handler(message, {
     jobId: message.id,
@@ -30,7 +29,5 @@ export async function runHandler(deps: ActivityDeps, input: Pick<DispatchInput, 
   });
 }
 
-/** The same form as the Temporal worker's own identity. */
-function workerIdentity(): string {
-  return `${process.pid}@${os.hostname()}`;
-}
+/** The identity the worker polls with: pid@host. */
+const workerIdentity = (deps: ActivityDeps) => `${process.pid}@${deps.config.host}`;

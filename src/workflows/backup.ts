@@ -94,7 +94,7 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
     );
     progress.enter('cleanup');
     await pin.step(quickStep, (on) => on.removeStaging({ backup: message.name, partCount: split.partCount }));
-    return { ...stored, ...(state.hostsLost ? { hostsLost: state.hostsLost } : {}) };
+    return { ...stored, ...(pin.host ? { host: pin.host } : {}), ...(state.hostsLost ? { hostsLost: state.hostsLost } : {}) };
   };
 
   let result: BackupResult | undefined;

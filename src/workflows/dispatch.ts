@@ -47,7 +47,7 @@ export async function dispatch(input: DispatchInput): Promise<DispatchResult> {
       if (remaining <= 0) {
         throw new Error(
           `no worker handled format ${message.format} (topic ${route.topic}, task queue ${route.taskQueue}) within ${Math.round(route.deadlineMs / 1000)} s after ${checks} checks; ` +
-            `start one with \`courier worker --handles ${route.topic}\``,
+            `start one with \`${route.host ? `COURIER_HOST=${route.host} ` : ''}courier worker --handles ${route.topic}\`${route.host ? ` on host ${route.host}` : ''}`,
         );
       }
       const { runHandler } = proxyActivities<HandlerActivities>({

@@ -46,17 +46,18 @@ export function pinHost(job: JobTracker, options: { settings?: HostSettings; nam
   let host = options.pinned ?? named;
   let waitingSince: number | undefined;
   let waitNoted: Promise<void> | undefined;
-  // A job continued as new already told where it runs.
+  // A job continued as new already set its search attribute.
   let announced = options.pinned;
   const { hostPolledWithin } = proxyActivities<Activities>(quickStep);
 
+  // The first host is a search attribute (status, list, UI); only a move to another one is a line in the status log.
   const pinTo = (name: string | undefined) => {
     if (!name || !settings) return;
     host = name;
     if (name === announced) return;
+    if (announced !== undefined) job.note(`file steps now run on host ${name}`);
     announced = name;
     upsertSearchAttributes([{ key: CourierHost, value: name }]);
-    job.note(`file steps run on host ${name}`);
   };
 
   /** A host that was just slow to take the step (all its slots busy) still polls; a lost one does not. */
