@@ -41,6 +41,9 @@ const durationMs = (text: string) => {
   return Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];
 };
 
+/** The data dir the image sets for its processes. */
+const dockerfileDataDir = () => /^\s*(?:ENV\s+)?COURIER_DATA_DIR=(\S+)/m.exec(read('Dockerfile'))?.[1] ?? assert.fail('the Dockerfile sets COURIER_DATA_DIR');
+
 describe('docker-compose.yml: the self-hosted stack', () => {
   it('has PostgreSQL, schema setup, the Temporal server, the namespace step, the UI, mail, S3 and courier workers', () => {
     const images = Object.values(services).map((s) => s.image ?? '');
@@ -60,6 +63,11 @@ describe('docker-compose.yml: the self-hosted stack', () => {
       );
       assert.equal(service.restart, oneShot ? 'on-failure' : 'unless-stopped', `${name}: restart policy`);
       for (const volume of service.volumes ?? []) {
+        // A bare container path is an anonymous volume: one per container.
+        if (!volume.includes(':')) {
+          assert.ok(volume.startsWith('/'), `${name}: anonymous volume ${volume} is a container path`);
+          continue;
+        }
         const source = volume.split(':')[0];
         if (source.startsWith('./')) assert.ok(fs.existsSync(path.join(ROOT, source)), `${name}: ${source} exists in the repository`);
         else if (!source.startsWith('$')) assert.ok(source in compose.volumes, `${name}: named volume ${source} is declared`);
@@ -68,6 +76,14 @@ describe('docker-compose.yml: the self-hosted stack', () => {
       for (const dep of deps) assert.ok(dep in services, `${name} depends on ${dep}, which is a service`);
     }
     assert.ok(services.postgres.healthcheck, 'postgres has a healthcheck');
+  });
+
+  it('gives every scaled worker a disk of its own: its data dir is an anonymous volume, never one named volume all replicas share', () => {
+    const worker = services['courier-worker'];
+    const dataDir = loadConfig({ ...environment(worker), COURIER_DATA_DIR: dockerfileDataDir() }).dataDir;
+    const mounts = (worker.volumes ?? []).filter((v) => (v.includes(':') ? v.split(':')[1] : v) === dataDir);
+    assert.deepEqual(mounts, [dataDir], `the data dir ${dataDir} is an anonymous volume`);
+    assert.equal(environment(worker).COURIER_HOST, undefined, "the host name is the container's own");
   });
 
   it('sets up both Temporal databases with temporal-sql-tool for postgres12 and creates every search attribute courier sets', () => {
