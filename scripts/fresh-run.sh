@@ -27,7 +27,6 @@ while [ $# -gt 0 ]; do
 done
 
 repo=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
-commit=$(git -C "$repo" rev-parse --short HEAD)
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 now() { date +%s; }
 
@@ -43,9 +42,9 @@ one_run() {
   trap '[ -n "$start_pid" ] && kill -KILL -- "-$start_pid" 2>/dev/null' EXIT
   local n=$1 dir; dir=$(mktemp -d "${TMPDIR:-/tmp}/courier-fresh-XXXXXX")
   local log="$dir/run.log" t0 t1 t2 t3 t4
-  echo "run $n: $dir (commit $commit, load $load busy processes on $(nproc) cores)"
   git clone -q "$repo" "$dir/courier" || return 1
   cd "$dir/courier" || return 1
+  echo "run $n: $dir (commit $(git rev-parse --short HEAD), load $load busy processes on $(nproc) cores)"
   export COURIER_DATA_DIR="$dir/data" TEMPORAL_ADDRESS="127.0.0.1:$(free_port)" COURIER_HTTP_PORT
   COURIER_HTTP_PORT=$(free_port)
   export COURIER_DEV_SERVER_UI_PORT; COURIER_DEV_SERVER_UI_PORT=$(free_port)

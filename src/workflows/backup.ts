@@ -4,7 +4,7 @@ import type { BackupInput, BackupResult, BackupState } from '../jobs';
 import { byteMover, quickStep } from './activity-options';
 import { splitProgressSignal } from './definitions';
 import { trackJob } from './job-tracker';
-import { HostLost, pinHost } from './host-pin';
+import { pinHost } from './host-pin';
 import { PARTS_PER_RUN, runPartPool } from './part-pool';
 
 /**
@@ -100,21 +100,10 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
   let result: BackupResult | undefined;
   try {
     if (!job.paused) job.set('running');
-    for (;;) {
-      try {
-        result = await fileSteps();
-        break;
-      } catch (err) {
-        if (!(err instanceof HostLost)) throw err;
-        job.note(
-          `host ${err.host} lost: nothing polled its queue for ${Math.round(settings.hosts!.lostAfterMs / 1000)} s; ` +
-            'the file steps start again on another host, and parts the store has verified are not sent again',
-        );
-        state.hostsLost = [...(state.hostsLost ?? []), err.host];
-        Object.assign(state, { source: undefined, split: undefined, nextPart: 0, bytesUploaded: 0 });
-        pin.release();
-      }
-    }
+    // On another host the split runs again; parts the store already verified are not sent again.
+    result = await pin.run(fileSteps, (lost) => {
+      Object.assign(state, { source: undefined, split: undefined, nextPart: 0, bytesUploaded: 0, hostsLost: [...(state.hostsLost ?? []), lost] });
+    });
     if (result) await job.complete({ ...result });
   } catch (err) {
     // A multipart upload that will never complete is aborted, so the server keeps no orphaned parts.

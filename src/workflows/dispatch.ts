@@ -1,14 +1,10 @@
-import { TimeoutType } from '@temporalio/common';
-import { ActivityFailure, proxyActivities, setHandler, TimeoutFailure } from '@temporalio/workflow';
+import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities, HandlerActivities } from '../activities';
 import type { DispatchInput, DispatchResult } from '../jobs';
 import { NON_RETRYABLE, quickStep } from './activity-options';
 import { handlerStartedSignal } from './definitions';
+import { notPickedUp } from './host-pin';
 import { rootCause, trackJob } from './job-tracker';
-
-function noWorkerInTime(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
-}
 
 /**
  * A producer's message (seed 003): its work goes to the task queue of its
@@ -74,7 +70,7 @@ export async function dispatch(input: DispatchInput): Promise<DispatchResult> {
         await job.complete({ ...result });
         return result;
       } catch (err) {
-        if (!noWorkerInTime(err)) throw err;
+        if (!notPickedUp(err)) throw err;
       }
       checks++;
       job.set('waiting-for-worker', `check ${checks}: no worker took topic ${route.topic} within ${Math.round(route.checkIntervalMs / 1000)} s`);

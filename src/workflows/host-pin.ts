@@ -30,8 +30,12 @@ export interface HostPin {
   first<T extends { host?: string }>(options: ActivityOptions, call: (on: Activities) => Promise<T>): Promise<T>;
   /** Runs a file step on the pinned host. A lost host is waited for, or (a job that may move) ends in HostLost. */
   step<T>(options: ActivityOptions, call: (on: Activities) => Promise<T>): Promise<T>;
-  /** Forgets the host after HostLost, so `first` picks a new one. */
-  release(): void;
+  /**
+   * Runs the job's file steps. When their host is lost (a job that may move),
+   * says so in the status log, lets the caller drop what lived on that host,
+   * and runs them again: `first` then picks a new host.
+   */
+  run<T>(fileSteps: () => Promise<T>, restart: (lost: string) => void): Promise<T>;
   /** A cleanup step on the pinned host, tried once: a host that is gone keeps its files, and the job does not wait for it. */
   cleanup(options: ActivityOptions, call: (on: Activities) => Promise<unknown>): Promise<void>;
 }
@@ -119,8 +123,20 @@ export function pinHost(job: JobTracker, options: { settings?: HostSettings; nam
       if (!settings || !host) return call(proxyActivities<Activities>(stepOptions));
       return runOn(host, stepOptions, call);
     },
-    release() {
-      host = named;
+    async run(fileSteps, restart) {
+      for (;;) {
+        try {
+          return await fileSteps();
+        } catch (err) {
+          if (!(err instanceof HostLost)) throw err;
+          job.note(
+            `host ${err.host} lost: nothing polled its queue for ${Math.round(settings!.lostAfterMs / 1000)} s; ` +
+              'the file steps start again on another host from what the store has verified',
+          );
+          restart(err.host);
+          host = named;
+        }
+      }
     },
     async cleanup(stepOptions, call) {
       const on = settings && host ? proxyActivities<Activities>({ ...stepOptions, taskQueue: hostQueue(host), scheduleToStartTimeout: settings.lostAfterMs }) : proxyActivities<Activities>(stepOptions);

@@ -1,14 +1,10 @@
-import { TimeoutType } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities, HostActivities } from '../activities';
 import type { HostOutcome, PushInput, PushResult } from '../jobs';
 import { hostQueue } from '../jobs';
 import { NON_RETRYABLE, quickStep } from './activity-options';
+import { notPickedUp } from './host-pin';
 import { rootCause, trackJob } from './job-tracker';
-
-function hostUnreachable(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
-}
 
 /**
  * A push (seed 001's CDB push): put the file in the store once, then deliver it
@@ -58,7 +54,7 @@ export async function push(input: PushInput): Promise<PushResult> {
           progress.bytesDone += file.size;
           return { host, outcome: 'delivered', written: delivered.written, ...(delivered.postCommand ? { postCommandOutput: delivered.postCommand.output } : {}) };
         } catch (err) {
-          if (hostUnreachable(err)) {
+          if (notPickedUp(err)) {
             return { host, outcome: 'unreachable', cause: `nothing polled task queue ${hostQueue(host)} within ${Math.round(input.push.hostTimeoutMs / 1000)} s; is \`courier worker --host ${host}\` running?` };
           }
           return { host, outcome: 'failed', cause: rootCause(err).message };

@@ -61,7 +61,8 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
       progress.enter('verify');
       await pin.step(byteMover(settings), (on) => on.finishRestore({ tempPath, dest: message.dest, size: manifest.size, sha256: manifest.sha256 }));
     } catch (err) {
-      await CancellationScope.nonCancellable(() => pin.cleanup(quickStep, (on) => on.discardRestore({ tempPath })));
+      // A lost host keeps its temp file: waiting for it to remove one would only delay the restart elsewhere.
+      if (!(err instanceof HostLost)) await CancellationScope.nonCancellable(() => pin.cleanup(quickStep, (on) => on.discardRestore({ tempPath })));
       throw err;
     }
     return {
@@ -80,18 +81,10 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
   let result: RestoreResult | undefined;
   try {
     if (!job.paused) job.set('running');
-    for (;;) {
-      try {
-        result = await fileSteps();
-        break;
-      } catch (err) {
-        if (!(err instanceof HostLost)) throw err;
-        job.note(`host ${err.host} lost: nothing polled its queue for ${Math.round(settings.hosts!.lostAfterMs / 1000)} s; the restore starts again on another host`);
-        state.hostsLost = [...(state.hostsLost ?? []), err.host];
-        Object.assign(state, { tempPath: undefined, host: undefined, nextPart: 0, bytesRestored: 0 });
-        pin.release();
-      }
-    }
+    // The temp file was on the lost host: another one starts it afresh.
+    result = await pin.run(fileSteps, (lost) => {
+      Object.assign(state, { tempPath: undefined, host: undefined, nextPart: 0, bytesRestored: 0, hostsLost: [...(state.hostsLost ?? []), lost] });
+    });
     if (result) await job.complete({ ...result });
   } catch (err) {
     return job.fail(err);
