@@ -359,6 +359,8 @@ export interface JobFilter {
   /** A message kind, or a kind of job a job starts (etl-transform, etl-load, etl-cleanup). */
   kind?: string;
   project?: string;
+  /** Jobs whose file steps run on this host. */
+  host?: string;
   /** Only jobs on this control task queue. */
   taskQueue?: string;
 }
@@ -368,6 +370,7 @@ export interface JobListing {
   kind?: string;
   status?: string;
   project?: string;
+  host?: string;
   startTime: Date;
   closeTime?: Date;
 }
@@ -378,6 +381,7 @@ export async function listJobs(client: Client, filter: JobFilter = {}, limit = 1
     filter.status && `CourierStatus = '${filter.status}'`,
     filter.kind && `CourierKind = '${filter.kind}'`,
     filter.project && `CourierProject = '${filter.project.replace(/'/g, '')}'`,
+    filter.host && `CourierHost = '${filter.host.replace(/'/g, '')}'`,
     filter.taskQueue && `TaskQueue = '${filter.taskQueue.replace(/'/g, '')}'`,
   ].filter(Boolean);
   const query = clauses.length > 0 ? clauses.join(' AND ') : `CourierKind IS NOT NULL`;
@@ -392,6 +396,7 @@ export async function listJobs(client: Client, filter: JobFilter = {}, limit = 1
       kind: execution.typedSearchAttributes.get(CourierKind),
       status: execution.typedSearchAttributes.get(CourierStatus),
       project: execution.typedSearchAttributes.get(CourierProject),
+      host: execution.typedSearchAttributes.get(CourierHost),
       startTime: execution.startTime,
       closeTime: execution.closeTime,
     });

@@ -11,7 +11,7 @@ import { COLUMNS, csv, dropTables, idsIn, PG_URL, uniqueTable, writePipelines } 
 import { countingProxy, testHost, type CountingProxy, type TestHost } from './helpers/hosts';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
 import { startS3Server, type S3Server } from './helpers/s3-server';
-import { randomFile, sha256File, testEnv, waitUntil, workflowBundle } from './helpers/stack';
+import { randomFile, runCli, sha256File, testEnv, waitUntil, workflowBundle } from './helpers/stack';
 
 const MiB = 1024 * 1024;
 
@@ -130,6 +130,11 @@ function manyHosts(store: 's3' | 'file') {
       await client.workflow.getHandle(jobId).signal('resume');
       await waitForJob(client, jobId);
       assert.equal(await hostOf(client, jobId), b.name);
+      const listed = await waitUntil('courier list --host to show it', async () => {
+        const run = await runCli(['list', '--host', b.name], env);
+        return run.stdout.includes(jobId) && run.stdout;
+      });
+      assert.match(listed, new RegExp(`${jobId}.*@${b.name}`));
       assert.deepEqual(await staged(b), [], 'staging removed after the verified uploads');
 
       // The destination dir exists on c's disk only: a restore anywhere else would find no such directory.

@@ -223,16 +223,19 @@ export function registerJobCommands(program: Command): void {
     .option('--status <status>', STATUS_NAMES.join(', '))
     .option('--kind <kind>', 'backup, restore, dispatch, push, etl, etl-transform, etl-load or etl-cleanup')
     .option('--project <project>', 'project name')
+    .option('--host <name>', 'jobs whose file steps run on this host')
     .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'print JSON for scripts')
     .action(async (opts: JobFilter & { limit: string; json?: boolean }) => {
       const config = loadConfig();
       const client = await connectClient(config);
       try {
-        const jobs = await listJobs(client, { status: opts.status, kind: opts.kind, project: opts.project }, Number(opts.limit) || 50);
+        const jobs = await listJobs(client, { status: opts.status, kind: opts.kind, project: opts.project, host: opts.host }, Number(opts.limit) || 50);
         if (opts.json) return printJson(jobs);
         for (const job of jobs) {
-          process.stdout.write(`${job.startTime.toISOString()}  ${(job.status ?? '?').padEnd(18)} ${(job.kind ?? '?').padEnd(9)} ${job.jobId}${job.project ? `  [${job.project}]` : ''}\n`);
+          process.stdout.write(
+            `${job.startTime.toISOString()}  ${(job.status ?? '?').padEnd(18)} ${(job.kind ?? '?').padEnd(9)} ${job.jobId}${job.project ? `  [${job.project}]` : ''}${job.host ? `  @${job.host}` : ''}\n`,
+          );
         }
         if (jobs.length === 0) process.stderr.write('no jobs match\n');
       } finally {
