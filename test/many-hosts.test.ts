@@ -9,6 +9,7 @@ import type { BackupResult, DispatchResult, EtlResult, RestoreResult } from '../
 import { CourierHost } from '../src/search-attributes';
 import { COLUMNS, csv, dropTables, idsIn, PG_URL, uniqueTable, writePipelines } from './helpers/etl';
 import { countingProxy, testHost, type CountingProxy, type TestHost } from './helpers/hosts';
+import type { HostView } from '../src/operations/task-queues';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
 import { startS3Server, type S3Server } from './helpers/s3-server';
 import { randomFile, runCli, sha256File, testEnv, waitUntil, workflowBundle } from './helpers/stack';
@@ -106,6 +107,11 @@ function manyHosts(store: 's3' | 'file') {
         const staged = await fs.readdir(path.join(host.disk, 'staging')).catch(() => []);
         assert.deepEqual(staged.filter((d) => d.startsWith(`multi-${store}`)), [], `no staging left on ${host.name}`);
       }
+      const shown = JSON.parse((await runCli(['queues', '--json'], env)).stdout) as { hosts: HostView[] };
+      for (const host of hosts) {
+        const view = shown.hosts.find((h) => h.name === host.name);
+        assert.ok(view?.alive && view.pollers >= 1 && view.lastPoll, `courier queues shows host ${host.name} polling: ${JSON.stringify(view)}`);
+      }
     });
 
     // The rest does not depend on the store: once, over S3.
@@ -176,6 +182,15 @@ function manyHosts(store: 's3' | 'file') {
       const result = (await waitForJob(client, jobId)) as DispatchResult;
       assert.match(result.worker, new RegExp(`@${c.name}$`), `handled by a worker of ${c.name}: ${result.worker}`);
       assert.equal((result.output as { files: number }).files, 1);
+    });
+
+    it('a job naming a host that never polls waits for it, visibly, and fails after COURIER_HOST_WAIT naming the host', async () => {
+      const absent = `absent-${process.pid}`;
+      const source = await randomFile(shared, 'absent.bin', 100_000);
+      const { jobId } = await submit(client, submitter({ COURIER_HOST_TIMEOUT: '2s', COURIER_HOST_WAIT: '4s' }), { kind: 'backup', name: 'absent', source, host: absent });
+      await assert.rejects(waitForJob(client, jobId), new RegExp(`host ${absent} did not come back within 4 s; start \`courier worker\` with COURIER_HOST=${absent}`));
+      const statuses = (await getJob(client, jobId)).statusLog?.map((e) => e.status);
+      assert.deepEqual(statuses, ['running', 'waiting-for-host', 'failed']);
     });
 
     it('SIGKILL of the host of an unnamed backup mid-upload: it finishes on another host, re-sending at most one part', async () => {
