@@ -26,22 +26,11 @@ import { freePort } from '../src/dev-server/free-port';
 import type { BackupResult } from '../src/jobs';
 import { randomFile } from '../test/helpers/files';
 import { countingProxy, testHost } from '../test/helpers/hosts';
+import { waitUntil } from '../test/helpers/stack';
 import { startS3Server } from '../test/helpers/s3-server';
 import { median } from './bench/processes';
 
 const MiB = 1024 * 1024;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 async function main(): Promise<void> {
   const rounds = Number(process.env.HOST_LOSS_ROUNDS ?? 5);
   const size = parseSize(process.env.HOST_LOSS_SIZE ?? '40MiB');
@@ -79,7 +68,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       const before = proxy.sent;
       const { jobId } = await submit(client, config, { kind: 'backup', name: `loss-${round}`, source });
-      const victim = await until('a few parts stored', async () => {
+      const victim = await waitUntil('a few parts stored', async () => {
         const view = await getJob(client, jobId);
         return view.progress?.phase === 'upload' && view.progress.partsDone >= 4 && view.host;
       });

@@ -98,6 +98,8 @@ export interface SplitSummary {
 export interface PartRef {
   backup: string;
   index: number;
+  /** The store may hold this part already (the job lost a host): ask it before sending. */
+  mayBeStored?: boolean;
 }
 
 export interface ObjectPartRef extends PartRef {

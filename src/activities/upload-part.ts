@@ -28,9 +28,10 @@ export async function uploadPart(deps: ActivityDeps, ref: PartRef): Promise<Part
     throw permanent('PartLost', `part ${ref.index} of backup ${ref.backup} has no record in ${staging.dir}; the split did not finish it`);
   }
   const onDisk = await staging.partSize(ref.index);
-  // Verified in the store already (an attempt that died after the upload, or another host before this one took the job over): not sent again.
-  const before = await store.head(key);
-  if (matches(before, record)) {
+  // Verified in the store already (an attempt that died after the upload, or another host before this one took
+  // the job over): not sent again. A first attempt of a job that lost no host skips the question.
+  const mayBeStored = onDisk === undefined || ref.mayBeStored || Context.current().info.attempt > 1;
+  if (mayBeStored && matches(await store.head(key), record)) {
     await fs.rm(staging.partPath(ref.index), { force: true });
     return { index: ref.index, size: record.size, uploaded: false };
   }

@@ -66,7 +66,9 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
       work: async (index) => {
         startedThisRun++;
         const part = await pin.step(byteMover(settings), (on) =>
-          objectLayout ? on.uploadObjectPart({ backup: message.name, index, uploadId: state.uploadId! }) : on.uploadPart({ backup: message.name, index }),
+          objectLayout
+            ? on.uploadObjectPart({ backup: message.name, index, uploadId: state.uploadId! })
+            : on.uploadPart({ backup: message.name, index, ...(state.hostsLost ? { mayBeStored: true } : {}) }),
         );
         progress.partsDone++;
         progress.bytesDone += part.size;
