@@ -34,7 +34,9 @@ interface Sample {
 function requireRclone(): void {
   const probe = spawnSync('rclone', ['version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
-    throw new Error('the benchmark compares against rclone, which is not on PATH; install it (Debian: `apt-get install rclone`) and run `npm run bench` again');
+    throw new Error(
+      'the benchmark compares against rclone, which is not on PATH; install it (Debian: `apt-get install rclone`) and run `npm run bench` again',
+    );
   }
   console.log(`reference: ${probe.stdout.split('\n')[0]}`);
 }
@@ -80,7 +82,9 @@ async function main(): Promise<void> {
     RCLONE_CONFIG_BENCH_HASH_TYPE: 'sha1',
   };
   try {
-    console.log(`file ${(size / MiB).toFixed(0)} MiB, part ${(config.partSize / MiB).toFixed(0)} MiB, concurrency ${config.concurrency}, ${rounds} rounds`);
+    console.log(
+      `file ${(size / MiB).toFixed(0)} MiB, part ${(config.partSize / MiB).toFixed(0)} MiB, concurrency ${config.concurrency}, ${rounds} rounds`,
+    );
     const source = await randomFile(work, 'source.bin', size);
     const expected = await sha256File(source);
     const samples: Sample[] = [];
@@ -127,7 +131,10 @@ async function main(): Promise<void> {
       // Alternate who goes first, so neither always meets a warm or a cold page cache.
       const order = round % 2 === 1 ? [courierRound, rcloneRound] : [rcloneRound, courierRound];
       for (const step of order) await step(round);
-      const last = samples.slice(-4).map((s) => `${s.tool} ${s.op} ${s.seconds.toFixed(2)}s`).join(', ');
+      const last = samples
+        .slice(-4)
+        .map((s) => `${s.tool} ${s.op} ${s.seconds.toFixed(2)}s`)
+        .join(', ');
       console.log(`round ${round}/${rounds}: ${last}`);
     }
 
@@ -151,7 +158,11 @@ async function main(): Promise<void> {
       console.log('\nbackup to an S3 server (versitygw on local disk):');
       const s3 = await benchS3({ work, source, rounds, env });
       console.log('\n                 median s   MiB/s');
-      for (const [label, seconds] of [['courier parts', s3.courierParts], ['courier object', s3.courierObject], ['rclone copy', s3.rclone]] as const) {
+      for (const [label, seconds] of [
+        ['courier parts', s3.courierParts],
+        ['courier object', s3.courierObject],
+        ['rclone copy', s3.rclone],
+      ] as const) {
         console.log(`${label.padEnd(18)}${seconds.toFixed(2).padStart(7)}${(size / MiB / seconds).toFixed(0).padStart(8)}`);
       }
       console.log(`ratio s3_backup_object=${(s3.courierObject / s3.rclone).toFixed(2)}`);

@@ -36,7 +36,12 @@ async function main(): Promise<void> {
   const size = parseSize(process.env.HOST_LOSS_SIZE ?? '40MiB');
   const rate = parseSize(process.env.HOST_LOSS_RATE ?? '12MiB');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-host-loss-'));
-  const server = await startDevServer({ port: await freePort(), headless: true, dbFile: path.join(work, 'temporal.db'), logFile: path.join(work, 'temporal.log') });
+  const server = await startDevServer({
+    port: await freePort(),
+    headless: true,
+    dbFile: path.join(work, 'temporal.db'),
+    logFile: path.join(work, 'temporal.log'),
+  });
   const s3 = await startS3Server();
   await s3.createBucket('loss');
   const proxy = await countingProxy(s3.endpoint, rate);
@@ -84,10 +89,14 @@ async function main(): Promise<void> {
       const extra = (proxy.sent - before - size - overhead) / MiB;
       recoveries.push(recovery);
       resent.push(extra);
-      console.log(`${String(round).padEnd(7)}${victim.padEnd(9)}${String(result.host).padEnd(10)}${recovery.toFixed(1).padStart(10)}${finished.toFixed(1).padStart(12)}${extra.toFixed(2).padStart(13)}`);
+      console.log(
+        `${String(round).padEnd(7)}${victim.padEnd(9)}${String(result.host).padEnd(10)}${recovery.toFixed(1).padStart(10)}${finished.toFixed(1).padStart(12)}${extra.toFixed(2).padStart(13)}`,
+      );
       await host.start();
     }
-    console.log(`median recovery ${median(recoveries).toFixed(1)} s, median re-sent ${median(resent).toFixed(2)} MiB per kill (max ${Math.max(...resent).toFixed(2)} MiB; a part is 1 MiB)`);
+    console.log(
+      `median recovery ${median(recoveries).toFixed(1)} s, median re-sent ${median(resent).toFixed(2)} MiB per kill (max ${Math.max(...resent).toFixed(2)} MiB; a part is 1 MiB)`,
+    );
   } finally {
     await Promise.all(hosts.map((h) => h.kill()));
     await client.connection.close();

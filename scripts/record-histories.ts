@@ -17,7 +17,12 @@ const OUT = path.resolve(__dirname, '..', 'test', 'histories');
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-histories-'));
-  const server = await startDevServer({ port: await freePort(), headless: true, dbFile: path.join(work, 'temporal.db'), logFile: path.join(work, 'temporal.log') });
+  const server = await startDevServer({
+    port: await freePort(),
+    headless: true,
+    dbFile: path.join(work, 'temporal.db'),
+    logFile: path.join(work, 'temporal.log'),
+  });
   process.env.COURIER_TEST_TEMPORAL_ADDRESS = server.address;
   process.env.COURIER_TEST_TMP = work;
   // Loaded after the address is set, and as CommonJS like the rest, so one protobuf root serves both.
@@ -29,12 +34,25 @@ async function main(): Promise<void> {
     path.join(etlRoot, 'pipelines.json'),
     JSON.stringify({
       locations: { local: { kind: 'sqlite', path: 'etl.sqlite' } },
-      pipelines: { recorded: { columns: [{ name: 'id', type: 'integer' }, { name: 'name' }], key: ['id'], table: 'recorded', batchSize: 2, locations: ['local'] } },
+      pipelines: {
+        recorded: {
+          columns: [{ name: 'id', type: 'integer' }, { name: 'name' }],
+          key: ['id'],
+          table: 'recorded',
+          batchSize: 2,
+          locations: ['local'],
+        },
+      },
     }),
   );
   const etlSource = path.join(work, 'recorded.csv');
   fs.writeFileSync(etlSource, 'id,name\n1,one\n2,two\n3,three\n');
-  const stack = await createStack({ COURIER_PART_SIZE: '1MiB', COURIER_CONCURRENCY: '2', COURIER_DELIVERY_ROOT: path.join(work, 'host-root'), COURIER_ETL_ROOT: etlRoot });
+  const stack = await createStack({
+    COURIER_PART_SIZE: '1MiB',
+    COURIER_CONCURRENCY: '2',
+    COURIER_DELIVERY_ROOT: path.join(work, 'host-root'),
+    COURIER_ETL_ROOT: etlRoot,
+  });
   try {
     await stack.startWorker();
     await stack.startHandlerWorkers(['archive']);
@@ -43,8 +61,33 @@ async function main(): Promise<void> {
       ['backup', { kind: 'backup', name: 'recorded', source }, true],
       ['restore', { kind: 'restore', name: 'recorded', dest: path.join(work, 'restored.bin') }, true],
       ['backup-failed', { kind: 'backup', name: 'recorded-missing', source: path.join(work, 'no-such-file') }, false],
-      ['dispatch', { kind: 'dispatch', name: 'manual', version: '1.0', buildType: null, format: 'archive', project: 'recorded', origin: 'record-histories', payload: { files: [source] } }, true],
-      ['push', { kind: 'push', name: 'recorded-push', file: source, dest: '/srv/recorded.bin', mode: '0640', postCommand: 'true', hosts: [stack.config.host] }, true],
+      [
+        'dispatch',
+        {
+          kind: 'dispatch',
+          name: 'manual',
+          version: '1.0',
+          buildType: null,
+          format: 'archive',
+          project: 'recorded',
+          origin: 'record-histories',
+          payload: { files: [source] },
+        },
+        true,
+      ],
+      [
+        'push',
+        {
+          kind: 'push',
+          name: 'recorded-push',
+          file: source,
+          dest: '/srv/recorded.bin',
+          mode: '0640',
+          postCommand: 'true',
+          hosts: [stack.config.host],
+        },
+        true,
+      ],
       // Named by its job id: the replay runs it under the file's name, and the ids of the jobs it starts derive from it.
       ['recorded-etl', { kind: 'etl', id: 'recorded-etl', pipeline: 'recorded', source: etlSource }, true],
     ];
@@ -69,7 +112,11 @@ async function main(): Promise<void> {
       args: [{ olderThanMs: 86_400_000, settings: (await import('../src/client')).settingsFor(stack.config) }],
     });
     await cleanup.result();
-    for (const [file, id] of [[transformId, transformId], [`${transformId}-L1`, `${transformId}-L1`], ['recorded-cleanup', 'recorded-cleanup']]) {
+    for (const [file, id] of [
+      [transformId, transformId],
+      [`${transformId}-L1`, `${transformId}-L1`],
+      ['recorded-cleanup', 'recorded-cleanup'],
+    ]) {
       const history = await stack.client.workflow.getHandle(id).fetchHistory();
       fs.writeFileSync(path.join(OUT, `${file}.json`), historyToJSON(history));
       console.log(`${file}: ${history.events?.length} events -> test/histories/${file}.json`);

@@ -20,7 +20,14 @@ async function main(): Promise<number> {
   });
   console.error(`test Temporal dev server at ${server.address} (log ${workDir}/temporal.log)`);
   const files = process.argv.slice(2);
-  const testFiles = files.length > 0 ? files : fs.readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join('test', f));
+  const testFiles =
+    files.length > 0
+      ? files
+      : fs
+          .readdirSync('test')
+          .filter((f) => f.endsWith('.test.ts'))
+          .sort()
+          .map((f) => path.join('test', f));
   try {
     return await new Promise<number>((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles], {

@@ -50,7 +50,11 @@ export interface JobView {
 }
 
 export class JobFailedError extends Error {
-  constructor(readonly jobId: string, readonly status: JobStatus, cause: string) {
+  constructor(
+    readonly jobId: string,
+    readonly status: JobStatus,
+    cause: string,
+  ) {
     super(cause);
     this.name = 'JobFailedError';
   }
@@ -194,7 +198,11 @@ export async function submit(client: Client, config: Config, input: unknown): Pr
   }
 }
 
-function argsFor(config: Config, message: Message & { id: string }, settings: JobSettings): [BackupInput] | [RestoreInput] | [DispatchInput] | [PushInput] | [EtlInput] {
+function argsFor(
+  config: Config,
+  message: Message & { id: string },
+  settings: JobSettings,
+): [BackupInput] | [RestoreInput] | [DispatchInput] | [PushInput] | [EtlInput] {
   switch (message.kind) {
     case 'backup':
       return [{ message, settings }];
@@ -293,12 +301,7 @@ function failureText(err: unknown): string {
  * Waits for the job to end, reporting progress as it goes. Resolves with the
  * result; rejects with JobFailedError naming the cause when the job did not complete.
  */
-export async function waitForJob(
-  client: Client,
-  jobId: string,
-  onProgress?: (progress: Progress) => void,
-  intervalMs = 500,
-): Promise<JobResult> {
+export async function waitForJob(client: Client, jobId: string, onProgress?: (progress: Progress) => void, intervalMs = 500): Promise<JobResult> {
   const handle = handleFor(client, jobId);
   let done = false;
   const poll = async () => {

@@ -55,7 +55,12 @@ const duration = (min: number) =>
 const list = <T extends z.ZodType<unknown, string>>(item: T) =>
   z
     .string()
-    .transform((text) => text.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .transform((text) =>
+      text
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(item));
 
 const envSchema = z.object({
@@ -73,7 +78,7 @@ const envSchema = z.object({
   COURIER_STORE: z
     .string()
     .regex(
-      /^(fs|file:\/\/\/[^\0]*|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._\/-]*)?)$/,
+      /^(fs|file:\/\/\/[^\0]*|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._/-]*)?)$/,
       'must be "fs" (under the data dir), file:///absolute/path (a shared mount) or s3://bucket[/prefix]',
     )
     .default('fs'),
@@ -108,7 +113,11 @@ const envSchema = z.object({
   // The HTTP API: port, bind address (loopback only without a token), bearer token, request body limit.
   COURIER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8088),
   COURIER_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
-  COURIER_HTTP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional().or(z.literal('').transform(() => undefined)),
+  COURIER_HTTP_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   COURIER_HTTP_BODY_LIMIT: size(1024, 64 * MiB).default(1 * MiB),
   // Push: how long a host may leave its queue unpolled before it counts as unreachable; post-command limit; where a host writes.
   COURIER_PUSH_HOST_TIMEOUT: duration(100).default(60_000),
@@ -121,7 +130,10 @@ const envSchema = z.object({
   COURIER_WATCH_STABLE: duration(50).default(2000),
   // Start-up: how long a process waits for the Temporal server (and a test for its S3 server) to answer.
   COURIER_CONNECT_TIMEOUT: duration(100).default(60_000),
-  COURIER_METRICS_ADDRESS: z.string().regex(/^[^:\s]*:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
+  COURIER_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^:\s]*:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464')
+    .optional(),
 });
 
 /** Every COURIER_* variable courier reads. */
@@ -135,7 +147,9 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
     dataDir,
     stagingDir: path.join(dataDir, 'staging'),
     /** The fs store's root: under the data dir, or the path of a file:// store (a mount several hosts share). */
-    storeDir: env.COURIER_STORE.startsWith('file://') ? path.resolve(decodeURIComponent(new URL(env.COURIER_STORE).pathname)) : path.join(dataDir, 'store'),
+    storeDir: env.COURIER_STORE.startsWith('file://')
+      ? path.resolve(decodeURIComponent(new URL(env.COURIER_STORE).pathname))
+      : path.join(dataDir, 'store'),
     store: storeSetting(env.COURIER_STORE, env.COURIER_S3_PATH_STYLE === 'true' || env.COURIER_S3_PATH_STYLE === '1', env.COURIER_S3_LAYOUT, rawEnv),
     partSize: env.COURIER_PART_SIZE,
     concurrency: env.COURIER_CONCURRENCY,
@@ -219,8 +233,7 @@ export interface AwsSettings {
 }
 
 export type StoreSetting =
-  | { kind: 'fs' }
-  | { kind: 's3'; bucket: string; prefix: string; pathStyle: boolean; layout: 'parts' | 'object'; aws: AwsSettings };
+  { kind: 'fs' } | { kind: 's3'; bucket: string; prefix: string; pathStyle: boolean; layout: 'parts' | 'object'; aws: AwsSettings };
 
 function storeSetting(url: string, pathStyle: boolean, layout: 'parts' | 'object', env: NodeJS.ProcessEnv): StoreSetting {
   if (url === 'fs' || url.startsWith('file://')) return { kind: 'fs' };
@@ -245,9 +258,7 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (issue) => `  ${issue.path.join('.')}=${JSON.stringify(env[String(issue.path[0])])}: ${issue.message}`,
-    );
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}=${JSON.stringify(env[String(issue.path[0])])}: ${issue.message}`);
     throw new ConfigError(`invalid courier configuration:\n${lines.join('\n')}`);
   }
   let temporal: ClientConnectConfig;
@@ -269,7 +280,10 @@ function pickTemporalEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 
 /** The machine's name as a valid host name: the part a host name allows, before any illegal character. */
 function defaultHostName(): string {
-  const name = os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  const name = os
+    .hostname()
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '');
   return name || 'localhost';
 }
 

@@ -418,8 +418,7 @@ export const topicQueue = (controlQueue: string, topic: string): string => `${co
 /** A topic's queue on one host: for work whose payload names files only that host has. */
 export const hostTopicQueue = (controlQueue: string, topic: string, host: string): string => `${topicQueue(controlQueue, topic)}@${host}`;
 
-export const partKey = (backup: string, index: number): string =>
-  `backups/${backup}/parts/${String(index).padStart(6, '0')}`;
+export const partKey = (backup: string, index: number): string => `backups/${backup}/parts/${String(index).padStart(6, '0')}`;
 export const manifestKey = (backup: string): string => `backups/${backup}/manifest.json`;
 /** The one object of a backup in the object layout. */
 export const objectKey = (backup: string): string => `backups/${backup}/object`;

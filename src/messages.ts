@@ -109,10 +109,20 @@ export const pushMessage = z
     /** Or an object already in the store. */
     object: z.string().min(1).optional(),
     dest: absolutePath,
-    mode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal mode such as 0644').default('0644'),
-    owner: z.string().regex(/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/i, 'must be user or user:group').optional(),
+    mode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, 'must be an octal mode such as 0644')
+      .default('0644'),
+    owner: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/i, 'must be user or user:group')
+      .optional(),
     postCommand: z.string().min(1).optional(),
-    hosts: z.array(hostName).min(1).max(1000).refine((hosts) => new Set(hosts).size === hosts.length, 'must not repeat a host'),
+    hosts: z
+      .array(hostName)
+      .min(1)
+      .max(1000)
+      .refine((hosts) => new Set(hosts).size === hosts.length, 'must not repeat a host'),
     project: project.optional(),
     notify: notifySettings.optional(),
   })

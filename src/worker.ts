@@ -74,7 +74,11 @@ export async function createWorker(config: Config, parts: WorkerParts = {}): Pro
  * Workers for dispatch topics: each polls its topic's task queue and runs only
  * the handler activity. A topic is a format, or project.format when routing by project.
  */
-export async function createHandlerWorkers(config: Config, topics: string[], parts: Pick<WorkerParts, 'connection' | 'logger'> = {}): Promise<Worker[]> {
+export async function createHandlerWorkers(
+  config: Config,
+  topics: string[],
+  parts: Pick<WorkerParts, 'connection' | 'logger'> = {},
+): Promise<Worker[]> {
   for (const topic of topics) {
     const format = topic.split('.').pop()!;
     if (!registeredFormats().includes(format)) {

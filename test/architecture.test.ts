@@ -6,7 +6,10 @@ import { describe, it } from 'node:test';
 const SRC = path.resolve(__dirname, '..', 'src');
 
 function sources(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f));
+  return fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => path.join(dir, f));
 }
 
 /** Value imports (type-only imports vanish at compile time and are fine anywhere). */
@@ -42,6 +45,9 @@ describe('the layering DESIGN.md asks for', () => {
       const specs = valueImports(file);
       return specs.some((s) => s.endsWith('/activities') || s === './activities') && fs.readFileSync(file, 'utf8').includes("'./workflows'");
     });
-    assert.deepEqual(joiners.map((f) => path.relative(SRC, f)), ['worker.ts']);
+    assert.deepEqual(
+      joiners.map((f) => path.relative(SRC, f)),
+      ['worker.ts'],
+    );
   });
 });

@@ -89,9 +89,15 @@ describe('the courier command', () => {
     const logs = await runCli(['logs', jobId], stack.env);
     assert.match(logs.stdout, /^TIME\s+STATUS\s+NOTE$/m);
     assert.match(logs.stdout, /\bfailed\s+.*appears-later\.bin/);
-    assert.deepEqual(JSON.parse((await runCli(['logs', jobId, '--json'], stack.env)).stdout).map((e: { status: string }) => e.status), ['running', 'failed']);
+    assert.deepEqual(
+      JSON.parse((await runCli(['logs', jobId, '--json'], stack.env)).stdout).map((e: { status: string }) => e.status),
+      ['running', 'failed'],
+    );
     const listed = JSON.parse((await runCli(['list', '--status', 'failed', '--json'], stack.env)).stdout) as { jobId: string }[];
-    assert.ok(listed.some((j) => j.jobId === jobId), 'list --status failed finds it');
+    assert.ok(
+      listed.some((j) => j.jobId === jobId),
+      'list --status failed finds it',
+    );
 
     const refused = await runCli(['retry', 'no-such-job'], stack.env);
     assert.notEqual(refused.code, 0);

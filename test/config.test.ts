@@ -51,12 +51,15 @@ describe('configuration', () => {
     assert.deepEqual(shared.hosts, { lostAfterMs: 5000, waitMs: 600_000 });
     assert.equal(shared.storeDir, '/mnt/backups');
     assert.equal(shared.store.kind, 'fs');
-    assert.throws(() => loadConfig({ COURIER_HOST: 'a/b', COURIER_STORE: 'file://relative' }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /COURIER_HOST="a\/b"/);
-      assert.match(err.message, /COURIER_STORE="file:\/\/relative": .*file:\/\/\/absolute\/path/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ COURIER_HOST: 'a/b', COURIER_STORE: 'file://relative' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /COURIER_HOST="a\/b"/);
+        assert.match(err.message, /COURIER_STORE="file:\/\/relative": .*file:\/\/\/absolute\/path/);
+        return true;
+      },
+    );
   });
 
   it('parses sizes and durations', () => {

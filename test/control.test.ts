@@ -65,9 +65,15 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
     const result = (await waitForJob(stack.client, jobId)) as BackupResult;
     assert.equal(result.partCount, 16);
     const log = await statusLogOf(stack.client, jobId);
-    assert.deepEqual(log.map((e) => e.status), ['running', 'paused', 'running', 'completed']);
+    assert.deepEqual(
+      log.map((e) => e.status),
+      ['running', 'paused', 'running', 'completed'],
+    );
     assert.equal(log[2].note, 'resumed');
-    assert.ok(log.every((e, i) => i === 0 || e.at >= log[i - 1].at), 'times in order');
+    assert.ok(
+      log.every((e, i) => i === 0 || e.at >= log[i - 1].at),
+      'times in order',
+    );
   });
 
   it('cancel stops the job, removes its staging data, and leaves only verified objects in the store', async () => {
@@ -85,7 +91,10 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
       assert.equal((err as { status?: string }).status, 'cancelled');
       return true;
     });
-    await assert.rejects(stack.client.workflow.getHandle(jobId).result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+    await assert.rejects(
+      stack.client.workflow.getHandle(jobId).result(),
+      (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure,
+    );
     const staging = new StagingDir(stack.config.stagingDir, name);
     await assert.rejects(fs.stat(staging.dir), /ENOENT/, 'staging dir removed');
 

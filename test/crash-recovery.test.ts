@@ -24,9 +24,9 @@ describe('a worker killed with SIGKILL', () => {
     const store = openStore(stack.config);
     const stored = await store.list(`backups/${result.name}/parts`);
     assert.equal(stored.length, result.partCount, 'one object per part, no extras');
-    const manifest = JSON.parse(
-      await fs.readFile(path.join(stack.config.storeDir, 'objects', result.manifestKey), 'utf8'),
-    ) as { parts: { index: number; sha256: string; size: number }[] };
+    const manifest = JSON.parse(await fs.readFile(path.join(stack.config.storeDir, 'objects', result.manifestKey), 'utf8')) as {
+      parts: { index: number; sha256: string; size: number }[];
+    };
     for (const part of manifest.parts) {
       const info = stored[part.index];
       assert.equal(info.key, partKey(result.name, part.index));

@@ -28,7 +28,8 @@ interface Service {
 }
 
 /** Compose's `${VAR:-default}` with nothing set: the defaults apply; a required `${VAR:?why}` gets a stand-in. */
-const interpolate = (value: string) => value.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1').replace(/\$\{[A-Z0-9_]+:\?[^}]*\}/g, 'required-value-0123456789');
+const interpolate = (value: string) =>
+  value.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1').replace(/\$\{[A-Z0-9_]+:\?[^}]*\}/g, 'required-value-0123456789');
 // merge: the file shares the Temporal database settings through a YAML anchor (`<<: *temporal-db`).
 const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 const services = compose.services;
@@ -42,15 +43,23 @@ const durationMs = (text: string) => {
 };
 
 /** The data dir the image sets for its processes. */
-const dockerfileDataDir = () => /^\s*(?:ENV\s+)?COURIER_DATA_DIR=(\S+)/m.exec(read('Dockerfile'))?.[1] ?? assert.fail('the Dockerfile sets COURIER_DATA_DIR');
+const dockerfileDataDir = () =>
+  /^\s*(?:ENV\s+)?COURIER_DATA_DIR=(\S+)/m.exec(read('Dockerfile'))?.[1] ?? assert.fail('the Dockerfile sets COURIER_DATA_DIR');
 
 describe('docker-compose.yml: the self-hosted stack', () => {
   it('has PostgreSQL, schema setup, the Temporal server, the namespace step, the UI, mail, S3 and courier workers', () => {
     const images = Object.values(services).map((s) => s.image ?? '');
     for (const image of ['postgres:', 'temporalio/admin-tools:', 'temporalio/server:', 'temporalio/ui:', 'axllent/mailpit:', 'versity/versitygw:']) {
-      assert.ok(images.some((i) => i.startsWith(image)), `a service runs ${image}`);
+      assert.ok(
+        images.some((i) => i.startsWith(image)),
+        `a service runs ${image}`,
+      );
     }
-    assert.deepEqual(courierServices.map(([, s]) => s.command?.[0] ?? 'worker').sort(), ['http', 'worker'], 'a courier worker and the HTTP API, built from the Dockerfile');
+    assert.deepEqual(
+      courierServices.map(([, s]) => s.command?.[0] ?? 'worker').sort(),
+      ['http', 'worker'],
+      'a courier worker and the HTTP API, built from the Dockerfile',
+    );
     assert.ok(services.temporal.ports?.includes('7233:7233'));
     assert.ok(services['temporal-ui'].ports?.includes('8080:8080'));
   });
@@ -59,7 +68,9 @@ describe('docker-compose.yml: the self-hosted stack', () => {
     for (const [name, service] of Object.entries(services)) {
       if (service.image) assert.match(service.image, /:[0-9v][\w.-]*$/, `${name}: image ${service.image} has a pinned version`);
       const oneShot = Object.values(services).some((other) =>
-        Object.entries(other.depends_on ?? {}).some(([dep, cond]) => dep === name && (cond as { condition?: string }).condition === 'service_completed_successfully'),
+        Object.entries(other.depends_on ?? {}).some(
+          ([dep, cond]) => dep === name && (cond as { condition?: string }).condition === 'service_completed_successfully',
+        ),
       );
       assert.equal(service.restart, oneShot ? 'on-failure' : 'unless-stopped', `${name}: restart policy`);
       for (const volume of service.volumes ?? []) {
@@ -103,13 +114,19 @@ describe('docker-compose.yml: the self-hosted stack', () => {
       }
       const config = loadConfig(env);
       const [host, port] = config.temporal.address.split(':');
-      assert.ok(host in services && services[host].ports?.some((p) => p.endsWith(`:${port}`)), `${name}: TEMPORAL_ADDRESS ${config.temporal.address} is the temporal service`);
+      assert.ok(
+        host in services && services[host].ports?.some((p) => p.endsWith(`:${port}`)),
+        `${name}: TEMPORAL_ADDRESS ${config.temporal.address} is the temporal service`,
+      );
       assert.equal(config.store.kind, 's3');
       if (config.store.kind === 's3') {
         const endpoint = new URL(config.store.aws.endpoint!);
         assert.ok(endpoint.hostname in services, `${name}: AWS_ENDPOINT_URL names the ${endpoint.hostname} service`);
         assert.ok(services[endpoint.hostname].command?.join(' ').includes(`:${endpoint.port}`), 'the S3 server listens on that port');
-        assert.ok(services['s3-bucket'].entrypoint?.join(' ').includes(`s3://${config.store.bucket}`), 'the bucket step creates the configured bucket');
+        assert.ok(
+          services['s3-bucket'].entrypoint?.join(' ').includes(`s3://${config.store.bucket}`),
+          'the bucket step creates the configured bucket',
+        );
         assert.equal(env.AWS_ACCESS_KEY_ID, interpolate(services.s3.command![services.s3.command!.indexOf('--access') + 1]));
       }
       const smtp = new URL(env.COURIER_SMTP_URL);

@@ -79,7 +79,10 @@ describe('dispatch: topic routing, the archive handler and escalation', () => {
     assert.deepEqual(entries.sort(), files.map((f) => path.relative('/', f)).sort());
 
     const log = await statusLogOf(stack.client, jobId);
-    assert.deepEqual(log.map((e) => e.status), ['running', 'completed']);
+    assert.deepEqual(
+      log.map((e) => e.status),
+      ['running', 'completed'],
+    );
     assert.match(log[0].note ?? '', /worker .* took the work/);
   });
 
@@ -111,7 +114,10 @@ describe('dispatch: topic routing, the archive handler and escalation', () => {
     const log = await statusLogOf(stack.client, jobId);
     const statuses = log.map((e) => e.status);
     assert.equal(statuses[0], 'waiting-for-worker');
-    assert.ok(log.some((e) => /spawn hook ran for topic archive: worker for archive started/.test(e.note ?? '')), JSON.stringify(log));
+    assert.ok(
+      log.some((e) => /spawn hook ran for topic archive: worker for archive started/.test(e.note ?? '')),
+      JSON.stringify(log),
+    );
     const pickedUp = log.find((e) => e.status === 'running');
     assert.match(pickedUp?.note ?? '', /took the work after \d+ checks without a worker/);
     assert.equal(statuses.at(-1), 'completed');
@@ -128,7 +134,10 @@ describe('dispatch: topic routing, the archive handler and escalation', () => {
       return true;
     });
     const log = await statusLogOf(stack.client, jobId);
-    assert.ok(log.some((e) => /spawn hook failed: .*exited 3: no capacity for archive/.test(e.note ?? '')), JSON.stringify(log));
+    assert.ok(
+      log.some((e) => /spawn hook failed: .*exited 3: no capacity for archive/.test(e.note ?? '')),
+      JSON.stringify(log),
+    );
     assert.equal(log.at(-1)?.status, 'failed');
     const view = await getJob(stack.client, jobId);
     assert.equal(view.status, 'failed');

@@ -52,9 +52,17 @@ describe('etl cleanup on a Temporal Schedule', () => {
     assert.match(created.stdout, new RegExp(`schedule ${scheduleId} created: cleanup every 1d`));
     const listed = await runCli(['schedule', 'list', '--json'], stack.env);
     const views = JSON.parse(listed.stdout) as { id: string; every: string; olderThanMs: number }[];
-    assert.deepEqual(views.find((v) => v.id === scheduleId), { ...views.find((v) => v.id === scheduleId), every: '86400s', olderThanMs: 3 * 86_400_000 });
+    assert.deepEqual(
+      views.find((v) => v.id === scheduleId),
+      { ...views.find((v) => v.id === scheduleId), every: '86400s', olderThanMs: 3 * 86_400_000 },
+    );
 
-    const resolved = ['E/resolved/a.11111111.csv', 'T/resolved/a.11111111.csv', 'L/resolved/a.11111111.b000001.json', 'L/resolved/a.11111111.b000002.json'];
+    const resolved = [
+      'E/resolved/a.11111111.csv',
+      'T/resolved/a.11111111.csv',
+      'L/resolved/a.11111111.b000001.json',
+      'L/resolved/a.11111111.b000002.json',
+    ];
     for (const file of resolved) await put(file, `contents of ${file}\n`);
     await put('E/failed/old-bad.22222222.csv', 'id\n', 10);
     await put('T/work_in_process/stuck.33333333.csv', 'id\n', 5);
@@ -67,12 +75,23 @@ describe('etl cleanup on a Temporal Schedule', () => {
     const result = (await waitForJob(stack.client, runId)) as unknown as CleanupResult;
     assert.equal(result.archivesBuilt, 1);
     assert.equal(result.filesArchived, 4);
-    assert.deepEqual([...result.staleFiles].sort(), ['E/failed/old-bad.22222222.csv', 'L/pg/failed/old.44444444.b000001.json', 'T/work_in_process/stuck.33333333.csv']);
+    assert.deepEqual([...result.staleFiles].sort(), [
+      'E/failed/old-bad.22222222.csv',
+      'L/pg/failed/old.44444444.b000001.json',
+      'T/work_in_process/stuck.33333333.csv',
+    ]);
 
     const archive = path.join(root, result.archive!);
     assert.match(result.archive!, /^archive\/resolved-\d{4}-\d{2}-\d{2}T\d{6}Z-[0-9a-f-]{8}\.tar\.gz$/);
     const entries = new Map<string, string>();
-    await tar.list({ file: archive, onReadEntry: (entry) => { let body = ''; entry.on('data', (d: Buffer) => (body += d)); entry.on('end', () => entries.set(entry.path, body)); } });
+    await tar.list({
+      file: archive,
+      onReadEntry: (entry) => {
+        let body = '';
+        entry.on('data', (d: Buffer) => (body += d));
+        entry.on('end', () => entries.set(entry.path, body));
+      },
+    });
     assert.deepEqual([...entries.keys()].sort(), [...resolved].sort(), 'exactly the resolved files');
     for (const file of resolved) assert.equal(entries.get(file), `contents of ${file}\n`);
     for (const dir of ['E/resolved', 'T/resolved', 'L/resolved']) assert.deepEqual(await filesIn(root, dir), [], `${dir} emptied`);
@@ -86,7 +105,10 @@ describe('etl cleanup on a Temporal Schedule', () => {
     assert.equal(staleMail().length, 1, 'one mail for the run');
 
     // A second run: nothing resolved, so no archive; the stale files are still there, so one more mail.
-    const second = (await waitForJob(stack.client, (await runCli(['schedule', 'trigger', scheduleId], stack.env)).stdout.trim())) as unknown as CleanupResult;
+    const second = (await waitForJob(
+      stack.client,
+      (await runCli(['schedule', 'trigger', scheduleId], stack.env)).stdout.trim(),
+    )) as unknown as CleanupResult;
     assert.equal(second.archivesBuilt, 0, 'nothing resolved: no archive (0 is an answer)');
     assert.equal((await fs.readdir(path.join(root, 'archive'))).length, 1);
     await smtp.waitFor('the second stale-file mail', () => staleMail().length === 2);

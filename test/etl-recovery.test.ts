@@ -17,7 +17,11 @@ describe('etl: a worker killed with SIGKILL in the middle of the loads', () => {
     base = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'etl-crash-'));
     root = path.join(base, 'etl');
     await writePipelines(root, {
-      locations: { pg: { kind: 'postgres', url: PG_URL }, maria: { kind: 'mariadb', url: MARIADB_URL }, local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
+      locations: {
+        pg: { kind: 'postgres', url: PG_URL },
+        maria: { kind: 'mariadb', url: MARIADB_URL },
+        local: { kind: 'sqlite', path: 'db/etl.sqlite' },
+      },
       pipelines: { orders: { columns: COLUMNS, key: ['id'], table, batchSize: 25, locations: ['pg', 'maria', 'local'] } },
     });
     stack = await createStack({ COURIER_ETL_ROOT: root, COURIER_HEARTBEAT_TIMEOUT: '2s' });
@@ -33,10 +37,14 @@ describe('etl: a worker killed with SIGKILL in the middle of the loads', () => {
     await fs.writeFile(file, csv(Array.from({ length: total }, (_, i) => [i + 1, `customer-${i + 1}`, i % 97, i % 2 === 0 ? 'yes' : 'no'])));
     const first = spawnWorker(stack.env);
     const { jobId } = await submit(stack.client, stack.config, { kind: 'etl', pipeline: 'orders', source: file });
-    const loadedAtKill = await waitUntil('some batches loaded', async () => {
-      const rows = await pgQuery<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`).catch(() => [{ n: '0' }]);
-      return Number(rows[0].n) >= 300 ? Number(rows[0].n) : undefined;
-    }, 120_000);
+    const loadedAtKill = await waitUntil(
+      'some batches loaded',
+      async () => {
+        const rows = await pgQuery<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`).catch(() => [{ n: '0' }]);
+        return Number(rows[0].n) >= 300 ? Number(rows[0].n) : undefined;
+      },
+      120_000,
+    );
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
     assert.ok(loadedAtKill < total, `the worker died before the loads were done (${loadedAtKill} of ${total} rows in PostgreSQL)`);

@@ -19,12 +19,32 @@ describe('storage locations: the first loads into a new table', () => {
       const table = uniqueTable(`race_${location.kind}`);
       tables.push(table);
       const root = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'race-'));
-      const pipeline: Pipeline = { format: 'auto', patterns: ['*'], columns: [{ name: 'id', type: 'integer', required: true }], key: ['id'], table, batchSize: 2, locations: ['x'] };
+      const pipeline: Pipeline = {
+        format: 'auto',
+        patterns: ['*'],
+        columns: [{ name: 'id', type: 'integer', required: true }],
+        key: ['id'],
+        table,
+        batchSize: 2,
+        locations: ['x'],
+      };
       const batches = Array.from({ length: 16 }, (_, i) => [{ id: 2 * i + 1 }, { id: 2 * i + 2 }]);
       const outcomes = await Promise.all(batches.map((records) => loadInto(location, pipeline, records, root)));
-      assert.deepEqual(outcomes.map((o) => o.inserted), batches.map(() => 2));
-      const ids = await idsIn(location.kind === 'sqlite' ? { sqlite: { file: path.join(root, 'race.sqlite'), table } } : location.kind === 'postgres' ? { pg: table } : { maria: table });
-      assert.deepEqual(Object.values(ids)[0], Array.from({ length: 32 }, (_, i) => i + 1));
+      assert.deepEqual(
+        outcomes.map((o) => o.inserted),
+        batches.map(() => 2),
+      );
+      const ids = await idsIn(
+        location.kind === 'sqlite'
+          ? { sqlite: { file: path.join(root, 'race.sqlite'), table } }
+          : location.kind === 'postgres'
+            ? { pg: table }
+            : { maria: table },
+      );
+      assert.deepEqual(
+        Object.values(ids)[0],
+        Array.from({ length: 32 }, (_, i) => i + 1),
+      );
     });
   }
 });

@@ -53,7 +53,11 @@ describe('drop folders: files dropped into an inbox start jobs', () => {
     await handle.close();
 
     const jobId = dropJobId('orders', await sha256File(target));
-    const result = (await waitUntil('the dropped file to be loaded', async () => waitForJob(stack.client, jobId).catch(() => undefined), 60_000)) as EtlResult;
+    const result = (await waitUntil(
+      'the dropped file to be loaded',
+      async () => waitForJob(stack.client, jobId).catch(() => undefined),
+      60_000,
+    )) as EtlResult;
     const firstRun = (await stack.client.workflow.getHandle(jobId).describe()).runId;
     assert.equal(result.transformsStarted, 1);
     assert.deepEqual(await fs.readdir(inbox), [], 'the job took the file out of the inbox');
@@ -67,16 +71,24 @@ describe('drop folders: files dropped into an inbox start jobs', () => {
   it('a file that failed and is moved back from E/failed into the inbox runs again', async () => {
     // The pipeline wants a column the file lacks: the file fails into E/failed.
     await writePipelines(root, pipelines([...COLUMNS, { name: 'region', type: 'string' }]));
-    const body = csv([[101, 'zed', 1, 'no'], [102, 'yan', 2, 'yes']]);
+    const body = csv([
+      [101, 'zed', 1, 'no'],
+      [102, 'yan', 2, 'yes'],
+    ]);
     const dropped = path.join(inbox, 'retry-me.csv');
     await fs.writeFile(dropped, body);
     const jobId = dropJobId('orders', await sha256File(dropped));
-    await waitUntil('the job to fail', async () =>
-      waitForJob(stack.client, jobId).then(
-        () => assert.fail('the file should not load'),
-        (err) => err instanceof JobFailedError && /missing region/.test(err.message),
-      ).catch(() => false),
-    60_000);
+    await waitUntil(
+      'the job to fail',
+      async () =>
+        waitForJob(stack.client, jobId)
+          .then(
+            () => assert.fail('the file should not load'),
+            (err) => err instanceof JobFailedError && /missing region/.test(err.message),
+          )
+          .catch(() => false),
+      60_000,
+    );
     const failedRun = (await stack.client.workflow.getHandle(jobId).describe()).runId;
     const [failed] = await filesIn(root, 'E/failed');
     assert.match(failed, /^retry-me\.[0-9a-f]{8}\.csv$/);
@@ -84,10 +96,14 @@ describe('drop folders: files dropped into an inbox start jobs', () => {
     // The operator fixes the pipeline and moves the file back.
     await writePipelines(root, pipelines(COLUMNS));
     await fs.rename(path.join(root, 'E/failed', failed), path.join(inbox, failed));
-    const result = await waitUntil('the second run to complete', async () => {
-      if ((await stack.client.workflow.getHandle(jobId).describe()).runId === failedRun) return undefined;
-      return (await waitForJob(stack.client, jobId).catch(() => undefined)) as EtlResult | undefined;
-    }, 60_000);
+    const result = await waitUntil(
+      'the second run to complete',
+      async () => {
+        if ((await stack.client.workflow.getHandle(jobId).describe()).runId === failedRun) return undefined;
+        return (await waitForJob(stack.client, jobId).catch(() => undefined)) as EtlResult | undefined;
+      },
+      60_000,
+    );
     assert.equal(result.transformsStarted, 1);
     assert.deepEqual(await filesIn(root, 'E/failed'), [], 'the failed file left E/failed');
     const ids = (await idsIn({ sqlite: sqlite() })).sqlite!;
@@ -96,12 +112,23 @@ describe('drop folders: files dropped into an inbox start jobs', () => {
 
   it('courier watch --etl runs until SIGTERM and starts jobs for dropped files', async () => {
     const cliInbox = path.join(base, 'cli-inbox');
-    const child = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'courier'), 'watch', cliInbox, '--etl', 'orders'], { env: { ...process.env, ...stack.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'courier'), 'watch', cliInbox, '--etl', 'orders'], {
+      env: { ...process.env, ...stack.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.resume();
     try {
-      await waitUntil('the inbox to exist', async () => fs.stat(cliInbox).then(() => true, () => false), 30_000);
+      await waitUntil(
+        'the inbox to exist',
+        async () =>
+          fs.stat(cliInbox).then(
+            () => true,
+            () => false,
+          ),
+        30_000,
+      );
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const dropped = path.join(cliInbox, 'via-cli.csv');
       await fs.writeFile(dropped, csv([[301, 'ned', 1, 'yes']]));

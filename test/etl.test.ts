@@ -47,10 +47,29 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
   });
 
   it('files valid records from mixed CSV and JSON Lines, rejects the invalid files with a mail each, and loads every valid record once into every database', async () => {
-    await fs.writeFile(path.join(source, 'a.csv'), csv([[1, 'ann', 10.5, 'true'], [2, 'bob', 3, ''], [3, 'cy', 0, 'no']]));
-    await fs.writeFile(path.join(source, 'b.jsonl'), jsonl([{ id: 4, customer: 'dee', amount: 1 }, { id: 5, customer: 'eve', amount: 2.25, paid: true }]));
+    await fs.writeFile(
+      path.join(source, 'a.csv'),
+      csv([
+        [1, 'ann', 10.5, 'true'],
+        [2, 'bob', 3, ''],
+        [3, 'cy', 0, 'no'],
+      ]),
+    );
+    await fs.writeFile(
+      path.join(source, 'b.jsonl'),
+      jsonl([
+        { id: 4, customer: 'dee', amount: 1 },
+        { id: 5, customer: 'eve', amount: 2.25, paid: true },
+      ]),
+    );
     await fs.writeFile(path.join(source, 'empty.csv'), csv([]));
-    await fs.writeFile(path.join(source, 'bad-number.csv'), csv([[6, 'fay', 1, 'yes'], [7, 'gus', 'lots', 'no']]));
+    await fs.writeFile(
+      path.join(source, 'bad-number.csv'),
+      csv([
+        [6, 'fay', 1, 'yes'],
+        [7, 'gus', 'lots', 'no'],
+      ]),
+    );
     await fs.writeFile(path.join(source, 'bad-json.jsonl'), `${JSON.stringify({ id: 8, customer: 'hal', amount: 1 })}\n{"id": 9, "customer":\n`);
     await fs.writeFile(path.join(source, 'bad-header.csv'), 'id,name,amount\n10,ivy,1\n');
     await fs.writeFile(path.join(source, 'notes.txt'), 'not a data file\n');
@@ -71,7 +90,8 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
     assert.deepEqual(stem(await filesIn(root, 'E/resolved')), ['a.csv', 'b.jsonl', 'empty.csv']);
     assert.deepEqual(stem(await filesIn(root, 'T/resolved')), ['a.csv', 'b.jsonl', 'empty.csv']);
     assert.equal((await filesIn(root, 'L/resolved')).length, 3, 'a.csv in 2 batches, b.jsonl in 1');
-    for (const dir of ['E/working', 'T/working', 'T/work_in_process', 'L/working', 'L/work_in_progress']) assert.deepEqual(await filesIn(root, dir), [], `${dir} is empty`);
+    for (const dir of ['E/working', 'T/working', 'T/work_in_process', 'L/working', 'L/work_in_progress'])
+      assert.deepEqual(await filesIn(root, dir), [], `${dir} is empty`);
     assert.ok(await fs.stat(path.join(source, 'notes.txt')), 'a file outside the patterns is left alone');
     assert.ok(await fs.stat(path.join(source, 'a.csv')), 'the source is copied, not moved');
 
@@ -90,13 +110,24 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
     const ofA = await transformOf('a.csv');
     assert.equal(ofA.records, 3);
     assert.equal(ofA.loadsStarted, 2, 'batches of 2: two Load jobs');
-    assert.deepEqual(ofA.locations.map((l) => [l.location, l.records, l.inserted]).sort(), [['local', 3, 3], ['maria', 3, 3], ['pg', 3, 3]]);
+    assert.deepEqual(ofA.locations.map((l) => [l.location, l.records, l.inserted]).sort(), [
+      ['local', 3, 3],
+      ['maria', 3, 3],
+      ['pg', 3, 3],
+    ]);
     assert.equal((await transformOf('empty.csv')).loadsStarted, 0, 'a file with no records starts no Load (0 is an answer)');
   });
 
   it('courier etl runs a file through the pipeline and prints what each location took', async () => {
     const file = path.join(source, '..', 'cli.csv');
-    await fs.writeFile(file, csv([[201, 'kim', 4, 'yes'], [202, 'lou', 5, 'no'], [203, 'max', 6, '']]));
+    await fs.writeFile(
+      file,
+      csv([
+        [201, 'kim', 4, 'yes'],
+        [202, 'lou', 5, 'no'],
+        [203, 'max', 6, ''],
+      ]),
+    );
     const run = await runCli(['etl', file, '--pipeline', 'orders', '--wait'], stack.env);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /etl orders from .*cli\.csv: 1 transform job\(s\) started/);
@@ -104,7 +135,15 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
     const again = await runCli(['etl', file, '--pipeline', 'orders', '--wait', '--json'], stack.env);
     assert.equal(again.code, 0, again.stderr);
     const result = (JSON.parse(again.stdout) as { result: EtlResult }).result;
-    assert.deepEqual(result.locations.map((l) => [l.location, l.records, l.inserted]).sort(), [['local', 3, 0], ['maria', 3, 0], ['pg', 3, 0]], 'a repeated extract loads nothing twice');
+    assert.deepEqual(
+      result.locations.map((l) => [l.location, l.records, l.inserted]).sort(),
+      [
+        ['local', 3, 0],
+        ['maria', 3, 0],
+        ['pg', 3, 0],
+      ],
+      'a repeated extract loads nothing twice',
+    );
     const missing = await runCli(['etl', path.join(source, 'nope.csv'), '--pipeline', 'orders', '--wait'], stack.env);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /nope\.csv does not exist/);
@@ -121,17 +160,27 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
   it('goes on when one location refuses the login and another rejects the rows: the good one is loaded, the batch is copied to each failed location, and a mail names it', async () => {
     await dropTables([rejectTable]);
     const { mariaQuery } = await import('./helpers/etl');
-    await mariaQuery(`CREATE TABLE \`${rejectTable}\` (id BIGINT PRIMARY KEY, customer TEXT NOT NULL, amount DOUBLE NOT NULL CHECK (amount >= 0), paid BOOLEAN)`);
+    await mariaQuery(
+      `CREATE TABLE \`${rejectTable}\` (id BIGINT PRIMARY KEY, customer TEXT NOT NULL, amount DOUBLE NOT NULL CHECK (amount >= 0), paid BOOLEAN)`,
+    );
     const file = path.join(source, '..', 'strict.csv');
-    await fs.writeFile(file, csv([[1, 'ann', 5, 'yes'], [2, 'bob', -3, 'no'], [3, 'cy', 7, '']]));
+    await fs.writeFile(
+      file,
+      csv([
+        [1, 'ann', 5, 'yes'],
+        [2, 'bob', -3, 'no'],
+        [3, 'cy', 7, ''],
+      ]),
+    );
 
     const { jobId } = await submit(stack.client, stack.config, { kind: 'etl', pipeline: 'strict', source: file });
     const result = (await waitForJob(stack.client, jobId)) as EtlResult;
     assert.equal(result.transformsStarted, 1);
-    assert.deepEqual(
-      result.locations.map((l) => [l.location, l.records, l.failedBatches]).sort(),
-      [['local', 3, 0], ['maria', 0, 1], ['pg-wrong-user', 0, 1]],
-    );
+    assert.deepEqual(result.locations.map((l) => [l.location, l.records, l.failedBatches]).sort(), [
+      ['local', 3, 0],
+      ['maria', 0, 1],
+      ['pg-wrong-user', 0, 1],
+    ]);
     const ids = await idsIn({ maria: rejectTable, sqlite: { file: sqliteFile(), table: rejectTable } });
     assert.deepEqual(ids, { maria: [], sqlite: [1, 2, 3] }, 'the refused transaction left nothing behind');
     for (const location of ['pg-wrong-user', 'maria']) {
@@ -142,6 +191,9 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
       assert.match(mail.text, location === 'maria' ? /CONSTRAINT|constraint/ : /no_such_courier_user/);
       assert.doesNotMatch(mail.text, /password/);
     }
-    assert.ok((await filesIn(root, 'L/resolved')).some((n) => n.startsWith('strict.')), 'the batch itself is resolved');
+    assert.ok(
+      (await filesIn(root, 'L/resolved')).some((n) => n.startsWith('strict.')),
+      'the batch itself is resolved',
+    );
   });
 });

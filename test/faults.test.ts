@@ -65,9 +65,10 @@ describe('parts lost between split and upload', () => {
     const view = await getJob(stack.client, jobId);
     assert.equal(view.status, 'failed');
     assert.match(view.error ?? '', /part 1 of backup lost-part is lost/);
-    const record = JSON.parse(
-      await fs.readFile(path.join(stack.config.storeDir, 'objects', jobRecordKey(jobId)), 'utf8'),
-    ) as { status: string; detail: { error: string } };
+    const record = JSON.parse(await fs.readFile(path.join(stack.config.storeDir, 'objects', jobRecordKey(jobId)), 'utf8')) as {
+      status: string;
+      detail: { error: string };
+    };
     assert.equal(record.status, 'failed', 'the done record says failed');
     assert.match(record.detail.error, /part 1/);
     assert.ok(await fs.stat(path.join(stack.config.stagingDir, 'lost-part')), 'staging is kept for a retry');

@@ -27,7 +27,10 @@ describe('fs store', () => {
     assert.deepEqual(await store.head('a/b/one'), info);
     assert.equal(await text(await store.get('a/b/one')), 'hello');
     await store.put('a/b/two', Readable.from([Buffer.from('x')]));
-    assert.deepEqual((await store.list('a/b')).map((o) => o.key), ['a/b/one', 'a/b/two']);
+    assert.deepEqual(
+      (await store.list('a/b')).map((o) => o.key),
+      ['a/b/one', 'a/b/two'],
+    );
     await store.delete('a/b/one');
     assert.equal(await store.head('a/b/one'), undefined);
     await assert.rejects(store.get('a/b/one'), ObjectNotFoundError);
@@ -37,10 +40,7 @@ describe('fs store', () => {
   it('refuses bytes that do not match the expected checksum, keeping the old object', async () => {
     const store = await freshStore();
     await store.put('k', Readable.from([Buffer.from('hello')]));
-    await assert.rejects(
-      store.put('k', Readable.from([Buffer.from('hellO')]), { expectedSha256: SHA_HELLO }),
-      ChecksumMismatchError,
-    );
+    await assert.rejects(store.put('k', Readable.from([Buffer.from('hellO')]), { expectedSha256: SHA_HELLO }), ChecksumMismatchError);
     assert.equal(await text(await store.get('k')), 'hello');
     assert.deepEqual(await fs.readdir(path.join(store.root, 'tmp')), []);
   });

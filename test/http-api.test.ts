@@ -34,7 +34,13 @@ describe('HTTP API against the real stack', () => {
   let dir: string;
 
   before(async () => {
-    stack = await createStack({ COURIER_HTTP_TOKEN: TOKEN, COURIER_HTTP_PORT: '0', COURIER_HTTP_HOST: '127.0.0.1', COURIER_HTTP_BODY_LIMIT: '64KiB', COURIER_PART_SIZE: '64KiB' });
+    stack = await createStack({
+      COURIER_HTTP_TOKEN: TOKEN,
+      COURIER_HTTP_PORT: '0',
+      COURIER_HTTP_HOST: '127.0.0.1',
+      COURIER_HTTP_BODY_LIMIT: '64KiB',
+      COURIER_PART_SIZE: '64KiB',
+    });
     await stack.startWorker({
       wrapActivities: (real) => ({
         ...real,
@@ -45,7 +51,12 @@ describe('HTTP API against the real stack', () => {
         },
       }),
     });
-    ({ app, url: base } = await startHttpServer({ config: stack.config, client: stack.client, logger: createLogger(stack.config), worker: { startedAt: new Date() } }));
+    ({ app, url: base } = await startHttpServer({
+      config: stack.config,
+      client: stack.client,
+      logger: createLogger(stack.config),
+      worker: { startedAt: new Date() },
+    }));
     dir = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'http-'));
   });
   after(async () => {
@@ -60,7 +71,11 @@ describe('HTTP API against the real stack', () => {
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, body: response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text,
+    };
   };
   const finished = (jobId: string) =>
     waitUntil(`job ${jobId} to end`, async () => {
@@ -72,7 +87,17 @@ describe('HTTP API against the real stack', () => {
     const { status, body } = await call('GET', '/openapi.json');
     assert.equal(status, 200);
     assert.equal(body.openapi, '3.1.0');
-    for (const route of ['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/jobs/{id}/pause', '/v1/jobs/{id}/resume', '/v1/jobs/{id}/retry', '/v1/queues', '/healthz', '/metrics']) {
+    for (const route of [
+      '/v1/jobs',
+      '/v1/jobs/{id}',
+      '/v1/jobs/{id}/cancel',
+      '/v1/jobs/{id}/pause',
+      '/v1/jobs/{id}/resume',
+      '/v1/jobs/{id}/retry',
+      '/v1/queues',
+      '/healthz',
+      '/metrics',
+    ]) {
       assert.ok(body.paths[route], `documents ${route}`);
     }
     assert.ok(JSON.stringify(body.components.schemas.Message).includes('"backup"'), 'the message schema lists the kinds');
@@ -87,7 +112,10 @@ describe('HTTP API against the real stack', () => {
     }
     const bad = await call('POST', '/v1/jobs', { kind: 'backup', name: 'no source', partSize: -1 });
     assert.equal(bad.status, 400);
-    assert.ok(bad.body.fields.includes('source') && bad.body.fields.includes('name') && bad.body.fields.includes('partSize'), JSON.stringify(bad.body));
+    assert.ok(
+      bad.body.fields.includes('source') && bad.body.fields.includes('name') && bad.body.fields.includes('partSize'),
+      JSON.stringify(bad.body),
+    );
     assert.equal((await call('POST', '/v1/jobs', '{not json')).status, 400);
     const big = await call('POST', '/v1/jobs', { kind: 'backup', name: 'big', source, project: 'x'.repeat(100 * KiB) });
     assert.equal(big.status, 413);
@@ -115,9 +143,15 @@ describe('HTTP API against the real stack', () => {
       const job = await finished(id);
       assert.equal(job.status, 'completed');
       assert.equal(job.result.partCount, 3);
-      assert.deepEqual(job.statusLog.map((e: { status: string }) => e.status), ['running', 'completed']);
+      assert.deepEqual(
+        job.statusLog.map((e: { status: string }) => e.status),
+        ['running', 'completed'],
+      );
     }
-    await waitUntil('visibility to list the three', async () => (await call('GET', '/v1/jobs?project=http-list&status=completed')).body.jobs?.length === 3);
+    await waitUntil(
+      'visibility to list the three',
+      async () => (await call('GET', '/v1/jobs?project=http-list&status=completed')).body.jobs?.length === 3,
+    );
     const first = await call('GET', '/v1/jobs?project=http-list&kind=backup&pageSize=2');
     assert.equal(first.body.jobs.length, 2);
     assert.ok(first.body.nextPageToken, 'a token for the next page');
@@ -190,7 +224,11 @@ describe('HTTP API against the real stack', () => {
     const { body: job } = await call('POST', '/v1/jobs', { kind: 'backup', name: 'metered', source });
     await finished(job.jobId);
     const afterJob = parsePrometheus((await call('GET', '/metrics')).body);
-    assert.equal(value(afterJob, 'courier_jobs_finished_total', { kind: 'backup', outcome: 'completed' }) - value(before, 'courier_jobs_finished_total', { kind: 'backup', outcome: 'completed' }), 1);
+    assert.equal(
+      value(afterJob, 'courier_jobs_finished_total', { kind: 'backup', outcome: 'completed' }) -
+        value(before, 'courier_jobs_finished_total', { kind: 'backup', outcome: 'completed' }),
+      1,
+    );
     assert.equal(value(afterJob, 'courier_bytes_uploaded_total') - value(before, 'courier_bytes_uploaded_total'), 200 * KiB);
     assert.ok(value(afterJob, 'courier_bytes_verified_total') - value(before, 'courier_bytes_verified_total') >= 200 * KiB);
   });

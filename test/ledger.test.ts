@@ -52,7 +52,10 @@ describe('the PostgreSQL status ledger', () => {
     await waitForJob(stack.client, jobId);
 
     const log = await statusLogOf(stack.client, jobId);
-    assert.deepEqual(log.map((e) => e.status), ['running', 'paused', 'running', 'completed']);
+    assert.deepEqual(
+      log.map((e) => e.status),
+      ['running', 'paused', 'running', 'completed'],
+    );
     assert.deepEqual(await rows(jobId), log);
     const meta = await pg.query('SELECT DISTINCT kind, project FROM courier_status_log WHERE job_id = $1', [jobId]);
     assert.deepEqual(meta.rows, [{ kind: 'backup', project: 'ccap' }]);

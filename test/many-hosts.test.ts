@@ -16,7 +16,11 @@ import { randomFile, runCli, sha256File, testEnv, waitUntil, workflowBundle } fr
 
 const MiB = 1024 * 1024;
 
-const exists = (file: string) => fs.stat(file).then(() => true, () => false);
+const exists = (file: string) =>
+  fs.stat(file).then(
+    () => true,
+    () => false,
+  );
 const noteOf = (view: JobView, pattern: RegExp) => view.statusLog?.find((e) => pattern.test(e.note ?? ''));
 
 async function hostOf(client: Client, jobId: string): Promise<string | undefined> {
@@ -91,21 +95,35 @@ function manyHosts(store: 's3' | 'file') {
     it('eight concurrent backups and their restores are byte-identical, each job on one host, no staging left anywhere', async () => {
       const submitConfig = submitter();
       const files = await Promise.all(Array.from({ length: 8 }, (_, i) => randomFile(shared, `multi-${i}.bin`, 3 * MiB + 1000 * (i + 1))));
-      const backups = await Promise.all(files.map((source, i) => submit(client, submitConfig, { kind: 'backup', name: `multi-${store}-${i}`, source })));
+      const backups = await Promise.all(
+        files.map((source, i) => submit(client, submitConfig, { kind: 'backup', name: `multi-${store}-${i}`, source })),
+      );
       const results = (await Promise.all(backups.map((b) => waitForJob(client, b.jobId)))) as BackupResult[];
-      assert.deepEqual(results.map((r) => r.partCount), files.map(() => 4));
+      assert.deepEqual(
+        results.map((r) => r.partCount),
+        files.map(() => 4),
+      );
       for (const [i, backup] of backups.entries()) {
         const pinned = results[i].host;
         assert.ok(pinned && hosts.some((h) => h.name === pinned), `${backup.jobId} says where it ran: ${pinned}`);
         assert.equal(await hostOf(client, backup.jobId), pinned, 'the CourierHost search attribute names the same host');
         assert.equal((await getJob(client, backup.jobId)).host, pinned, 'and so does its status');
       }
-      const restores = await Promise.all(files.map((_, i) => submit(client, submitConfig, { kind: 'restore', name: `multi-${store}-${i}`, dest: path.join(shared, `multi-${i}.out`) })));
+      const restores = await Promise.all(
+        files.map((_, i) =>
+          submit(client, submitConfig, { kind: 'restore', name: `multi-${store}-${i}`, dest: path.join(shared, `multi-${i}.out`) }),
+        ),
+      );
       await Promise.all(restores.map((r) => waitForJob(client, r.jobId)));
-      for (const [i, source] of files.entries()) assert.equal(await sha256File(path.join(shared, `multi-${i}.out`)), await sha256File(source), `restore ${i}`);
+      for (const [i, source] of files.entries())
+        assert.equal(await sha256File(path.join(shared, `multi-${i}.out`)), await sha256File(source), `restore ${i}`);
       for (const host of hosts) {
         const staged = await fs.readdir(path.join(host.disk, 'staging')).catch(() => []);
-        assert.deepEqual(staged.filter((d) => d.startsWith(`multi-${store}`)), [], `no staging left on ${host.name}`);
+        assert.deepEqual(
+          staged.filter((d) => d.startsWith(`multi-${store}`)),
+          [],
+          `no staging left on ${host.name}`,
+        );
       }
       const shown = JSON.parse((await runCli(['queues', '--json'], env)).stdout) as { hosts: HostView[] };
       for (const host of hosts) {
@@ -167,17 +185,31 @@ function manyHosts(store: 's3' | 'file') {
       const host = await hostOf(client, jobId);
       assert.ok(host);
       for (const t of result.transforms) assert.equal(await hostOf(client, t.jobId), host, `transform ${t.jobId} on the job's host`);
-      assert.deepEqual((await idsIn({ pg: table })).pg, Array.from({ length: 200 }, (_, i) => i + 1));
+      assert.deepEqual(
+        (await idsIn({ pg: table })).pg,
+        Array.from({ length: 200 }, (_, i) => i + 1),
+      );
       const pinned = hosts.find((h) => h.name === host)!;
       assert.equal((await fs.readdir(path.join(pinned.disk, 'etl', 'E', 'resolved'))).length, 4);
-      for (const other of hosts.filter((h) => h !== pinned)) assert.equal(await exists(path.join(other.disk, 'etl', 'E')), false, `no ETL tree on ${other.name}`);
+      for (const other of hosts.filter((h) => h !== pinned))
+        assert.equal(await exists(path.join(other.disk, 'etl', 'E')), false, `no ETL tree on ${other.name}`);
     });
 
     it('a dispatch that names its host is handled there, reading files only that host has', async () => {
       const c = hosts[2];
       await fs.mkdir(path.join(c.disk, 'outbox'), { recursive: true });
       await fs.writeFile(path.join(c.disk, 'outbox', 'report.txt'), 'only on c\n');
-      const message = { kind: 'dispatch', name: 'report', version: '1', buildType: null, format: 'archive', project: 'ops', origin: 'many-hosts', host: c.name, payload: { files: [path.join(c.dataDir, 'outbox', 'report.txt')] } };
+      const message = {
+        kind: 'dispatch',
+        name: 'report',
+        version: '1',
+        buildType: null,
+        format: 'archive',
+        project: 'ops',
+        origin: 'many-hosts',
+        host: c.name,
+        payload: { files: [path.join(c.dataDir, 'outbox', 'report.txt')] },
+      };
       const { jobId } = await submit(client, submitter(), message);
       const result = (await waitForJob(client, jobId)) as DispatchResult;
       assert.match(result.worker, new RegExp(`@${c.name}$`), `handled by a worker of ${c.name}: ${result.worker}`);
@@ -187,8 +219,16 @@ function manyHosts(store: 's3' | 'file') {
     it('a job naming a host that never polls waits for it, visibly, and fails after COURIER_HOST_WAIT naming the host', async () => {
       const absent = `absent-${process.pid}`;
       const source = await randomFile(shared, 'absent.bin', 100_000);
-      const { jobId } = await submit(client, submitter({ COURIER_HOST_TIMEOUT: '2s', COURIER_HOST_WAIT: '4s' }), { kind: 'backup', name: 'absent', source, host: absent });
-      await assert.rejects(waitForJob(client, jobId), new RegExp(`host ${absent} did not come back within 4 s; start \`courier worker\` with COURIER_HOST=${absent}`));
+      const { jobId } = await submit(client, submitter({ COURIER_HOST_TIMEOUT: '2s', COURIER_HOST_WAIT: '4s' }), {
+        kind: 'backup',
+        name: 'absent',
+        source,
+        host: absent,
+      });
+      await assert.rejects(
+        waitForJob(client, jobId),
+        new RegExp(`host ${absent} did not come back within 4 s; start \`courier worker\` with COURIER_HOST=${absent}`),
+      );
       const statuses = (await getJob(client, jobId)).statusLog?.map((e) => e.status);
       assert.deepEqual(statuses, ['running', 'waiting-for-host', 'failed']);
     });
@@ -216,7 +256,9 @@ function manyHosts(store: 's3' | 'file') {
       const resent = proxy!.sent - sentBefore - 40 * MiB;
       // Requests carry headers and a few small objects (manifest, HEADs); a part is 1 MiB.
       assert.ok(resent < 1 * MiB + 512 * 1024, `re-sent ${resent} bytes: at most the one part in flight`);
-      console.error(`# host loss: recovered and finished ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill, re-sent ${(resent / MiB).toFixed(2)} MiB`);
+      console.error(
+        `# host loss: recovered and finished ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill, re-sent ${(resent / MiB).toFixed(2)} MiB`,
+      );
       const restore = await submit(client, submitConfig, { kind: 'restore', name: 'killed', dest: path.join(shared, 'killed.out') });
       await waitForJob(client, restore.jobId);
       assert.equal(await sha256File(path.join(shared, 'killed.out')), await sha256File(source));
@@ -248,7 +290,6 @@ function manyHosts(store: 's3' | 'file') {
       await waitForJob(client, restore.jobId);
       assert.equal(await sha256File(path.join(shared, 'waits.out')), await sha256File(source));
     });
-
   });
 }
 

@@ -22,15 +22,19 @@ describe('push: one file to many hosts, each through its own task queue', () => 
   async function startHost(host: string) {
     const child = spawnWorker({ ...stack.env, COURIER_DELIVERY_ROOT: roots.get(host)! }, ['--host', host, '--host-only']);
     workers.set(host, child);
-    await waitUntil(`host ${host} to poll`, async () => {
-      const described = await stack.client.workflowService.describeTaskQueue({
-        namespace: 'default',
-        taskQueue: { name: hostQueue(host) },
-        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-      });
-      if (child.exitCode !== null) throw new Error(`host worker ${host} exited ${child.exitCode}`);
-      return (described.pollers ?? []).some((p) => p.identity?.startsWith(`${child.pid}@`));
-    }, 60_000);
+    await waitUntil(
+      `host ${host} to poll`,
+      async () => {
+        const described = await stack.client.workflowService.describeTaskQueue({
+          namespace: 'default',
+          taskQueue: { name: hostQueue(host) },
+          taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        });
+        if (child.exitCode !== null) throw new Error(`host worker ${host} exited ${child.exitCode}`);
+        return (described.pollers ?? []).some((p) => p.identity?.startsWith(`${child.pid}@`));
+      },
+      60_000,
+    );
   }
   async function killHost(host: string) {
     const child = workers.get(host)!;
@@ -79,32 +83,59 @@ describe('push: one file to many hosts, each through its own task queue', () => 
       assert.equal(await sha256File(delivered), expected, `${host} has the file byte for byte`);
       assert.equal((await fs.stat(delivered)).mode & 0o777, 0o640, `${host}: mode 0640`);
       assert.equal(await fs.readFile(`${delivered}.post`, 'utf8'), expected, `${host}: the post-command ran after the rename`);
-      assert.deepEqual((await fs.readdir(path.dirname(delivered))).filter((f) => f.includes('.courier-')), [], `${host}: no temp file left`);
+      assert.deepEqual(
+        (await fs.readdir(path.dirname(delivered))).filter((f) => f.includes('.courier-')),
+        [],
+        `${host}: no temp file left`,
+      );
     }
     await assert.rejects(fs.stat(path.join(roots.get(c)!, dest)), /ENOENT/);
 
     await startHost(c);
     await retryJob(stack.client, stack.config, jobId);
     const result = (await waitForJob(stack.client, jobId)) as PushResult;
-    assert.deepEqual(result.hosts.map((h) => [h.host, h.outcome, h.written]), [
-      [a, 'delivered', false],
-      [b, 'delivered', false],
-      [c, 'delivered', true],
-    ]);
+    assert.deepEqual(
+      result.hosts.map((h) => [h.host, h.outcome, h.written]),
+      [
+        [a, 'delivered', false],
+        [b, 'delivered', false],
+        [c, 'delivered', true],
+      ],
+    );
     assert.equal(await sha256File(path.join(roots.get(c)!, dest)), expected);
   });
 
   it('a host that cannot apply the delivery fails alone, naming the cause', async () => {
     const [a, b] = hosts;
     const source = await randomFile(dir, 'conf.txt', 1000);
-    const { jobId } = await submit(stack.client, stack.config, { kind: 'push', name: 'conf', file: source, dest: '/etc/app/conf.txt', owner: 'no-such-user-xyz', hosts: [a] });
+    const { jobId } = await submit(stack.client, stack.config, {
+      kind: 'push',
+      name: 'conf',
+      file: source,
+      dest: '/etc/app/conf.txt',
+      owner: 'no-such-user-xyz',
+      hosts: [a],
+    });
     await assert.rejects(waitForJob(stack.client, jobId), /owner "no-such-user-xyz" is not a user/);
-    const ok = await submit(stack.client, stack.config, { kind: 'push', name: 'conf', file: source, dest: '/etc/app/conf.txt', hosts: [b], postCommand: 'exit 0' });
+    const ok = await submit(stack.client, stack.config, {
+      kind: 'push',
+      name: 'conf',
+      file: source,
+      dest: '/etc/app/conf.txt',
+      hosts: [b],
+      postCommand: 'exit 0',
+    });
     const result = (await waitForJob(stack.client, ok.jobId)) as PushResult;
     assert.equal(result.hosts[0].outcome, 'delivered');
 
     // An object already in the store is pushed as it is, without a local file.
-    const fromStore = await submit(stack.client, stack.config, { kind: 'push', name: 'conf-copy', object: pushObjectKey('conf', result.sha256), dest: '/etc/app/copy.txt', hosts: [b] });
+    const fromStore = await submit(stack.client, stack.config, {
+      kind: 'push',
+      name: 'conf-copy',
+      object: pushObjectKey('conf', result.sha256),
+      dest: '/etc/app/copy.txt',
+      hosts: [b],
+    });
     const copied = (await waitForJob(stack.client, fromStore.jobId)) as PushResult;
     assert.equal(copied.sha256, result.sha256);
     assert.equal(await sha256File(path.join(roots.get(b)!, '/etc/app/copy.txt')), await sha256File(source));
@@ -118,7 +149,8 @@ describe('push: one file to many hosts, each through its own task queue', () => 
     const extra = `web-${process.pid}-late`;
     roots.set(extra, path.join(dir, extra));
     const queueEnv = { ...stack.env, COURIER_TASK_QUEUE: `${stack.config.taskQueue}-q`, COURIER_DISPATCH_FORMATS: 'archive' };
-    const queuesOf = async () => (JSON.parse((await runCli(['queues', '--json'], queueEnv)).stdout) as { queues: Awaited<ReturnType<typeof describeQueues>> }).queues;
+    const queuesOf = async () =>
+      (JSON.parse((await runCli(['queues', '--json'], queueEnv)).stdout) as { queues: Awaited<ReturnType<typeof describeQueues>> }).queues;
     const before = await queuesOf();
     assert.equal(before.find((q) => q.role === 'control')!.workflowPollers.filter((p) => p.alive).length, 0, 'no worker yet');
     const child = spawnWorker(queueEnv);
@@ -133,10 +165,14 @@ describe('push: one file to many hosts, each through its own task queue', () => 
     child.kill('SIGTERM');
     await gone;
     // The server keeps listing a stopped worker; its last poll ages past the staleness limit instead.
-    await waitUntil('the worker to disappear', async () => {
-      const shown = await queuesOf();
-      return !shown.find((q) => q.role === 'control')!.workflowPollers.some((p) => p.alive && p.identity === identity);
-    }, POLLER_STALE_MS + 60_000);
+    await waitUntil(
+      'the worker to disappear',
+      async () => {
+        const shown = await queuesOf();
+        return !shown.find((q) => q.role === 'control')!.workflowPollers.some((p) => p.alive && p.identity === identity);
+      },
+      POLLER_STALE_MS + 60_000,
+    );
     const after = await runCli(['queues'], queueEnv);
     assert.match(after.stdout, new RegExp(`gone \\(no poll for over 75 s\\): .*${identity.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   });

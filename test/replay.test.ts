@@ -15,12 +15,16 @@ function workflowType(history: ReturnType<typeof historyFromJSON>): string | und
 }
 
 describe('replaying recorded histories against the current workflow code (npm run record-histories refreshes them)', () => {
-  const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+  const files = fs
+    .readdirSync(DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   const histories = files.map((file) => ({ file, history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'))) }));
 
   it('has a recorded history for every workflow kind', () => {
     const recorded = new Set(histories.map(({ history }) => workflowType(history)));
-    for (const kind of Object.keys(workflows)) assert.ok(recorded.has(kind), `no history of a ${kind} workflow in test/histories; run npm run record-histories`);
+    for (const kind of Object.keys(workflows))
+      assert.ok(recorded.has(kind), `no history of a ${kind} workflow in test/histories; run npm run record-histories`);
   });
 
   it('replays every history without a nondeterminism error', async () => {

@@ -58,10 +58,13 @@ describe('backup and restore round trips', () => {
   it('N parts plus one byte', async () => {
     const { backed } = await roundTrip('plus-one', 5 * PART + 1);
     assert.equal(backed.partCount, 6);
-    const manifest = JSON.parse(
-      await fs.readFile(path.join(stack.config.storeDir, 'objects', backed.manifestKey), 'utf8'),
-    ) as { parts: { size: number }[] };
-    assert.deepEqual(manifest.parts.map((p) => p.size), [PART, PART, PART, PART, PART, 1]);
+    const manifest = JSON.parse(await fs.readFile(path.join(stack.config.storeDir, 'objects', backed.manifestKey), 'utf8')) as {
+      parts: { size: number }[];
+    };
+    assert.deepEqual(
+      manifest.parts.map((p) => p.size),
+      [PART, PART, PART, PART, PART, 1],
+    );
   });
 
   it('md5 checksums when asked, beside sha256', async () => {

@@ -22,7 +22,12 @@ describe('S3 store, object layout: one object through a resumable multipart uplo
     s3 = await startS3Server();
     await s3.createBucket(BUCKET);
     stack = await createStack({ ...s3.envFor(BUCKET), COURIER_S3_LAYOUT: 'object', COURIER_PART_SIZE: '5MiB', COURIER_CONCURRENCY: '2' });
-    store = new S3Store({ bucket: BUCKET, prefix: 'courier/', pathStyle: true, aws: { endpoint: s3.endpoint, region: 'us-east-1', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+    store = new S3Store({
+      bucket: BUCKET,
+      prefix: 'courier/',
+      pathStyle: true,
+      aws: { endpoint: s3.endpoint, region: 'us-east-1', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
     dir = await fs.mkdtemp(path.join(stack.config.dataDir, '..', 's3-object-'));
   });
   afterEach(() => stack.stopWorker());
@@ -46,7 +51,10 @@ describe('S3 store, object layout: one object through a resumable multipart uplo
       await stack.startWorker();
       const name = `object-${label.replace(/ /g, '-')}`;
       const source = await randomFile(dir, name, size);
-      const result = (await waitForJob(stack.client, (await submit(stack.client, stack.config, { kind: 'backup', name, source })).jobId)) as BackupResult;
+      const result = (await waitForJob(
+        stack.client,
+        (await submit(stack.client, stack.config, { kind: 'backup', name, source })).jobId,
+      )) as BackupResult;
       assert.equal(result.objectKey, objectKey(name));
       const object = await store.head(objectKey(name));
       assert.equal(object?.size, size, 'one object holds the whole file');
@@ -74,10 +82,14 @@ describe('S3 store, object layout: one object through a resumable multipart uplo
     const source = await randomFile(dir, name, 60 * 5 * MiB);
     const child = spawnWorker({ ...stack.env, COURIER_CONCURRENCY: '1' });
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name, source });
-    await waitUntil('some parts uploaded', async () => {
-      const progress = await queryProgress(stack.client, jobId, 1000);
-      return progress?.phase === 'upload' && progress.partsDone >= 5;
-    }, 120_000);
+    await waitUntil(
+      'some parts uploaded',
+      async () => {
+        const progress = await queryProgress(stack.client, jobId, 1000);
+        return progress?.phase === 'upload' && progress.partsDone >= 5;
+      },
+      120_000,
+    );
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
 
@@ -99,7 +111,11 @@ describe('S3 store, object layout: one object through a resumable multipart uplo
     });
     const result = (await waitForJob(stack.client, jobId)) as BackupResult;
     assert.equal(result.partCount, 60);
-    assert.deepEqual([...sentAfter].filter((index) => before.has(index)), [], 'no part the upload held was sent again');
+    assert.deepEqual(
+      [...sentAfter].filter((index) => before.has(index)),
+      [],
+      'no part the upload held was sent again',
+    );
     assert.equal(before.size + sentAfter.size, 60, 'every missing part was sent once');
     assert.deepEqual(await store.listMultipartUploads(`backups/${name}`), [], 'the upload is completed');
     await restoreMatches(name, source);

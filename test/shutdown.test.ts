@@ -21,7 +21,12 @@ describe('graceful shutdown: SIGTERM lets running uploads finish, then the worke
     s3 = await startS3Server();
     await s3.createBucket(BUCKET);
     stack = await createStack({ ...s3.envFor(BUCKET), COURIER_PART_SIZE: '8MiB', COURIER_CONCURRENCY: '2', COURIER_SHUTDOWN_GRACE: '60s' });
-    store = new S3Store({ bucket: BUCKET, prefix: 'courier/', pathStyle: true, aws: { endpoint: s3.endpoint, region: 'us-east-1', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+    store = new S3Store({
+      bucket: BUCKET,
+      prefix: 'courier/',
+      pathStyle: true,
+      aws: { endpoint: s3.endpoint, region: 'us-east-1', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
   });
   after(async () => {
     await stack?.close();
@@ -40,12 +45,17 @@ describe('graceful shutdown: SIGTERM lets running uploads finish, then the worke
     try {
       const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name, source });
       jobIdOf = jobId;
-      await waitUntil('uploads under way', async () => {
-        if (child.exitCode !== null) throw new Error(`the worker exited early (${child.exitCode}): ${stderr.slice(-2000)}`);
-        const job = await getJob(stack.client, jobId);
-        if (job.status !== 'running') throw new Error(`the job is ${job.status} before the worker was stopped: ${JSON.stringify(job).slice(0, 1000)}`);
-        return job.progress?.phase === 'upload' && job.progress.partsDone >= 3;
-      }, 120_000);
+      await waitUntil(
+        'uploads under way',
+        async () => {
+          if (child.exitCode !== null) throw new Error(`the worker exited early (${child.exitCode}): ${stderr.slice(-2000)}`);
+          const job = await getJob(stack.client, jobId);
+          if (job.status !== 'running')
+            throw new Error(`the job is ${job.status} before the worker was stopped: ${JSON.stringify(job).slice(0, 1000)}`);
+          return job.progress?.phase === 'upload' && job.progress.partsDone >= 3;
+        },
+        120_000,
+      );
       child.kill('SIGTERM');
       assert.equal(await exited, 0, `the worker exits 0 after SIGTERM; stderr: ${stderr.slice(-2000)}`);
     } finally {
@@ -85,11 +95,15 @@ describe('graceful shutdown: SIGTERM lets running uploads finish, then the worke
     const address = `127.0.0.1:${await freePort()}`;
     const child = spawnWorker({ ...stack.env, COURIER_METRICS_ADDRESS: address });
     try {
-      const text = await waitUntil('the metrics endpoint', async () => {
-        const response = await fetch(`http://${address}/metrics`).catch(() => undefined);
-        const body = response?.ok ? await response.text() : '';
-        return /^temporal_num_pollers\{.*\} \d+/m.test(body) ? body : undefined;
-      }, 60_000);
+      const text = await waitUntil(
+        'the metrics endpoint',
+        async () => {
+          const response = await fetch(`http://${address}/metrics`).catch(() => undefined);
+          const body = response?.ok ? await response.text() : '';
+          return /^temporal_num_pollers\{.*\} \d+/m.test(body) ? body : undefined;
+        },
+        60_000,
+      );
       assert.match(text, /^# TYPE temporal_num_pollers gauge$/m);
       assert.match(text, new RegExp(`task_queue="${stack.config.taskQueue}"`), 'labelled with the task queue');
     } finally {

@@ -37,17 +37,29 @@ describe('start-up waits for what it connects to', () => {
   it('retries until the attempt answers, and gives up early when told why', async () => {
     let calls = 0;
     const lines: string[] = [];
-    const value = await untilReady('a flaky thing', async () => (++calls < 3 ? Promise.reject(new Error('not yet')) : 'up'), { timeoutMs: 10_000, log: (l) => lines.push(l), firstDelayMs: 10 });
+    const value = await untilReady('a flaky thing', async () => (++calls < 3 ? Promise.reject(new Error('not yet')) : 'up'), {
+      timeoutMs: 10_000,
+      log: (l) => lines.push(l),
+      firstDelayMs: 10,
+    });
     assert.equal(value, 'up');
     assert.equal(calls, 3);
     assert.match(lines[0], /^waiting for a flaky thing .*last error: not yet/);
     assert.match(lines.at(-1)!, /^a flaky thing: ready after [\d.]+ s \(3 attempts\)/);
 
-    const failed = await untilReady('a dead thing', () => Promise.reject(new Error('refused')), { timeoutMs: 10_000, giveUp: () => 'it exited with code 1', firstDelayMs: 10 }).catch((err) => err);
+    const failed = await untilReady('a dead thing', () => Promise.reject(new Error('refused')), {
+      timeoutMs: 10_000,
+      giveUp: () => 'it exited with code 1',
+      firstDelayMs: 10,
+    }).catch((err) => err);
     assert.ok(failed instanceof NotReadyError);
     assert.match(failed.message, /^a dead thing: no answer after 1 attempt over [\d.]+ s; last error: it exited with code 1$/);
 
-    const timedOut = await untilReady('a silent thing', () => Promise.reject(new Error('ECONNREFUSED')), { timeoutMs: 300, firstDelayMs: 50, hint: 'start it first' }).catch((err) => err);
+    const timedOut = await untilReady('a silent thing', () => Promise.reject(new Error('ECONNREFUSED')), {
+      timeoutMs: 300,
+      firstDelayMs: 50,
+      hint: 'start it first',
+    }).catch((err) => err);
     assert.match(timedOut.message, /^a silent thing: no answer after \d+ attempts over 0\.\d s; last error: ECONNREFUSED\nstart it first$/);
   });
 
@@ -62,7 +74,10 @@ describe('start-up waits for what it connects to', () => {
     await new Promise((resolve) => setTimeout(resolve, 3000));
     await server.listen();
     const [connected, workerConnection] = await Promise.all([client, worker]);
-    closers.push(() => connected.connection.close(), () => workerConnection.close());
+    closers.push(
+      () => connected.connection.close(),
+      () => workerConnection.close(),
+    );
     const info = await connected.workflowService.getSystemInfo({});
     assert.ok(info.serverVersion, 'a real call goes through once the server answers');
     assert.match(clientLines[0], /^waiting for the Temporal server at 127\.0\.0\.1:\d+ \(\d+ s of at most 60 s; last error: /);
@@ -71,7 +86,10 @@ describe('start-up waits for what it connects to', () => {
 
   it('courier start with a server already there: a few readable start-up lines, then where to look and a first command that works', async () => {
     const env = { ...(await testEnv({ COURIER_LOG_LEVEL: 'info', COURIER_HTTP_PORT: String(await freePort()) })) };
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'courier'), 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'courier'), 'start'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -84,7 +102,10 @@ describe('start-up waits for what it connects to', () => {
     const before = output.slice(0, output.indexOf('courier is ready')).trim().split('\n');
     assert.ok(before.length <= 8, `a few start-up lines, not ${before.length}:\n${before.join('\n')}`);
     for (const line of before) assert.ok(line.length < 400, `a readable line, not ${line.length} characters: ${line.slice(0, 200)}…`);
-    assert.ok(before.some((line) => line.includes('workflow code bundled')), 'the bundle is one summary line');
+    assert.ok(
+      before.some((line) => line.includes('workflow code bundled')),
+      'the bundle is one summary line',
+    );
     assert.match(output, new RegExp(`HTTP API {2,}http://127\\.0\\.0\\.1:${env.COURIER_HTTP_PORT}`));
     assert.match(output, /Temporal web UI {2,}\S/);
     const tryFirst = /try first {2,}npx courier (.+?) {2,}/.exec(output);

@@ -76,7 +76,12 @@ describe('connecting to a cluster over mutual TLS, with the standard TEMPORAL_* 
     assert.equal(tls.serverNameOverride, 'courier-prod.a1b2c.tmprl.cloud');
     assert.equal(Buffer.from(tls.serverRootCACertificate!).toString(), await fs.readFile(certs.caCert, 'utf8'));
 
-    const fromEnv = loadConfig({ TEMPORAL_CONFIG_FILE: profile, TEMPORAL_PROFILE: 'cloud', TEMPORAL_API_KEY: 'key-from-env', TEMPORAL_NAMESPACE: 'other' });
+    const fromEnv = loadConfig({
+      TEMPORAL_CONFIG_FILE: profile,
+      TEMPORAL_PROFILE: 'cloud',
+      TEMPORAL_API_KEY: 'key-from-env',
+      TEMPORAL_NAMESPACE: 'other',
+    });
     assert.equal(fromEnv.temporal.connectionOptions.apiKey, 'key-from-env', 'the environment overrides the profile');
     assert.equal(fromEnv.temporal.namespace, 'other');
   });

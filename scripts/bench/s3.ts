@@ -30,7 +30,12 @@ export async function benchS3(options: { work: string; source: string; rounds: n
   const config = loadConfig(env);
   const worker = spawnWorker(env);
   const client = await connectClient(config);
-  const bucket = new S3Store({ bucket: BUCKET, prefix: '', pathStyle: true, aws: { endpoint: s3.endpoint, region: 'us-east-1', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  const bucket = new S3Store({
+    bucket: BUCKET,
+    prefix: '',
+    pathStyle: true,
+    aws: { endpoint: s3.endpoint, region: 'us-east-1', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
   // rclone 1.60 cannot apply AWS_CA_BUNDLE to its transport and refuses to start; the endpoint is plain http anyway.
   const { AWS_CA_BUNDLE: _unused, ...inherited } = process.env;
   const rcloneEnv: NodeJS.ProcessEnv = {
@@ -70,7 +75,9 @@ export async function benchS3(options: { work: string; source: string; rounds: n
       // Rotate who goes first, so none always meets a warm or a cold page cache.
       for (let i = 0; i < steps.length; i++) await steps[(i + round - 1) % steps.length](round);
       const last = (key: keyof S3BenchResult) => samples[key].at(-1)!.toFixed(2);
-      console.log(`s3 round ${round}/${options.rounds}: courier parts ${last('courierParts')}s, courier object ${last('courierObject')}s, rclone ${last('rclone')}s`);
+      console.log(
+        `s3 round ${round}/${options.rounds}: courier parts ${last('courierParts')}s, courier object ${last('courierObject')}s, rclone ${last('rclone')}s`,
+      );
     }
     return { courierParts: median(samples.courierParts), courierObject: median(samples.courierObject), rclone: median(samples.rclone) };
   } finally {

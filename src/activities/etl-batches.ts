@@ -22,7 +22,10 @@ export interface BatchFile {
  * Splits a transformed file into batch files in L/working, one per Load job.
  * A retry rewrites the same names with the same records.
  */
-export async function writeBatches(deps: ActivityDeps, input: { pipeline: string; dir: StageDir; name: string }): Promise<{ records: number; batches: number }> {
+export async function writeBatches(
+  deps: ActivityDeps,
+  input: { pipeline: string; dir: StageDir; name: string },
+): Promise<{ records: number; batches: number }> {
   const pipeline = pipelineFor(deps, input.pipeline);
   const file = stagePath(deps, input.dir, input.name);
   await fs.mkdir(path.join(deps.config.etl.root, STAGE_DIRS.loadWorking), { recursive: true });
@@ -83,7 +86,10 @@ export async function checkBatch(deps: ActivityDeps, input: { pipeline: string; 
  * keyed, so a retry after a crash (even after a commit that was never
  * reported) adds nothing twice.
  */
-export async function loadBatch(deps: ActivityDeps, input: { pipeline: string; location: string; dir: StageDir; name: string }): Promise<LoadOutcome> {
+export async function loadBatch(
+  deps: ActivityDeps,
+  input: { pipeline: string; location: string; dir: StageDir; name: string },
+): Promise<LoadOutcome> {
   const pipeline = pipelineFor(deps, input.pipeline);
   const location = readEtlFile(deps.config.etl.configFile).locations[input.location];
   if (!location) throw permanent('NotConfigured', `storage location "${input.location}" is not defined in ${deps.config.etl.configFile}`);

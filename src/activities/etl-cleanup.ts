@@ -16,7 +16,8 @@ async function locationFailedDirs(root: string): Promise<string[]> {
   const entries = await fs.readdir(path.join(root, 'L'), { withFileTypes: true }).catch(() => []);
   const dirs = [];
   for (const entry of entries) {
-    if (entry.isDirectory() && (await fs.stat(path.join(root, 'L', entry.name, 'failed')).catch(() => undefined))?.isDirectory()) dirs.push(`L/${entry.name}/failed`);
+    if (entry.isDirectory() && (await fs.stat(path.join(root, 'L', entry.name, 'failed')).catch(() => undefined))?.isDirectory())
+      dirs.push(`L/${entry.name}/failed`);
   }
   return dirs.filter((dir) => !ATTENTION_DIRS.includes(dir as never));
 }
@@ -59,7 +60,12 @@ export async function archiveResolved(deps: ActivityDeps, input: { runId: string
   const name = `archive/resolved-${stamp}-${input.runId.slice(0, 8)}.tar.gz`;
   const target = path.join(root, name);
   return heartbeatWhile({ archive: name }, async () => {
-    if (await fs.stat(target).then(() => true, () => false)) {
+    if (
+      await fs.stat(target).then(
+        () => true,
+        () => false,
+      )
+    ) {
       const entries = await entriesOf(target);
       const bytes = await removeArchived(root, entries);
       return { archive: name, files: entries.size, bytes };

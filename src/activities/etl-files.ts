@@ -27,7 +27,10 @@ export function stagePath(deps: ActivityDeps, dir: StageDir, name: string): stri
 }
 
 async function exists(file: string): Promise<boolean> {
-  return fs.stat(file).then(() => true, () => false);
+  return fs.stat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The file's sha256 and size, on the hashing threads, heartbeating as it goes. */
@@ -57,11 +60,15 @@ export async function listEtlSources(deps: ActivityDeps, input: { pipeline: stri
   try {
     stat = await fs.stat(input.source);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw permanent('NotFound', `ETL source ${input.source} does not exist; check the path (it is read on the worker's machine)`);
+    if (errnoCode(err) === 'ENOENT')
+      throw permanent('NotFound', `ETL source ${input.source} does not exist; check the path (it is read on the worker's machine)`);
     throw err;
   }
   const candidates = stat.isDirectory()
-    ? (await fs.readdir(input.source, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => path.join(input.source, e.name)).sort()
+    ? (await fs.readdir(input.source, { withFileTypes: true }))
+        .filter((e) => e.isFile())
+        .map((e) => path.join(input.source, e.name))
+        .sort()
     : [input.source];
   const files: SourceFile[] = [];
   for (const file of candidates) {

@@ -27,7 +27,9 @@ export async function sendWebhook(deps: ActivityDeps, input: { url: string; docu
       signal: AbortSignal.timeout(input.timeoutMs),
     });
   } catch (err) {
-    throw new Error(`callback ${input.url} unreachable: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+    throw new Error(
+      `callback ${input.url} unreachable: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`,
+    );
   }
   await response.body?.cancel();
   if (!response.ok) throw new Error(`callback ${input.url} answered ${response.status} ${response.statusText}`);

@@ -16,18 +16,25 @@ const MiB = 1024 * 1024;
 export const MULTIPART = { minPartSize: 5 * MiB, maxPartSize: 5 * 1024 * MiB, maxParts: 10_000 };
 
 function multipart(store: ObjectStore): ObjectStore & MultipartStore {
-  if (!supportsMultipart(store)) throw permanent('NotConfigured', `the object layout needs a store with multipart uploads; ${store.description} has none`);
+  if (!supportsMultipart(store))
+    throw permanent('NotConfigured', `the object layout needs a store with multipart uploads; ${store.description} has none`);
   return store;
 }
 
 /** Refuses part sizes S3 cannot assemble, naming the limit and a part size that fits. */
 export function checkObjectLayout(source: SourceInfo, partSize: number): void {
   if (source.partCount > 1 && partSize < MULTIPART.minPartSize) {
-    throw permanent('BadInput', `part size ${partSize} is below S3's 5 MiB multipart minimum; use COURIER_PART_SIZE=5MiB or more for the object layout`);
+    throw permanent(
+      'BadInput',
+      `part size ${partSize} is below S3's 5 MiB multipart minimum; use COURIER_PART_SIZE=5MiB or more for the object layout`,
+    );
   }
   if (source.partCount > MULTIPART.maxParts) {
     const fits = Math.ceil(source.size / MULTIPART.maxParts / MiB);
-    throw permanent('BadInput', `${source.path} would need ${source.partCount} parts, above S3's limit of 10,000; use a part size of at least ${fits}MiB`);
+    throw permanent(
+      'BadInput',
+      `${source.path} would need ${source.partCount} parts, above S3's limit of 10,000; use a part size of at least ${fits}MiB`,
+    );
   }
 }
 
@@ -55,7 +62,10 @@ export async function uploadObjectPart(deps: ActivityDeps, ref: ObjectPartRef): 
   const staged = (await staging.partSize(ref.index)) !== undefined;
   const request = await staging.readRequest();
   if (!staged && !request) {
-    throw permanent('PartLost', `part ${ref.index} of backup ${ref.backup} is lost: not staged, not in the upload, and the staging request naming its source is gone`);
+    throw permanent(
+      'PartLost',
+      `part ${ref.index} of backup ${ref.backup} is lost: not staged, not in the upload, and the staging request naming its source is gone`,
+    );
   }
   const bytes = staged
     ? { file: staging.partPath(ref.index), length: record.size }
@@ -68,7 +78,10 @@ export async function uploadObjectPart(deps: ActivityDeps, ref: ObjectPartRef): 
     onProgress: (sent) => heartbeat(sent),
   });
   if (uploaded.sha256 !== undefined && uploaded.sha256 !== record.sha256) {
-    throw permanent('Corrupt', `part ${ref.index} of backup ${ref.backup}: ${store.description} reports sha256 ${uploaded.sha256}, expected ${record.sha256} from the split`);
+    throw permanent(
+      'Corrupt',
+      `part ${ref.index} of backup ${ref.backup}: ${store.description} reports sha256 ${uploaded.sha256}, expected ${record.sha256} from the split`,
+    );
   }
   bytesUploaded.inc(record.size);
   // The server checked the part's sha256 before accepting it.
@@ -85,7 +98,10 @@ export function compositeSha256(partSha256s: string[]): string {
 }
 
 /** Checks that the upload holds every part with its recorded checksum, assembles the object and checks its composite checksum. */
-export async function completeObjectUpload(deps: ActivityDeps, input: { backup: string; uploadId?: string; partCount: number; size: number }): Promise<string> {
+export async function completeObjectUpload(
+  deps: ActivityDeps,
+  input: { backup: string; uploadId?: string; partCount: number; size: number },
+): Promise<string> {
   const store = multipart(deps.store);
   const key = objectKey(input.backup);
   const staging = new StagingDir(deps.config.stagingDir, input.backup);

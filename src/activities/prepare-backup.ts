@@ -29,10 +29,7 @@ export async function prepareBackup(deps: ActivityDeps, input: BackupInput): Pro
   }
   const roots = await realRoots(deps.config.sourceRoots);
   if (roots.length > 0 && !roots.some((root) => isInside(real, root))) {
-    throw permanent(
-      'BadInput',
-      `source ${source} is outside the allowed source roots (COURIER_SOURCE_ROOTS=${deps.config.sourceRoots.join(':')})`,
-    );
+    throw permanent('BadInput', `source ${source} is outside the allowed source roots (COURIER_SOURCE_ROOTS=${deps.config.sourceRoots.join(':')})`);
   }
   const dataDir = await fs.realpath(deps.config.dataDir).catch(() => deps.config.dataDir);
   if (isInside(real, dataDir)) {

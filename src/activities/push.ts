@@ -24,7 +24,8 @@ export async function stagePushFile(deps: ActivityDeps, input: { name: string; f
   if (input.object) {
     const info = await deps.store.head(input.object);
     if (!info) throw permanent('NotFound', `push ${input.name}: no object "${input.object}" in ${deps.store.description}`);
-    if (!info.sha256) throw permanent('BadInput', `push ${input.name}: ${deps.store.description} reports no sha256 for "${input.object}"; push a local file instead`);
+    if (!info.sha256)
+      throw permanent('BadInput', `push ${input.name}: ${deps.store.description} reports no sha256 for "${input.object}"; push a local file instead`);
     return { key: input.object, sha256: info.sha256, size: info.size };
   }
   const file = input.file!;
@@ -109,7 +110,8 @@ export async function deliverFile(deps: ActivityDeps, request: DeliveryRequest):
     } catch (err) {
       await fs.rm(temp, { force: true });
       const code = errnoCode(err);
-      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw permanent('BadInput', `cannot write ${dest} on host ${request.host}: ${code}`);
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+        throw permanent('BadInput', `cannot write ${dest} on host ${request.host}: ${code}`);
       throw err;
     }
   } else {
@@ -126,7 +128,10 @@ export async function deliverFile(deps: ActivityDeps, request: DeliveryRequest):
       postCommand = { ok: true, output: stdout.trim().slice(-2000) };
     } catch (err) {
       const failure = err as { code?: number | string; stderr?: string; message: string };
-      throw permanent('BadInput', `post-command on host ${request.host} failed (${failure.code ?? 'error'}): ${(failure.stderr || failure.message).trim().slice(-1000)}`);
+      throw permanent(
+        'BadInput',
+        `post-command on host ${request.host} failed (${failure.code ?? 'error'}): ${(failure.stderr || failure.message).trim().slice(-1000)}`,
+      );
     }
   }
   log.info('file delivered', { host: request.host, dest, sha256: file.sha256, written: !already });

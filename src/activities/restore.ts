@@ -111,10 +111,7 @@ export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPat
 }
 
 /** Verifies the whole file and renames it into place; if a crash hit after the rename, the target is checked instead. */
-export async function finishRestore(
-  _deps: ActivityDeps,
-  input: { tempPath: string; dest: string; size: number; sha256: string },
-): Promise<void> {
+export async function finishRestore(_deps: ActivityDeps, input: { tempPath: string; dest: string; size: number; sha256: string }): Promise<void> {
   const exists = await fs.stat(input.tempPath).then(
     () => true,
     () => false,

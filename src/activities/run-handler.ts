@@ -14,7 +14,10 @@ export async function runHandler(deps: ActivityDeps, input: Pick<DispatchInput, 
   const context = Context.current();
   const handler = handlerFor(message.format);
   if (!handler) {
-    throw permanent('NotConfigured', `the worker polling topic ${input.topic} (${workerIdentity(deps)}) has no handler for format ${message.format}; register one or route the format elsewhere`);
+    throw permanent(
+      'NotConfigured',
+      `the worker polling topic ${input.topic} (${workerIdentity(deps)}) has no handler for format ${message.format}; register one or route the format elsewhere`,
+    );
   }
   await context.client.workflow
     .getHandle(message.id)

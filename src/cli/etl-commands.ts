@@ -48,7 +48,11 @@ export async function startWatchers(config: Config, specs: WatchSpec[], logger =
   const client = await connectClient(config);
   const inboxes: Inbox[] = [];
   for (const spec of specs) {
-    inboxes.push(spec.pipeline ? await watchEtlInbox(spec.dir, spec.pipeline, { config, client, logger }) : await watchBackupDrop(spec.dir, { config, client, logger }));
+    inboxes.push(
+      spec.pipeline
+        ? await watchEtlInbox(spec.dir, spec.pipeline, { config, client, logger })
+        : await watchBackupDrop(spec.dir, { config, client, logger }),
+    );
   }
   return {
     async close() {
@@ -65,23 +69,32 @@ export function registerEtlCommands(program: Command): void {
     .description('extract a file or the matching files of a directory through an ETL pipeline (seed 002)')
     .argument('<source>', 'a file or a directory')
     .requiredOption('--pipeline <name>', 'a pipeline of the pipeline file (COURIER_ETL_CONFIG)')
-    .option('--pattern <glob...>', 'file-name globs (default: the pipeline\'s patterns)')
+    .option('--pattern <glob...>', "file-name globs (default: the pipeline's patterns)")
     .option('--move', 'move the files into E/working instead of copying them')
     .option('--id <id>', 'job id (default: derived from pipeline and source)')
     .option('--host <name>', 'the host whose disk holds the source and keeps the ETL tree (default: whichever worker takes the job)')
     .option('--wait', 'show progress and wait for every transform and load to finish')
     .option('--json', 'print JSON for scripts')
-    .action(async (source: string, opts: { pipeline: string; pattern?: string[]; move?: boolean; id?: string; host?: string; wait?: boolean; json?: boolean }) => {
-      await submitAndFollow(loadConfig(), {
-        kind: 'etl',
-        pipeline: opts.pipeline,
-        source: path.resolve(source),
-        ...(opts.pattern ? { patterns: opts.pattern } : {}),
-        ...(opts.move ? { move: true } : {}),
-        ...(opts.id ? { id: opts.id } : {}),
-        ...(opts.host ? { host: opts.host } : {}),
-      }, opts);
-    });
+    .action(
+      async (
+        source: string,
+        opts: { pipeline: string; pattern?: string[]; move?: boolean; id?: string; host?: string; wait?: boolean; json?: boolean },
+      ) => {
+        await submitAndFollow(
+          loadConfig(),
+          {
+            kind: 'etl',
+            pipeline: opts.pipeline,
+            source: path.resolve(source),
+            ...(opts.pattern ? { patterns: opts.pattern } : {}),
+            ...(opts.move ? { move: true } : {}),
+            ...(opts.id ? { id: opts.id } : {}),
+            ...(opts.host ? { host: opts.host } : {}),
+          },
+          opts,
+        );
+      },
+    );
 
   program
     .command('watch')
@@ -111,7 +124,12 @@ export function registerEtlCommands(program: Command): void {
     .action((id: string, opts: { every: string; olderThan: string; host?: string; json?: boolean }) =>
       withClient(async (client, config) => {
         const host = opts.host === undefined ? undefined : hostOption(opts.host);
-        await createCleanupSchedule(client, config, { id, everyMs: durationOption('--every', opts.every), olderThanMs: durationOption('--older-than', opts.olderThan), host });
+        await createCleanupSchedule(client, config, {
+          id,
+          everyMs: durationOption('--every', opts.every),
+          olderThanMs: durationOption('--older-than', opts.olderThan),
+          host,
+        });
         const view = await describeCleanupSchedule(client, id);
         if (opts.json) printJson(view);
         else process.stdout.write(`schedule ${id} created: cleanup every ${opts.every}, next run ${view.nextRuns[0] ?? '-'}\n`);
@@ -128,7 +146,13 @@ export function registerEtlCommands(program: Command): void {
         process.stdout.write(
           table(
             ['ID', 'EVERY', 'OLDER THAN', 'NEXT RUN', 'LAST RUN'],
-            views.map((v) => [v.id, v.every ?? '-', v.olderThanMs ? `${Math.round(v.olderThanMs / 86_400_000)}d` : '-', v.nextRuns[0] ?? '-', v.recentRuns.at(-1)?.workflowId ?? '-']),
+            views.map((v) => [
+              v.id,
+              v.every ?? '-',
+              v.olderThanMs ? `${Math.round(v.olderThanMs / 86_400_000)}d` : '-',
+              v.nextRuns[0] ?? '-',
+              v.recentRuns.at(-1)?.workflowId ?? '-',
+            ]),
           ),
         );
       }),

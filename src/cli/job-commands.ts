@@ -63,7 +63,10 @@ async function follow(client: Awaited<ReturnType<typeof connectClient>>, jobId: 
 function summary(result: JobResult): string {
   if ('transformsStarted' in result) {
     const r = result as EtlResult;
-    const locations = r.locations.map((l) => `  ${l.location}: ${l.records} record(s) loaded, ${l.inserted} new${l.failedBatches ? `, ${l.failedBatches} batch(es) failed (see L/${l.location}/failed)` : ''}`);
+    const locations = r.locations.map(
+      (l) =>
+        `  ${l.location}: ${l.records} record(s) loaded, ${l.inserted} new${l.failedBatches ? `, ${l.failedBatches} batch(es) failed (see L/${l.location}/failed)` : ''}`,
+    );
     return [`etl ${r.pipeline} from ${r.source}: ${r.transformsStarted} transform job(s) started, job ${r.jobId}`, ...locations].join('\n');
   }
   if ('topic' in result) {
@@ -72,7 +75,9 @@ function summary(result: JobResult): string {
   }
   if ('hosts' in result) {
     const r = result as PushResult;
-    const hosts = r.hosts.map((h) => `  ${h.host}: ${h.outcome}${h.outcome === 'delivered' ? (h.written ? '' : ' (already there)') : `: ${h.cause}`}`);
+    const hosts = r.hosts.map(
+      (h) => `  ${h.host}: ${h.outcome}${h.outcome === 'delivered' ? (h.written ? '' : ' (already there)') : `: ${h.cause}`}`,
+    );
     return [`push ${r.name} to ${r.dest}: ${formatBytes(r.size)}, sha256 ${r.sha256}, job ${r.jobId}`, ...hosts].join('\n');
   }
   if ('manifestKey' in result) {
@@ -151,7 +156,13 @@ export function registerJobCommands(program: Command): void {
     .option('--json', 'print JSON for scripts')
     .action(async (name: string, dest: string, opts: { id?: string; host?: string } & WaitOptions) => {
       const config = loadConfig();
-      const message = { kind: 'restore' as const, name, dest: path.resolve(dest), ...(opts.id ? { id: opts.id } : {}), ...(opts.host ? { host: opts.host } : {}) };
+      const message = {
+        kind: 'restore' as const,
+        name,
+        dest: path.resolve(dest),
+        ...(opts.id ? { id: opts.id } : {}),
+        ...(opts.host ? { host: opts.host } : {}),
+      };
       await submitAndFollow(config, message, opts);
     });
 
@@ -230,7 +241,11 @@ export function registerJobCommands(program: Command): void {
       const config = loadConfig();
       const client = await connectClient(config);
       try {
-        const jobs = await listJobs(client, { status: opts.status, kind: opts.kind, project: opts.project, host: opts.host }, Number(opts.limit) || 50);
+        const jobs = await listJobs(
+          client,
+          { status: opts.status, kind: opts.kind, project: opts.project, host: opts.host },
+          Number(opts.limit) || 50,
+        );
         if (opts.json) return printJson(jobs);
         for (const job of jobs) {
           process.stdout.write(

@@ -70,7 +70,10 @@ export function registerOperatorCommands(program: Command): void {
         if (hosts.length > 0) {
           process.stdout.write('\n');
           process.stdout.write(
-            table(['HOST', 'QUEUE', 'POLLERS', 'RUNNING JOBS', 'LAST POLL'], hosts.map((h) => [h.alive ? h.name : `${h.name} (gone)`, h.queue, String(h.pollers), String(h.runningJobs), h.lastPoll ?? '-'])),
+            table(
+              ['HOST', 'QUEUE', 'POLLERS', 'RUNNING JOBS', 'LAST POLL'],
+              hosts.map((h) => [h.alive ? h.name : `${h.name} (gone)`, h.queue, String(h.pollers), String(h.runningJobs), h.lastPoll ?? '-']),
+            ),
           );
         }
       }),
@@ -86,7 +89,12 @@ export function registerOperatorCommands(program: Command): void {
         await getJob(client, id); // names an unknown id clearly before the query does
         const log = await statusLogOf(client, id);
         if (opts.json) return printJson(log);
-        process.stdout.write(table(['TIME', 'STATUS', 'NOTE'], log.map((e) => [e.at, e.status, e.note ?? ''])));
+        process.stdout.write(
+          table(
+            ['TIME', 'STATUS', 'NOTE'],
+            log.map((e) => [e.at, e.status, e.note ?? '']),
+          ),
+        );
       }),
     );
 }

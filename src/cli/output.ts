@@ -7,7 +7,10 @@ import { ScheduleMissingError } from '../operations/cleanup-schedule';
 export const EXIT = { ok: 0, jobFailed: 1, badInput: 2, unavailable: 3 } as const;
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }

@@ -61,7 +61,11 @@ function packageVersion(): string {
 }
 
 /** The HTTP API, with or without a worker in this process; closed when the returned function is called. */
-async function serveHttp(config: Config, logger: Logger, worker?: { startedAt: Date; sdkMetricsUrl?: string }): Promise<{ url: string; close(): Promise<void> }> {
+async function serveHttp(
+  config: Config,
+  logger: Logger,
+  worker?: { startedAt: Date; sdkMetricsUrl?: string },
+): Promise<{ url: string; close(): Promise<void> }> {
   const client = await connectClient(config, (line) => logger.warn(line));
   const { app, url } = await startHttpServer({ config, client, logger, worker, version: packageVersion() });
   return {
@@ -108,10 +112,16 @@ export function registerServerCommands(program: Command): void {
     .command('worker')
     .description('run one worker process: it runs the jobs; with --handles, only the work of those dispatch topics')
     .option('--handles <topics>', 'comma-separated dispatch topics (formats, or project.format) this worker does the work for')
-    .option('--host <name>', "this machine's host name (over COURIER_HOST, default the hostname): file steps of jobs pinned here and pushed files arrive on host-NAME")
+    .option(
+      '--host <name>',
+      "this machine's host name (over COURIER_HOST, default the hostname): file steps of jobs pinned here and pushed files arrive on host-NAME",
+    )
     .option('--host-only', 'only the work of this host (file steps, deliveries), no workflows and no dispatch work')
     .action(async (opts: { handles?: string; host?: string; hostOnly?: boolean }) => {
-      const handles = opts.handles?.split(',').map((t) => t.trim()).filter(Boolean);
+      const handles = opts.handles
+        ?.split(',')
+        .map((t) => t.trim())
+        .filter(Boolean);
       if (opts.host) hostOption(opts.host);
       await runWorker(loadConfig(), {
         handles: opts.hostOnly ? [] : handles,
@@ -136,7 +146,7 @@ export function registerServerCommands(program: Command): void {
 
   program
     .command('health')
-    .description("exit 0 when the Temporal server of this configuration answers (the container healthcheck), 3 when it does not")
+    .description('exit 0 when the Temporal server of this configuration answers (the container healthcheck), 3 when it does not')
     .action(async () => {
       const config = loadConfig();
       const client = await connectClient(config);
@@ -145,7 +155,10 @@ export function registerServerCommands(program: Command): void {
         await client.workflowService.describeNamespace({ namespace: config.temporal.namespace });
         process.stdout.write(`ok: Temporal ${info.serverVersion || ''} at ${config.temporal.address}, namespace ${config.temporal.namespace}\n`);
       } catch (err) {
-        throw new CliError(`the Temporal server at ${config.temporal.address} does not serve namespace ${config.temporal.namespace}: ${(err as Error).message}`, EXIT.unavailable);
+        throw new CliError(
+          `the Temporal server at ${config.temporal.address} does not serve namespace ${config.temporal.namespace}: ${(err as Error).message}`,
+          EXIT.unavailable,
+        );
       } finally {
         await client.connection.close();
       }

@@ -67,12 +67,18 @@ export async function startDevServer(options: DevServerOptions, log = (line: str
   fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
   fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
   const args = [
-    'server', 'start-dev',
-    '--ip', host,
-    '--port', String(options.port),
-    '--db-filename', options.dbFile,
-    '--namespace', namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    host,
+    '--port',
+    String(options.port),
+    '--db-filename',
+    options.dbFile,
+    '--namespace',
+    namespace,
+    '--log-level',
+    'warn',
     ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
     ...(options.headless || !options.uiPort ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
   ];

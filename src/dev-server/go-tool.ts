@@ -32,8 +32,7 @@ function findGo(env: NodeJS.ProcessEnv): string | undefined {
   return onPath('go', env) ?? (fs.existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
 }
 
-export const cachedToolPath = (tool: GoTool, env: NodeJS.ProcessEnv = process.env) =>
-  path.join(toolCacheDir(env), `${tool.command}-${tool.version}`);
+export const cachedToolPath = (tool: GoTool, env: NodeJS.ProcessEnv = process.env) => path.join(toolCacheDir(env), `${tool.command}-${tool.version}`);
 
 /**
  * The tool's path: $<envVar>, else the command on PATH, else a copy built once

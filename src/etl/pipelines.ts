@@ -43,7 +43,8 @@ const pipeline = z
   })
   .superRefine((p, ctx) => {
     const names = p.columns.map((c) => c.name);
-    for (const key of p.key) if (!names.includes(key)) ctx.addIssue({ code: 'custom', path: ['key'], message: `key column "${key}" is not among the columns` });
+    for (const key of p.key)
+      if (!names.includes(key)) ctx.addIssue({ code: 'custom', path: ['key'], message: `key column "${key}" is not among the columns` });
     if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['columns'], message: 'column names repeat' });
   });
 
@@ -56,7 +57,8 @@ export const etlFile = z
   .superRefine((file, ctx) => {
     for (const [name, p] of Object.entries(file.pipelines)) {
       for (const loc of p.locations) {
-        if (!file.locations[loc]) ctx.addIssue({ code: 'custom', path: ['pipelines', name, 'locations'], message: `location "${loc}" is not defined under "locations"` });
+        if (!file.locations[loc])
+          ctx.addIssue({ code: 'custom', path: ['pipelines', name, 'locations'], message: `location "${loc}" is not defined under "locations"` });
       }
     }
   });
@@ -79,7 +81,9 @@ export function readEtlFile(file: string): EtlFile {
   try {
     stat = fs.statSync(file);
   } catch {
-    throw new EtlConfigError(`the ETL pipeline file ${file} does not exist; write one (see README "ETL pipelines") or point COURIER_ETL_CONFIG at it`);
+    throw new EtlConfigError(
+      `the ETL pipeline file ${file} does not exist; write one (see README "ETL pipelines") or point COURIER_ETL_CONFIG at it`,
+    );
   }
   const stamp = `${stat.mtimeMs}:${stat.size}`;
   if (cached?.file === file && cached.stamp === stamp) return cached.value;

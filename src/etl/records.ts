@@ -22,12 +22,14 @@ function fromText(column: Column, raw: string, where: string): Value {
       return raw;
     case 'integer': {
       const n = Number(raw);
-      if (!/^[+-]?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) throw new RecordError(`${where}: column "${column.name}": ${JSON.stringify(raw)} is not an integer`);
+      if (!/^[+-]?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n))
+        throw new RecordError(`${where}: column "${column.name}": ${JSON.stringify(raw)} is not an integer`);
       return n;
     }
     case 'number': {
       const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n)) throw new RecordError(`${where}: column "${column.name}": ${JSON.stringify(raw)} is not a number`);
+      if (raw.trim() === '' || !Number.isFinite(n))
+        throw new RecordError(`${where}: column "${column.name}": ${JSON.stringify(raw)} is not a number`);
       return n;
     }
     case 'boolean': {
@@ -49,7 +51,10 @@ function fromJson(column: Column, value: unknown, where: string): Value {
     (column.type === 'integer' && Number.isSafeInteger(value)) ||
     (column.type === 'number' && typeof value === 'number' && Number.isFinite(value)) ||
     (column.type === 'boolean' && typeof value === 'boolean');
-  if (!ok) throw new RecordError(`${where}: field "${column.name}": ${JSON.stringify(value)} is not ${column.type === 'integer' ? 'an' : 'a'} ${column.type}`);
+  if (!ok)
+    throw new RecordError(
+      `${where}: field "${column.name}": ${JSON.stringify(value)} is not ${column.type === 'integer' ? 'an' : 'a'} ${column.type}`,
+    );
   return value as Value;
 }
 
@@ -57,7 +62,8 @@ function fromJson(column: Column, value: unknown, where: string): Value {
 export function checkRecord(pipeline: Pipeline, data: unknown, where: string): EtlRecord {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new RecordError(`${where}: not a JSON object`);
   const known = new Set(pipeline.columns.map((c) => c.name));
-  for (const field of Object.keys(data)) if (!known.has(field)) throw new RecordError(`${where}: unexpected field "${field}"; the pipeline has ${[...known].join(', ')}`);
+  for (const field of Object.keys(data))
+    if (!known.has(field)) throw new RecordError(`${where}: unexpected field "${field}"; the pipeline has ${[...known].join(', ')}`);
   const record: EtlRecord = {};
   for (const column of pipeline.columns) record[column.name] = fromJson(column, (data as Record<string, unknown>)[column.name], where);
   return record;
@@ -113,7 +119,7 @@ function formatOf(file: string, pipeline: Pipeline): 'csv' | 'jsonl' {
   if (pipeline.format !== 'auto') return pipeline.format;
   if (/\.csv$/i.test(file)) return 'csv';
   if (/\.(jsonl|ndjson)$/i.test(file)) return 'jsonl';
-  throw new RecordError('cannot tell the format from the name: end it in .csv, .jsonl or .ndjson, or set the pipeline\'s format');
+  throw new RecordError("cannot tell the format from the name: end it in .csv, .jsonl or .ndjson, or set the pipeline's format");
 }
 
 /** The file's records, checked one by one; the first bad one throws a RecordError. */

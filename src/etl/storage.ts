@@ -58,7 +58,9 @@ function insertStatement(dialect: Dialect, pipeline: Pipeline, rows: number): st
 const chunkRows = (pipeline: Pipeline) => Math.max(1, Math.floor(30_000 / pipeline.columns.length));
 
 function params(dialect: Dialect, pipeline: Pipeline, records: EtlRecord[]): unknown[] {
-  return records.flatMap((r) => pipeline.columns.map((c) => (dialect === 'sqlite' && typeof r[c.name] === 'boolean' ? Number(r[c.name]) : r[c.name])));
+  return records.flatMap((r) =>
+    pipeline.columns.map((c) => (dialect === 'sqlite' && typeof r[c.name] === 'boolean' ? Number(r[c.name]) : r[c.name])),
+  );
 }
 
 function* chunks<T>(items: T[], size: number): Generator<T[]> {
@@ -134,7 +136,10 @@ async function loadMariadb(url: string, pipeline: Pipeline, records: EtlRecord[]
     let inserted = 0;
     try {
       for (const chunk of chunks(records, chunkRows(pipeline))) {
-        const [result] = await connection.query<mysql.ResultSetHeader>(insertStatement('mariadb', pipeline, chunk.length), params('mariadb', pipeline, chunk));
+        const [result] = await connection.query<mysql.ResultSetHeader>(
+          insertStatement('mariadb', pipeline, chunk.length),
+          params('mariadb', pipeline, chunk),
+        );
         // ON DUPLICATE KEY UPDATE with no change counts a skipped row as 0 and a new row as 1.
         inserted += result.affectedRows;
       }
@@ -194,7 +199,21 @@ export function isPermanentLoadError(err: unknown): boolean {
   // PostgreSQL SQLSTATE classes: 28 auth, 3D no database, 42 schema/privilege, 22 data, 23 constraint.
   if (/^(28|3D|42|22|23)/.test(code)) return true;
   // MariaDB: access denied, unknown database, bad field, check constraint, bad value, null in NOT NULL.
-  if (['ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_BAD_FIELD_ERROR', 'ER_CONSTRAINT_FAILED', 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD', 'ER_BAD_NULL_ERROR', 'ER_WARN_DATA_OUT_OF_RANGE', 'ER_DATA_TOO_LONG', 'ER_TABLEACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR'].includes(code)) return true;
+  if (
+    [
+      'ER_ACCESS_DENIED_ERROR',
+      'ER_BAD_DB_ERROR',
+      'ER_BAD_FIELD_ERROR',
+      'ER_CONSTRAINT_FAILED',
+      'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD',
+      'ER_BAD_NULL_ERROR',
+      'ER_WARN_DATA_OUT_OF_RANGE',
+      'ER_DATA_TOO_LONG',
+      'ER_TABLEACCESS_DENIED_ERROR',
+      'ER_DBACCESS_DENIED_ERROR',
+    ].includes(code)
+  )
+    return true;
   return /SQLITE_CONSTRAINT|constraint failed|datatype mismatch/i.test((err as Error).message ?? '');
 }
 

@@ -33,7 +33,10 @@ export const archiveHandler: Handler = async (message, { jobId, config, store, h
   }
   const key = archiveKey(jobId, message.name, message.version);
   // Paths relative to / keep the tree recognisable when unpacked elsewhere.
-  const stream = create({ gzip: true, portable: true, cwd: '/' }, files.map((file) => path.relative('/', file)));
+  const stream = create(
+    { gzip: true, portable: true, cwd: '/' },
+    files.map((file) => path.relative('/', file)),
+  );
   const info = await store.put(key, stream as unknown as Readable, {
     signal,
     onProgress: (bytes) => heartbeat(bytes),

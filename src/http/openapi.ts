@@ -7,11 +7,17 @@ const error = {
   properties: { error: { type: 'string' }, message: { type: 'string' }, fields: { type: 'array', items: { type: 'string' } } },
 };
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [code, { description: `error ${code}`, ...json({ $ref: '#/components/schemas/Error' }) }]));
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((code) => [code, { description: `error ${code}`, ...json({ $ref: '#/components/schemas/Error' }) }]));
 const jobId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const job = { $ref: '#/components/schemas/Job' };
 const action = (summary: string) => ({
-  post: { summary, security: [{ bearer: [] }], parameters: [jobId], responses: { 200: { description: 'done', ...json(job) }, ...errors(401, 404, 409, 503) } },
+  post: {
+    summary,
+    security: [{ bearer: [] }],
+    parameters: [jobId],
+    responses: { 200: { description: 'done', ...json(job) }, ...errors(401, 404, 409, 503) },
+  },
 });
 
 /** The API's OpenAPI 3.1 description; the message schema comes from the same zod schema the server validates with. */
@@ -52,23 +58,54 @@ export function openApiDocument(version: string) {
         get: {
           summary: 'List jobs through Temporal visibility, newest first',
           parameters: [
-            { name: 'kind', in: 'query', schema: { type: 'string', enum: ['backup', 'restore', 'dispatch', 'push', 'etl', 'etl-transform', 'etl-load', 'etl-cleanup'] } },
+            {
+              name: 'kind',
+              in: 'query',
+              schema: { type: 'string', enum: ['backup', 'restore', 'dispatch', 'push', 'etl', 'etl-transform', 'etl-load', 'etl-cleanup'] },
+            },
             { name: 'status', in: 'query', schema: { type: 'string' } },
             { name: 'project', in: 'query', schema: { type: 'string' } },
             { name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
             { name: 'pageToken', in: 'query', schema: { type: 'string' } },
           ],
-          responses: { 200: { description: 'a page of jobs', ...json({ type: 'object', properties: { jobs: { type: 'array', items: job }, nextPageToken: { type: 'string' } } }) }, ...errors(400, 503) },
+          responses: {
+            200: {
+              description: 'a page of jobs',
+              ...json({ type: 'object', properties: { jobs: { type: 'array', items: job }, nextPageToken: { type: 'string' } } }),
+            },
+            ...errors(400, 503),
+          },
         },
       },
-      '/v1/jobs/{id}': { get: { summary: 'Status, progress and status log of a job', parameters: [jobId], responses: { 200: { description: 'the job', ...json(job) }, ...errors(404, 503) } } },
+      '/v1/jobs/{id}': {
+        get: {
+          summary: 'Status, progress and status log of a job',
+          parameters: [jobId],
+          responses: { 200: { description: 'the job', ...json(job) }, ...errors(404, 503) },
+        },
+      },
       '/v1/jobs/{id}/cancel': action('Cancel a job; it cleans up and ends cancelled'),
       '/v1/jobs/{id}/pause': action('Stop scheduling new work (work in flight finishes)'),
       '/v1/jobs/{id}/resume': action('Resume a paused job'),
       '/v1/jobs/{id}/retry': action('Start a job that failed again from its original message, as a new run of the same id'),
-      '/v1/queues': { get: { summary: 'Every task queue courier uses, with pollers and backlog', responses: { 200: { description: 'queues', ...json({ type: 'object' }) } } } },
-      '/healthz': { get: { summary: 'Temporal reachable, server and worker uptime', responses: { 200: { description: 'healthy', ...json({ type: 'object' }) }, 503: { description: 'Temporal unreachable' } } } },
-      '/metrics': { get: { summary: 'Prometheus text: the SDK metrics and courier counters', responses: { 200: { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/v1/queues': {
+        get: {
+          summary: 'Every task queue courier uses, with pollers and backlog',
+          responses: { 200: { description: 'queues', ...json({ type: 'object' }) } },
+        },
+      },
+      '/healthz': {
+        get: {
+          summary: 'Temporal reachable, server and worker uptime',
+          responses: { 200: { description: 'healthy', ...json({ type: 'object' }) }, 503: { description: 'Temporal unreachable' } },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus text: the SDK metrics and courier counters',
+          responses: { 200: { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
       '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
     },
   };

@@ -49,7 +49,10 @@ function jobFilter(query: Record<string, string | undefined>): { filter: JobFilt
   const pageSize = query.pageSize === undefined ? 50 : Number(query.pageSize);
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) bad.push('pageSize');
   if (bad.length > 0) {
-    throw new MessageError(`bad query parameter(s) ${bad.join(', ')}: kind is one of ${KINDS.join('|')}, status one of ${STATUSES.join('|')}, pageSize 1-1000`, bad);
+    throw new MessageError(
+      `bad query parameter(s) ${bad.join(', ')}: kind is one of ${KINDS.join('|')}, status one of ${STATUSES.join('|')}, pageSize 1-1000`,
+      bad,
+    );
   }
   return {
     filter: { kind: query.kind as JobFilter['kind'], status: query.status as JobFilter['status'], project: query.project },
@@ -67,12 +70,18 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   app.addHook('onRequest', async (request: FastifyRequest, reply) => {
     if (request.method !== 'POST' || !config.http.token) return;
     if (!tokenMatches(request.headers.authorization, config.http.token)) {
-      return sendError(reply.header('www-authenticate', 'Bearer'), 401, 'Unauthorized', 'this route needs `Authorization: Bearer <COURIER_HTTP_TOKEN>`');
+      return sendError(
+        reply.header('www-authenticate', 'Bearer'),
+        401,
+        'Unauthorized',
+        'this route needs `Authorization: Bearer <COURIER_HTTP_TOKEN>`',
+      );
     }
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, 'PayloadTooLarge', `request body above the limit of ${config.http.bodyLimit} bytes (COURIER_HTTP_BODY_LIMIT)`);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return sendError(reply, 413, 'PayloadTooLarge', `request body above the limit of ${config.http.bodyLimit} bytes (COURIER_HTTP_BODY_LIMIT)`);
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, err.statusCode, 'BadRequest', err.message);
     return sendFailure(reply, err);
   });
@@ -81,7 +90,12 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     const path = request.url.split('?')[0];
     const route = ROUTES.find((r) => r.pattern.test(path));
     if (route) {
-      return sendError(reply.header('allow', route.methods.join(', ')), 405, 'MethodNotAllowed', `${request.method} ${path} is not allowed; use ${route.methods.join(' or ')}`);
+      return sendError(
+        reply.header('allow', route.methods.join(', ')),
+        405,
+        'MethodNotAllowed',
+        `${request.method} ${path} is not allowed; use ${route.methods.join(' or ')}`,
+      );
     }
     return sendError(reply, 404, 'NotFound', `no route ${request.method} ${path}; see /openapi.json`);
   });
@@ -144,7 +158,12 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   app.get('/healthz', async (_request, reply) => {
     const uptime = (since: Date) => Math.round((Date.now() - since.getTime()) / 1000);
     const body = {
-      temporal: { address: config.temporal.address, namespace: config.temporal.namespace, reachable: false, serverVersion: undefined as string | undefined },
+      temporal: {
+        address: config.temporal.address,
+        namespace: config.temporal.namespace,
+        reachable: false,
+        serverVersion: undefined as string | undefined,
+      },
       server: { uptimeSeconds: uptime(startedAt) },
       worker: deps.worker ? { running: true, uptimeSeconds: uptime(deps.worker.startedAt) } : { running: false },
     };

@@ -19,7 +19,11 @@ export class ScheduleMissingError extends Error {}
  * A Temporal Schedule that runs the ETL cleanup every `everyMs`: one run at a
  * time (a run still going skips the next), and its runs show up as jobs.
  */
-export async function createCleanupSchedule(client: Client, config: Config, options: { id: string; everyMs: number; olderThanMs: number; host?: string }): Promise<void> {
+export async function createCleanupSchedule(
+  client: Client,
+  config: Config,
+  options: { id: string; everyMs: number; olderThanMs: number; host?: string },
+): Promise<void> {
   const settings = settingsFor(config);
   const input: CleanupInput = { olderThanMs: options.olderThanMs, settings, ...(options.host ? { host: options.host } : {}) };
   await client.schedule.create({
@@ -69,7 +73,8 @@ async function named<T>(id: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw new ScheduleMissingError(`no schedule "${id}"; \`courier schedule list\` shows the ones there are`);
+    if (err instanceof ScheduleNotFoundError)
+      throw new ScheduleMissingError(`no schedule "${id}"; \`courier schedule list\` shows the ones there are`);
     throw err;
   }
 }
@@ -92,4 +97,3 @@ export async function triggerCleanupSchedule(client: Client, id: string): Promis
     throw new Error(`schedule ${id} was triggered but no run appeared within 10 s; is the Temporal server healthy?`);
   });
 }
-

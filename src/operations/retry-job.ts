@@ -30,7 +30,8 @@ export async function originalMessage(client: Client, jobId: string): Promise<un
 export async function retryJob(client: Client, config: Config, jobId: string): Promise<Submission> {
   const job = await getJob(client, jobId);
   if (job.status === 'running') throw new JobStateError(`job ${jobId} is still running; cancel it first or wait for it`, job.status);
-  if (job.status === 'completed') throw new JobStateError(`job ${jobId} completed; submit a new message (e.g. a new name) to run it again`, job.status);
+  if (job.status === 'completed')
+    throw new JobStateError(`job ${jobId} completed; submit a new message (e.g. a new name) to run it again`, job.status);
   const message = parseMessage(await originalMessage(client, jobId));
   return submit(client, config, { ...message, id: jobId });
 }

@@ -99,13 +99,30 @@ export async function describeHosts(client: Client, config: Config): Promise<Hos
     if (++seen >= 10_000) break;
   }
   const control = await describe(client, config.taskQueue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY);
-  const names = new Set([...running.keys(), ...pollersOf(control.pollers).filter((p) => p.alive).map((p) => hostOfIdentity(p.identity)).filter((h): h is string => Boolean(h))]);
+  const names = new Set([
+    ...running.keys(),
+    ...pollersOf(control.pollers)
+      .filter((p) => p.alive)
+      .map((p) => hostOfIdentity(p.identity))
+      .filter((h): h is string => Boolean(h)),
+  ]);
   const views = await Promise.all(
     [...names].sort().map(async (name): Promise<HostView> => {
       const pollers = pollersOf((await describe(client, hostQueue(name), TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)).pollers);
       const live = pollers.filter((p) => p.alive);
-      const lastPoll = pollers.map((p) => p.lastAccessTime).filter(Boolean).sort().at(-1);
-      return { name, queue: hostQueue(name), pollers: live.length, alive: live.length > 0, ...(lastPoll ? { lastPoll } : {}), runningJobs: running.get(name) ?? 0 };
+      const lastPoll = pollers
+        .map((p) => p.lastAccessTime)
+        .filter(Boolean)
+        .sort()
+        .at(-1);
+      return {
+        name,
+        queue: hostQueue(name),
+        pollers: live.length,
+        alive: live.length > 0,
+        ...(lastPoll ? { lastPoll } : {}),
+        runningJobs: running.get(name) ?? 0,
+      };
     }),
   );
   return views;

@@ -60,7 +60,8 @@ export async function untilReady<T>(what: string, attempt: (callMs: number) => P
     attempts++;
     try {
       const value = await attempt(Math.max(1, Math.min(deadline - Date.now(), 2000 * attempts, 15_000)));
-      if (attempts > 1 && Date.now() >= started + (options.quietMs ?? 0)) options.log?.(`${what}: ready after ${((Date.now() - started) / 1000).toFixed(1)} s (${attempts} attempts)`);
+      if (attempts > 1 && Date.now() >= started + (options.quietMs ?? 0))
+        options.log?.(`${what}: ready after ${((Date.now() - started) / 1000).toFixed(1)} s (${attempts} attempts)`);
       return value;
     } catch (err) {
       lastError = messageOf(err);
@@ -73,7 +74,9 @@ export async function untilReady<T>(what: string, attempt: (callMs: number) => P
       throw error;
     }
     if (Date.now() >= nextLog) {
-      options.log?.(`waiting for ${what} (${(waited / 1000).toFixed(0)} s of at most ${(options.timeoutMs / 1000).toFixed(0)} s; last error: ${lastError})`);
+      options.log?.(
+        `waiting for ${what} (${(waited / 1000).toFixed(0)} s of at most ${(options.timeoutMs / 1000).toFixed(0)} s; last error: ${lastError})`,
+      );
       nextLog = Date.now() + 10_000;
     }
     await sleep(delay);

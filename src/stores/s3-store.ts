@@ -105,7 +105,10 @@ export class S3Store implements ObjectStore, MultipartStore {
     // Kept as it is, so an activity cancelled mid-request completes as cancelled rather than failed.
     if (name === 'AbortError') return err as Error;
     if (name === 'NoSuchBucket') {
-      return ApplicationFailure.nonRetryable(`bucket "${this.location.bucket}" does not exist at ${this.endpoint}; create it or fix COURIER_STORE`, 'NotFound');
+      return ApplicationFailure.nonRetryable(
+        `bucket "${this.location.bucket}" does not exist at ${this.endpoint}; create it or fix COURIER_STORE`,
+        'NotFound',
+      );
     }
     if (CREDENTIAL_ERRORS.has(name) || status === 403) {
       return ApplicationFailure.nonRetryable(
@@ -313,7 +316,10 @@ export class S3Store implements ObjectStore, MultipartStore {
       return { parts, next: page.IsTruncated ? String(page.NextPartNumberMarker) : undefined };
     } catch (err) {
       if ((err as Error).name === 'NoSuchUpload') {
-        throw ApplicationFailure.nonRetryable(`multipart upload ${uploadId} of ${objectKey} no longer exists at ${this.endpoint}; back the file up again`, 'PartLost');
+        throw ApplicationFailure.nonRetryable(
+          `multipart upload ${uploadId} of ${objectKey} no longer exists at ${this.endpoint}; back the file up again`,
+          'PartLost',
+        );
       }
       throw this.translate(err, `list the parts of ${objectKey}`);
     }
@@ -354,7 +360,9 @@ export class S3Store implements ObjectStore, MultipartStore {
 
   async listMultipartUploads(prefix: string): Promise<{ key: string; uploadId: string }[]> {
     try {
-      const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.location.bucket, Prefix: `${this.location.prefix}${prefix}` }));
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.location.bucket, Prefix: `${this.location.prefix}${prefix}` }),
+      );
       return (page.Uploads ?? []).map((upload) => ({ key: upload.Key!.slice(this.location.prefix.length), uploadId: upload.UploadId! }));
     } catch (err) {
       throw this.translate(err, `list multipart uploads under ${prefix}`);

@@ -42,14 +42,21 @@ export interface ObjectStore {
 }
 
 export class ObjectNotFoundError extends Error {
-  constructor(readonly key: string, store: string) {
+  constructor(
+    readonly key: string,
+    store: string,
+  ) {
     super(`object "${key}" does not exist in ${store}`);
     this.name = 'ObjectNotFoundError';
   }
 }
 
 export class ChecksumMismatchError extends Error {
-  constructor(readonly key: string, readonly expected: string, readonly actual: string) {
+  constructor(
+    readonly key: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
     super(`object "${key}": expected ${expected}, received ${actual}`);
     this.name = 'ChecksumMismatchError';
   }
@@ -87,7 +94,13 @@ export interface PartBytes {
  */
 export interface MultipartStore {
   startMultipart(key: string): Promise<string>;
-  uploadPart(key: string, uploadId: string, partNumber: number, bytes: PartBytes, options: { sha256: string; md5?: string; signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<UploadedPart>;
+  uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    bytes: PartBytes,
+    options: { sha256: string; md5?: string; signal?: AbortSignal; onProgress?: (bytes: number) => void },
+  ): Promise<UploadedPart>;
   findPart(key: string, uploadId: string, partNumber: number): Promise<UploadedPart | undefined>;
   listParts(key: string, uploadId: string): Promise<UploadedPart[]>;
   /** Assembles the parts; the result's sha256 is the store's composite checksum when it reports one. */

@@ -23,7 +23,12 @@ export function backupDropFolder(root: string) {
 
 /** Backup names allow letters, digits, ".", "-" and "_"; the content hash keeps different files apart. */
 function backupNameFor(file: string, sha256: string): string {
-  const base = path.basename(file).replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._]+/, '').slice(0, 150) || 'file';
+  const base =
+    path
+      .basename(file)
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .replace(/^[._]+/, '')
+      .slice(0, 150) || 'file';
   return `${base}-${sha256.slice(0, 12)}`;
 }
 
@@ -48,7 +53,13 @@ export async function watchBackupDrop(root: string, deps: { config: Config; clie
     const { digests } = await hashFile({ file: working, algorithms: ['sha256'] });
     const sha256 = digests.sha256!;
     const jobId = `backup-drop-${sha256.slice(0, 24)}`;
-    await submit(deps.client, deps.config, { kind: 'backup', id: jobId, name: backupNameFor(working, sha256), source: working, host: deps.config.host });
+    await submit(deps.client, deps.config, {
+      kind: 'backup',
+      id: jobId,
+      name: backupNameFor(working, sha256),
+      source: working,
+      host: deps.config.host,
+    });
     log.info({ workflowId: jobId, file: path.basename(working) }, 'dropped file submitted for backup');
     try {
       await waitForJob(deps.client, jobId);
@@ -56,13 +67,21 @@ export async function watchBackupDrop(root: string, deps: { config: Config; clie
       log.info({ workflowId: jobId, file: path.basename(working) }, 'backed up; moved to resolved/');
     } catch (err) {
       await moveInto(working, dirs.failed);
-      log.warn({ workflowId: jobId, file: path.basename(working), err: (err as Error).message }, 'backup failed; moved to failed/ (move it back into inbox/ to retry)');
+      log.warn(
+        { workflowId: jobId, file: path.basename(working), err: (err as Error).message },
+        'backup failed; moved to failed/ (move it back into inbox/ to retry)',
+      );
     }
   };
 
   // Files left in working/ by an earlier watcher belong to jobs that may still run: follow them again.
   for (const entry of await fs.readdir(dirs.working)) {
-    void follow(path.join(dirs.working, entry)).catch((err: Error) => log.error({ file: entry, err: err.message }, 'a file left in working/ could not be followed'));
+    void follow(path.join(dirs.working, entry)).catch((err: Error) =>
+      log.error({ file: entry, err: err.message }, 'a file left in working/ could not be followed'),
+    );
   }
-  return watchInbox(dirs.inbox, async (file) => follow(await moveInto(file, dirs.working)), { stableMs: deps.config.watchStableMs, logger: deps.logger });
+  return watchInbox(dirs.inbox, async (file) => follow(await moveInto(file, dirs.working)), {
+    stableMs: deps.config.watchStableMs,
+    logger: deps.logger,
+  });
 }

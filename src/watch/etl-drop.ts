@@ -32,7 +32,10 @@ export async function watchEtlInbox(inbox: string, pipeline: string, deps: { con
         });
       if (earlier?.status.name === 'COMPLETED') {
         await fs.rm(file, { force: true });
-        log.info({ workflowId: jobId, file: path.basename(file) }, 'the same content was loaded completely by this job already; duplicate removed from the inbox');
+        log.info(
+          { workflowId: jobId, file: path.basename(file) },
+          'the same content was loaded completely by this job already; duplicate removed from the inbox',
+        );
         return;
       }
       if (earlier?.status.name === 'RUNNING') {
@@ -40,7 +43,10 @@ export async function watchEtlInbox(inbox: string, pipeline: string, deps: { con
         return;
       }
       await submit(deps.client, deps.config, { kind: 'etl', id: jobId, pipeline, source: file, move: true, host: deps.config.host });
-      log.info({ workflowId: jobId, file: path.basename(file), retry: earlier !== undefined }, earlier ? 'dropped file started its job again' : 'dropped file started a job');
+      log.info(
+        { workflowId: jobId, file: path.basename(file), retry: earlier !== undefined },
+        earlier ? 'dropped file started its job again' : 'dropped file started a job',
+      );
     },
     { stableMs: deps.config.watchStableMs, logger: deps.logger },
   );

@@ -53,11 +53,19 @@ export async function watchInbox(dir: string, take: (file: string) => Promise<vo
       await new Promise((resolve) => setTimeout(resolve, options.stableMs));
     }
     waitingForWriter.delete(file);
-    if (!(await fs.stat(file).then((s) => s.isFile(), () => false))) return;
+    if (
+      !(await fs.stat(file).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      return;
     await take(file);
   };
   const track = (file: string) => {
-    void hand(file).catch((err: Error) => log.error({ file: path.basename(file), err: err.message }, 'a dropped file could not be handed over; it stays in the inbox'));
+    void hand(file).catch((err: Error) =>
+      log.error({ file: path.basename(file), err: err.message }, 'a dropped file could not be handed over; it stays in the inbox'),
+    );
   };
 
   const watcher: FSWatcher = watch(inbox, {

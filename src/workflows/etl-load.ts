@@ -19,7 +19,13 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
   const loading: ActivityOptions = {
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: settings.heartbeatTimeoutMs,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: input.loadAttempts, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: input.loadAttempts,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
   };
   const at = STAGE_DIRS.loadInProgress;
   try {
@@ -32,7 +38,12 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
       await files.mailOperators({
         pipeline,
         subject: `ETL ${pipeline}: batch ${name} is invalid, moved to ${STAGE_DIRS.loadFailed}`,
-        lines: [check.reason, '', `Job: ${workflowInfo().workflowId}`, `Fix the batch and move it back into ${STAGE_DIRS.loadWorking} to load it again.`],
+        lines: [
+          check.reason,
+          '',
+          `Job: ${workflowInfo().workflowId}`,
+          `Fix the batch and move it back into ${STAGE_DIRS.loadWorking} to load it again.`,
+        ],
       });
       throw ApplicationFailure.nonRetryable(check.reason, 'BadInput');
     }

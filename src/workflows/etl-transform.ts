@@ -72,7 +72,9 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
         window.map((index) =>
           executeChild(etlLoad, {
             workflowId: `${workflowId}-L${index + 1}`,
-            args: [{ pipeline, name: batchName(name, index), settings, loadAttempts: input.loadAttempts, ...(input.host ? { host: input.host } : {}) }],
+            args: [
+              { pipeline, name: batchName(name, index), settings, loadAttempts: input.loadAttempts, ...(input.host ? { host: input.host } : {}) },
+            ],
             typedSearchAttributes: [
               { key: CourierKind, value: 'etl-load' },
               { key: CourierStatus, value: 'queued' },
@@ -91,7 +93,14 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
       state.nextBatch = end;
       job.progress.partsDone = end;
     }
-    const result: TransformResult = { jobId: workflowId, file: name, records: state.records, loadsStarted: state.batches, failedLoads: state.failedLoads, locations: state.tallies };
+    const result: TransformResult = {
+      jobId: workflowId,
+      file: name,
+      records: state.records,
+      loadsStarted: state.batches,
+      failedLoads: state.failedLoads,
+      locations: state.tallies,
+    };
     await job.complete({ ...result });
     return result;
   } catch (err) {

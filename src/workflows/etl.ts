@@ -120,7 +120,9 @@ export async function etl(input: EtlInput): Promise<EtlResult> {
     const failed = transforms.filter((t) => t.error);
     if (rejected.length > 0 || failed.length > 0) {
       const parts = [
-        ...(rejected.length ? [`${rejected.length} of ${sources.length} file(s) invalid, in ${STAGE_DIRS.extractFailed}: ${rejected.map((r) => r.reason).join('; ')}`] : []),
+        ...(rejected.length
+          ? [`${rejected.length} of ${sources.length} file(s) invalid, in ${STAGE_DIRS.extractFailed}: ${rejected.map((r) => r.reason).join('; ')}`]
+          : []),
         ...(failed.length ? [`${failed.length} transform(s) failed: ${failed.map((t) => `${t.file}: ${t.error}`).join('; ')}`] : []),
       ];
       // Failing (rather than completing) lets the drop folder start the same file again once it is moved back.

@@ -1,5 +1,12 @@
 import { TimeoutType } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  TimeoutFailure,
+  upsertSearchAttributes,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HostSettings } from '../jobs';
 import { hostQueue } from '../jobs';
@@ -139,7 +146,10 @@ export function pinHost(job: JobTracker, options: { settings?: HostSettings; nam
       }
     },
     async cleanup(stepOptions, call) {
-      const on = settings && host ? proxyActivities<Activities>({ ...stepOptions, taskQueue: hostQueue(host), scheduleToStartTimeout: settings.lostAfterMs }) : proxyActivities<Activities>(stepOptions);
+      const on =
+        settings && host
+          ? proxyActivities<Activities>({ ...stepOptions, taskQueue: hostQueue(host), scheduleToStartTimeout: settings.lostAfterMs })
+          : proxyActivities<Activities>(stepOptions);
       await call(on).catch(() => undefined);
     },
   };

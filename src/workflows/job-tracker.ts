@@ -17,7 +17,6 @@ import { CourierStatus } from '../search-attributes';
 import { quickStep } from './activity-options';
 import { pauseSignal, progressQuery, resumeSignal, statusLogQuery } from './definitions';
 
-
 /** The innermost failure message: the activity's own words, not the "Activity task failed" wrappers. */
 export function rootCause(err: unknown): { message: string; type?: string } {
   let current: unknown = err;
@@ -145,7 +144,9 @@ export function trackJob(options: TrackOptions): JobTracker {
       }
       if (plan.email.length > 0 && plan.emailOn.includes(event)) {
         deliveries.push(
-          bookkeeping.sendEmail({ to: plan.email, document }).catch((err) => tracker.note(`mail to ${plan.email.join(', ')} for ${event} failed: ${rootCause(err).message}`)),
+          bookkeeping
+            .sendEmail({ to: plan.email, document })
+            .catch((err) => tracker.note(`mail to ${plan.email.join(', ')} for ${event} failed: ${rootCause(err).message}`)),
         );
       }
       await Promise.all(deliveries);
@@ -176,7 +177,12 @@ export function trackJob(options: TrackOptions): JobTracker {
       tracker.set('failed', cause.message);
       await CancellationScope.nonCancellable(async () => {
         await bookkeeping
-          .reportStatus({ jobId: workflowInfo().workflowId, kind, status: 'failed', detail: { subject, error: cause.message, errorType: cause.type } })
+          .reportStatus({
+            jobId: workflowInfo().workflowId,
+            kind,
+            status: 'failed',
+            detail: { subject, error: cause.message, errorType: cause.type },
+          })
           .catch(() => undefined);
         await tracker.notify('failed', { cause: cause.message });
         await ledger;

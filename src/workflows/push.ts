@@ -52,16 +52,33 @@ export async function push(input: PushInput): Promise<PushResult> {
           });
           progress.partsDone++;
           progress.bytesDone += file.size;
-          return { host, outcome: 'delivered', written: delivered.written, ...(delivered.postCommand ? { postCommandOutput: delivered.postCommand.output } : {}) };
+          return {
+            host,
+            outcome: 'delivered',
+            written: delivered.written,
+            ...(delivered.postCommand ? { postCommandOutput: delivered.postCommand.output } : {}),
+          };
         } catch (err) {
           if (notPickedUp(err)) {
-            return { host, outcome: 'unreachable', cause: `nothing polled task queue ${hostQueue(host)} within ${Math.round(input.push.hostTimeoutMs / 1000)} s; is \`courier worker --host ${host}\` running?` };
+            return {
+              host,
+              outcome: 'unreachable',
+              cause: `nothing polled task queue ${hostQueue(host)} within ${Math.round(input.push.hostTimeoutMs / 1000)} s; is \`courier worker --host ${host}\` running?`,
+            };
           }
           return { host, outcome: 'failed', cause: rootCause(err).message };
         }
       }),
     );
-    const result: PushResult = { jobId: message.id, name: message.name, dest: message.dest, sha256: file.sha256, size: file.size, hosts, completedAt: new Date().toISOString() };
+    const result: PushResult = {
+      jobId: message.id,
+      name: message.name,
+      dest: message.dest,
+      sha256: file.sha256,
+      size: file.size,
+      hosts,
+      completedAt: new Date().toISOString(),
+    };
     const missed = hosts.filter((h) => h.outcome !== 'delivered');
     if (missed.length > 0) {
       const summary = missed.map((h) => `${h.host} ${h.outcome}: ${h.cause}`).join('; ');

@@ -56,7 +56,11 @@ export function sqliteQuery<T = Record<string, unknown>>(file: string, sql: stri
 }
 
 /** The ids of a table, sorted, from each kind of database. */
-export async function idsIn(where: { pg?: string; maria?: string; sqlite?: { file: string; table: string } }): Promise<{ pg?: number[]; maria?: number[]; sqlite?: number[] }> {
+export async function idsIn(where: {
+  pg?: string;
+  maria?: string;
+  sqlite?: { file: string; table: string };
+}): Promise<{ pg?: number[]; maria?: number[]; sqlite?: number[] }> {
   const ids = (rows: { id: unknown }[]) => rows.map((r) => Number(r.id)).sort((a, b) => a - b);
   return {
     ...(where.pg ? { pg: ids(await pgQuery<{ id: unknown }>(`SELECT id FROM "${where.pg}"`)) } : {}),

@@ -47,20 +47,28 @@ export function testHost(client: Client, name: string, base: string, env: Record
       const courier = [process.execPath, path.join(ROOT, 'bin', 'courier'), 'worker'];
       // unshare execs sh, which execs node after the bind mount: the child's pid is the worker's.
       const child = privateMounts
-        ? spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$0" "$1" && exec "$2" "$3" "$4"', disk, dataDir, ...courier], { env: hostEnv, stdio: ['ignore', 'ignore', 'pipe'] })
+        ? spawn(
+            'unshare',
+            ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$0" "$1" && exec "$2" "$3" "$4"', disk, dataDir, ...courier],
+            { env: hostEnv, stdio: ['ignore', 'ignore', 'pipe'] },
+          )
         : spawn(courier[0], courier.slice(1), { env: hostEnv, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
       host.child = child;
-      await waitUntil(`host ${name} to poll ${hostQueue(name)}`, async () => {
-        if (child.exitCode !== null) throw new Error(`host ${name} exited ${child.exitCode}: ${stderr}`);
-        const described = await client.workflowService.describeTaskQueue({
-          namespace: client.options.namespace,
-          taskQueue: { name: hostQueue(name) },
-          taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-        });
-        return (described.pollers ?? []).some((p) => p.identity === `${child.pid}@${name}`);
-      }, 120_000);
+      await waitUntil(
+        `host ${name} to poll ${hostQueue(name)}`,
+        async () => {
+          if (child.exitCode !== null) throw new Error(`host ${name} exited ${child.exitCode}: ${stderr}`);
+          const described = await client.workflowService.describeTaskQueue({
+            namespace: client.options.namespace,
+            taskQueue: { name: hostQueue(name) },
+            taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+          });
+          return (described.pollers ?? []).some((p) => p.identity === `${child.pid}@${name}`);
+        },
+        120_000,
+      );
     },
     async kill(signal = 'SIGKILL') {
       const child = host.child;

@@ -134,11 +134,7 @@ export function spawnWorker(env: Record<string, string>, args: string[] = []): C
 }
 
 /** Runs the courier CLI and collects its output. */
-export function runCli(
-  args: string[],
-  env: Record<string, string>,
-  input?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'courier'), ...args], {
       env: { ...process.env, ...env },

@@ -1,0 +1,42 @@
+// The Temporal TypeScript samples' habits: promises are awaited or handled, and
+// workflow code (which runs in a deterministic sandbox) reaches no Node module.
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const nodeModules = builtinModules.flatMap((name) => [name, `node:${name}`]);
+const workflowFiles = ['src/workflows/**/*.ts', 'src/kinds/**/workflow.ts', 'src/kinds/**/workflows/**/*.ts'];
+
+export default tseslint.config(
+  { ignores: ['eslint.config.mjs', 'dist/**', 'node_modules/**', 'test/histories/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // node:test's describe and it return promises the runner itself awaits.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+      ],
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'object-shorthand': ['error', 'always'],
+    },
+  },
+  {
+    files: workflowFiles,
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: nodeModules.map((name) => ({ name, message: 'workflow code runs in a sandbox without Node modules; do this in an activity', allowTypeImports: true })),
+          patterns: [
+            { group: ['**/activities', '**/activities/**', '!**/activities/contract'], message: 'workflows call activities through proxyActivities with `import type` only', allowTypeImports: true },
+          ],
+        },
+      ],
+    },
+  },
+);
