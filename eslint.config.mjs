@@ -5,10 +5,10 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const nodeModules = builtinModules.flatMap((name) => [name, `node:${name}`]);
-const workflowFiles = ['src/workflows/**/*.ts', 'src/kinds/**/workflow.ts', 'src/kinds/**/workflows/**/*.ts'];
+const workflowFiles = ['src/workflows/**/*.ts', 'src/jobs/**/*.ts', 'src/kinds/**/*workflow*.ts', 'src/kinds/*/message.ts', 'src/kinds/*/contract.ts'];
 
 export default tseslint.config(
-  { ignores: ['eslint.config.mjs', 'dist/**', 'node_modules/**', 'test/histories/**'] },
+  { ignores: ['eslint.config.mjs', 'scratch/**', 'dist/**', 'node_modules/**', 'test/histories/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -11,7 +11,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { submit, waitForJob } from '../src/client';
 import { startDevServer } from '../src/dev-server/dev-server';
 import { freePort } from '../src/dev-server/free-port';
-import type { Message } from '../src/messages';
+import type { Message } from '../src/kinds/messages';
 
 const OUT = path.resolve(__dirname, '..', 'test', 'histories');
 

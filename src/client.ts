@@ -9,7 +9,7 @@ import {
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import fs from 'node:fs';
 import type { Config } from './config';
-import { EtlConfigError, pipelineOf } from './etl/pipelines';
+import { EtlConfigError, pipelineOf } from './kinds/etl/pipelines';
 import { jobIdFor } from './job-id';
 import { untilReady, type NotReadyError } from './startup/until-ready';
 import type {
@@ -29,7 +29,7 @@ import type {
   RestoreResult,
 } from './jobs';
 import { hostTopicQueue, QUERIES, SIGNALS, topicQueue, type StatusEntry, type StatusName } from './jobs';
-import { MessageError, parseMessage, type DispatchMessage, type Message, type MessageKind } from './messages';
+import { MessageError, parseMessage, type DispatchMessage, type Message, type MessageKind } from './kinds/messages';
 import { CourierHost, CourierKind, CourierProject, CourierStatus } from './search-attributes';
 
 export type JobResult = BackupResult | RestoreResult | DispatchResult | PushResult | EtlResult;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Message } from './messages';
+import type { Message } from './kinds/messages';
 
 function digest(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 12);

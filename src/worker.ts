@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, createHandlerActivities, createHostActivities, type Activities } from './activities';
-import { registeredFormats } from './handlers';
+import { registeredFormats } from './kinds/dispatch/handlers';
 import { hostQueue, hostTopicQueue, topicQueue } from './jobs';
 import type { Config } from './config';
 import { createLogger, installRuntimeLogger, type Logger } from './logger';

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import * as tar from 'tar';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../src/activities';
-import type { ArchiveOutcome } from '../src/activities/etl-cleanup';
+import type { ArchiveOutcome } from '../src/kinds/etl/activities/cleanup';
 import { waitForJob } from '../src/client';
 import { openStore } from '../src/stores';
 import type { CleanupResult } from '../src/jobs';

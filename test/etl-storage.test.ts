@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { Location, Pipeline } from '../src/etl/pipelines';
-import { loadInto } from '../src/etl/storage';
+import type { Location, Pipeline } from '../src/kinds/etl/pipelines';
+import { loadInto } from '../src/kinds/etl/storage';
 import { dropTables, idsIn, MARIADB_URL, PG_URL, uniqueTable } from './helpers/etl';
 
 describe('storage locations: the first loads into a new table', () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JobFailedError, submit, waitForJob } from '../src/client';
 import type { EtlResult, TransformResult } from '../src/jobs';
-import { MessageError } from '../src/messages';
+import { MessageError } from '../src/kinds/messages';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
 import { createStack, runCli, sha256File, type Stack } from './helpers/stack';
 import { COLUMNS, csv, dropTables, filesIn, idsIn, jsonl, MARIADB_URL, PG_URL, uniqueTable, writePipelines } from './helpers/etl';

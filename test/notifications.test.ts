@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JobFailedError, statusLogOf, submit, waitForJob } from '../src/client';
 import type { StatusDocument } from '../src/jobs';
-import { MessageError } from '../src/messages';
+import { MessageError } from '../src/kinds/messages';
 import { startHttpReceiver, startSmtp, type HttpReceiver, type SmtpReceiver } from './helpers/receivers';
 import { createStack, randomFile, runCli, type Stack } from './helpers/stack';
 

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { JobFailedError, submit, waitForJob } from '../src/client';
 import type { PushResult } from '../src/jobs';
 import { hostQueue, pushObjectKey } from '../src/jobs';
-import { MessageError } from '../src/messages';
+import { MessageError } from '../src/kinds/messages';
 import { retryJob } from '../src/operations/retry-job';
 import { describeQueues, POLLER_STALE_MS } from '../src/operations/task-queues';
 import { temporal } from '@temporalio/proto';

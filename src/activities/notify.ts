@@ -4,7 +4,7 @@ import { createTransport, type Transporter } from 'nodemailer';
 import type { StatusDocument } from '../jobs';
 import type { ActivityDeps } from './deps';
 import { permanent } from './failures';
-import { readEtlFile } from '../etl/pipelines';
+import { readEtlFile } from '../kinds/etl/pipelines';
 
 export const SIGNATURE_HEADER = 'x-courier-signature';
 

@@ -10,8 +10,8 @@ import {
   listCleanupSchedules,
   triggerCleanupSchedule,
 } from '../operations/cleanup-schedule';
-import { watchBackupDrop } from '../watch/backup-drop';
-import { watchEtlInbox } from '../watch/etl-drop';
+import { watchBackupDrop } from '../kinds/backup/drop-folder';
+import { watchEtlInbox } from '../kinds/etl/drop-folder';
 import type { Inbox } from '../watch/inbox';
 import { CliError, EXIT, hostOption, printJson } from './output';
 import { submitAndFollow } from './job-commands';

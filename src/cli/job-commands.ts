@@ -17,7 +17,7 @@ import {
 import { loadConfig, parseSize, type Config } from '../config';
 import type { BackupResult, DispatchResult, EtlResult, PushResult, RestoreResult, StatusEntry } from '../jobs';
 import { STATUS_NAMES } from '../jobs';
-import { parseMessageJson, type Message } from '../messages';
+import { parseMessageJson, type Message } from '../kinds/messages';
 import { formatBytes, formatDuration } from './format';
 import { CliError, EXIT, printJson } from './output';
 import { progressView } from './progress-bar';

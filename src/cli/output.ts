@@ -1,6 +1,6 @@
 import { ConfigError } from '../config';
 import { JobFailedError, JobNotFoundError } from '../client';
-import { hostName, MessageError } from '../messages';
+import { hostName, MessageError } from '../kinds/messages';
 import { ScheduleMissingError } from '../operations/cleanup-schedule';
 
 /** Exit codes scripts can rely on. */

@@ -5,7 +5,7 @@ import { parseWatchSpec, startWatchers } from './etl-commands';
 import { loadConfig, type Config } from '../config';
 import { startDevServer, type DevServer } from '../dev-server/dev-server';
 import { createLogger } from '../logger';
-import { registeredFormats } from '../handlers';
+import { registeredFormats } from '../kinds/dispatch/handlers';
 import { connectClient } from '../client';
 import { freePort, portOpen } from '../dev-server/free-port';
 import { startHttpServer } from '../http/start';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { message } from '../messages';
+import { message } from '../kinds/messages';
 
 const error = {
   type: 'object',

@@ -9,7 +9,7 @@ import { courierMetrics } from '../metrics';
 import { listJobPage } from '../operations/job-pages';
 import { retryJob } from '../operations/retry-job';
 import { describeHosts, describeQueues } from '../operations/task-queues';
-import { MessageError } from '../messages';
+import { MessageError } from '../kinds/messages';
 import { sendError, sendFailure } from './errors';
 import { openApiDocument } from './openapi';
 

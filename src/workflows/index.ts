@@ -1,8 +1,8 @@
-export { backup } from './backup';
-export { restore } from './restore';
-export { dispatch } from './dispatch';
-export { push } from './push';
-export { etl } from './etl';
-export { etlTransform } from './etl-transform';
-export { etlLoad } from './etl-load';
-export { etlCleanup } from './etl-cleanup';
+export { backup } from '../kinds/backup/workflow';
+export { restore } from '../kinds/restore/workflow';
+export { dispatch } from '../kinds/dispatch/workflow';
+export { push } from '../kinds/push/workflow';
+export { etl } from '../kinds/etl/workflow';
+export { etlTransform } from '../kinds/etl/transform-workflow';
+export { etlLoad } from '../kinds/etl/load-workflow';
+export { etlCleanup } from '../kinds/etl/cleanup-workflow';

@@ -12,10 +12,10 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { JobSettings, Phase, Progress, StatusDocument, StatusEntry, StatusName, TrackerState } from '../jobs';
-import type { NotifyEvent } from '../messages';
+import type { NotifyEvent } from '../kinds/messages';
 import { CourierStatus } from '../search-attributes';
 import { quickStep } from './activity-options';
-import { pauseSignal, progressQuery, resumeSignal, statusLogQuery } from './definitions';
+import { pauseSignal, progressQuery, resumeSignal, statusLogQuery } from '../jobs/definitions';
 
 /** The innermost failure message: the activity's own words, not the "Activity task failed" wrappers. */
 export function rootCause(err: unknown): { message: string; type?: string } {

@@ -1,0 +1,124 @@
+import { CancellationScope, continueAsNew, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { BackupInput, BackupResult, BackupState } from '../../jobs';
+import { byteMover, quickStep } from '../../workflows/activity-options';
+import { splitProgressSignal } from '../../jobs/definitions';
+import { trackJob } from '../../workflows/job-tracker';
+import { pinHost } from '../../workflows/host-pin';
+import { PARTS_PER_RUN, runPartPool } from '../../workflows/part-pool';
+
+/**
+ * A backup (seed 000): check the source, split it into checksummed parts in
+ * staging, upload and verify every part (deleting each local copy only after
+ * its verified upload), store the manifest, remove staging, report.
+ */
+export async function backup(input: BackupInput): Promise<BackupResult> {
+  const { message, settings } = input;
+  const state: BackupState = input.state ?? {
+    nextPart: 0,
+    bytesUploaded: 0,
+    partsUploaded: 0,
+    startedAt: new Date().toISOString(),
+  };
+  const job = trackJob({
+    kind: 'backup',
+    subject: message.name,
+    project: message.project,
+    settings,
+    carried: input.tracker,
+    total: { parts: state.split?.partCount ?? 0, bytes: state.split?.size ?? 0 },
+  });
+  const { progress } = job;
+  setHandler(splitProgressSignal, (update) => {
+    if (progress.phase !== 'split') return;
+    progress.partsDone = Math.max(progress.partsDone, update.partsDone);
+    progress.bytesDone = Math.max(progress.bytesDone, update.bytesDone);
+  });
+  const onStore = proxyActivities<Activities>(quickStep);
+  // Assembling a large object can take the server a while, and it does not heartbeat.
+  const assembly = proxyActivities<Activities>({ ...quickStep, startToCloseTimeout: '1 hour' });
+  const objectLayout = settings.layout === 'object';
+  // Staged parts live on one host's disk; a job that named no host may start them again on another.
+  const pin = pinHost(job, { settings: settings.hosts, named: message.host, pinned: state.source?.host, mayMove: !message.host });
+
+  /** Prepare, split, upload and verify, manifest, staging removed: every step that reads staging runs on the pinned host. */
+  const fileSteps = async (): Promise<BackupResult | undefined> => {
+    if (!state.split) {
+      progress.enter('prepare');
+      const source = await pin.first(quickStep, (on) => on.prepareBackup(input));
+      state.source = source;
+      Object.assign(progress, { partsTotal: source.partCount, bytesTotal: source.size });
+      progress.enter('split');
+      state.split = await pin.step(byteMover(settings), (on) => on.splitSource({ jobId: message.id, message, settings, source }));
+    }
+    const split = state.split;
+    if (objectLayout && split.partCount > 0) state.uploadId ??= await onStore.startObjectUpload({ backup: message.name });
+
+    progress.enter('upload');
+    Object.assign(progress, { partsDone: state.nextPart, bytesDone: state.bytesUploaded });
+    let startedThisRun = 0;
+    state.nextPart = await runPartPool({
+      from: state.nextPart,
+      total: split.partCount,
+      concurrency: settings.concurrency,
+      mayStart: () => startedThisRun < PARTS_PER_RUN && !workflowInfo().continueAsNewSuggested,
+      paused: () => job.paused,
+      work: async (index) => {
+        startedThisRun++;
+        const part = await pin.step(byteMover(settings), (on) =>
+          objectLayout
+            ? on.uploadObjectPart({ backup: message.name, index, uploadId: state.uploadId! })
+            : on.uploadPart({ backup: message.name, index, ...(state.hostsLost ? { mayBeStored: true } : {}) }),
+        );
+        progress.partsDone++;
+        progress.bytesDone += part.size;
+        state.bytesUploaded += part.size;
+        if (part.uploaded) state.partsUploaded++;
+      },
+    });
+    if (state.nextPart < split.partCount) return undefined;
+
+    progress.enter('manifest');
+    const objectKey = objectLayout
+      ? await assembly.completeObjectUpload({ backup: message.name, uploadId: state.uploadId, partCount: split.partCount, size: split.size })
+      : undefined;
+    const stored = await pin.step(quickStep, (on) =>
+      on.uploadManifest({
+        objectKey,
+        jobId: message.id,
+        message,
+        settings,
+        sourcePath: state.source?.path ?? message.source,
+        split,
+        startedAt: state.startedAt,
+        partsUploaded: state.partsUploaded,
+      }),
+    );
+    progress.enter('cleanup');
+    await pin.step(quickStep, (on) => on.removeStaging({ backup: message.name, partCount: split.partCount }));
+    return { ...stored, ...(pin.host ? { host: pin.host } : {}), ...(state.hostsLost ? { hostsLost: state.hostsLost } : {}) };
+  };
+
+  let result: BackupResult | undefined;
+  try {
+    if (!job.paused) job.set('running');
+    // On another host the split runs again; parts the store already verified are not sent again.
+    result = await pin.run(fileSteps, (lost) => {
+      Object.assign(state, { source: undefined, split: undefined, nextPart: 0, bytesUploaded: 0, hostsLost: [...(state.hostsLost ?? []), lost] });
+    });
+    if (result) await job.complete({ ...result });
+  } catch (err) {
+    // A multipart upload that will never complete is aborted, so the server keeps no orphaned parts.
+    const abortUpload = async () => {
+      if (state.uploadId) await onStore.abortObjectUpload({ backup: message.name, uploadId: state.uploadId }).catch(() => undefined);
+    };
+    if (!isCancellation(err)) await CancellationScope.nonCancellable(abortUpload);
+    // A cancelled backup takes its staging data with it; verified parts in the store stay.
+    return job.fail(err, async () => {
+      await abortUpload();
+      await pin.cleanup(quickStep, (on) => on.discardStaging({ backup: message.name, jobId: message.id }));
+    });
+  }
+  if (!result) return continueAsNew<typeof backup>({ message, settings, state, tracker: job.state() });
+  return result;
+}

@@ -1,0 +1,85 @@
+import { ApplicationFailure, isCancellation, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import type { LoadInput, LoadResult, LocationLoad } from '../../jobs';
+import { locationFailedDir, STAGE_DIRS } from './layout';
+import { NON_RETRYABLE } from '../../workflows/activity-options';
+import { etlActivities } from './workflow-options';
+import { pinHost } from '../../workflows/host-pin';
+import { rootCause, trackJob } from '../../workflows/job-tracker';
+
+/**
+ * Seed 002's L: take the batch into work_in_progress, check it, insert it into
+ * every storage location in one transaction each. A location that fails gets
+ * a mail and a copy of the batch in L/<location>/failed; the others go on.
+ */
+export async function etlLoad(input: LoadInput): Promise<LoadResult> {
+  const { pipeline, name, settings } = input;
+  const job = trackJob({ kind: 'etl-load', subject: `${pipeline} ${name}`, settings, total: { parts: 0, bytes: 0 } });
+  const pin = pinHost(job, { settings: settings.hosts, named: input.host, pinned: input.host, mayMove: false });
+  const files = etlActivities(settings, pin);
+  const loading: ActivityOptions = {
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: settings.heartbeatTimeoutMs,
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: input.loadAttempts,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
+  };
+  const at = STAGE_DIRS.loadInProgress;
+  try {
+    job.set('running');
+    job.progress.enter('load');
+    await files.moveEtlFile({ name, from: STAGE_DIRS.loadWorking, to: at });
+    const check = await files.checkBatch({ pipeline, dir: at, name });
+    if (!check.valid) {
+      await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.loadFailed });
+      await files.mailOperators({
+        pipeline,
+        subject: `ETL ${pipeline}: batch ${name} is invalid, moved to ${STAGE_DIRS.loadFailed}`,
+        lines: [
+          check.reason,
+          '',
+          `Job: ${workflowInfo().workflowId}`,
+          `Fix the batch and move it back into ${STAGE_DIRS.loadWorking} to load it again.`,
+        ],
+      });
+      throw ApplicationFailure.nonRetryable(check.reason, 'BadInput');
+    }
+    job.progress.partsTotal = check.locations.length;
+    const locations = await Promise.all(
+      check.locations.map(async (location): Promise<LocationLoad> => {
+        try {
+          const loaded = await pin.step(loading, (on) => on.loadBatch({ pipeline, location, dir: at, name }));
+          job.progress.partsDone++;
+          return { location, outcome: 'loaded', ...loaded };
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          const error = rootCause(err).message;
+          const parked = locationFailedDir(location);
+          await files.moveEtlFile({ name, from: at, to: parked, copy: true });
+          job.note(`location ${location} failed: ${error}; batch copied to ${parked}`);
+          await files.mailOperators({
+            pipeline,
+            subject: `ETL ${pipeline}: storage location ${location} could not load ${name}`,
+            lines: [
+              `Storage location ${location} failed to load batch ${name} (${check.records} records); the other locations went on.`,
+              '',
+              `Cause: ${error}`,
+              `A copy of the batch is in ${parked}/${name}.`,
+              `Job: ${workflowInfo().workflowId}`,
+            ],
+          });
+          return { location, outcome: 'failed', records: 0, inserted: 0, error };
+        }
+      }),
+    );
+    await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.loadResolved });
+    const result: LoadResult = { jobId: workflowInfo().workflowId, batch: name, records: check.records, locations };
+    await job.complete({ ...result });
+    return result;
+  } catch (err) {
+    return job.fail(err);
+  }
+}

@@ -1,0 +1,141 @@
+import { ApplicationFailure, isCancellation, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import type { EtlInput, EtlResult, LocationTally, TransformOutcome, TransformResult } from '../../jobs';
+import { STAGE_DIRS } from './layout';
+import { CourierHost, CourierKind, CourierProject, CourierStatus } from '../../search-attributes';
+import { quickStep } from '../../workflows/activity-options';
+import { pinHost } from '../../workflows/host-pin';
+import { etlActivities } from './workflow-options';
+import { etlTransform } from './transform-workflow';
+import { rootCause, trackJob } from '../../workflows/job-tracker';
+
+function sum(into: LocationTally[], from: LocationTally[]): void {
+  for (const t of from) {
+    const tally = into.find((x) => x.location === t.location);
+    if (!tally) into.push({ ...t });
+    else {
+      tally.records += t.records;
+      tally.inserted += t.inserted;
+      tally.failedBatches += t.failedBatches;
+    }
+  }
+}
+
+/**
+ * Seed 002's E: prune the source to acceptable files, copy each into
+ * E/working and check it. An invalid file goes to E/failed with a mail; a
+ * valid one is handed to T/working with a Transform job of its own and filed
+ * in E/resolved. The job ends when every Transform (and its Loads) has.
+ */
+export async function etl(input: EtlInput): Promise<EtlResult> {
+  const { message, settings } = input;
+  const { pipeline } = message;
+  const job = trackJob({
+    kind: 'etl',
+    subject: `${pipeline} from ${message.source}`,
+    project: message.project,
+    settings,
+    carried: input.tracker,
+    total: { parts: 0, bytes: 0 },
+  });
+  const { progress } = job;
+  // The files it extracts stay on this host's disk until their loads are done, so the job waits for the host rather than moving.
+  const pin = pinHost(job, { settings: settings.hosts, named: message.host, mayMove: false });
+  const files = etlActivities(settings, pin);
+  const { workflowId } = workflowInfo();
+  try {
+    job.set('running');
+    progress.enter('extract');
+    if (settings.hosts) await pin.first({ ...quickStep, startToCloseTimeout: '1 minute' }, (on) => on.hostOfWorker());
+    const sources = await files.listEtlSources({ pipeline, source: message.source, patterns: message.patterns });
+    progress.partsTotal = sources.length;
+    progress.bytesTotal = sources.reduce((n, f) => n + f.size, 0);
+    const rejected: EtlResult['rejected'] = [];
+    const started: { file: string; jobId: string; result: Promise<TransformResult> }[] = [];
+    for (const file of sources) {
+      await job.untilResumed();
+      await files.extractEtlFile({ file, dir: STAGE_DIRS.extractWorking, move: message.move ?? false });
+      const check = await files.validateEtlFile({ pipeline, dir: STAGE_DIRS.extractWorking, name: file.name });
+      if (!check.valid) {
+        await files.moveEtlFile({ name: file.name, from: STAGE_DIRS.extractWorking, to: STAGE_DIRS.extractFailed });
+        rejected.push({ file: file.name, reason: check.reason });
+        job.note(`rejected ${check.reason}`);
+        await files.mailOperators({
+          pipeline,
+          subject: `ETL ${pipeline}: ${file.name} is invalid, moved to ${STAGE_DIRS.extractFailed}`,
+          lines: [
+            check.reason,
+            '',
+            `Source: ${file.path}`,
+            `Job:    ${workflowId}`,
+            `Fix the file or the pipeline, then move ${STAGE_DIRS.extractFailed}/${file.name} into the watched inbox (or submit it again) to retry.`,
+          ],
+        });
+      } else {
+        await files.moveEtlFile({ name: file.name, from: STAGE_DIRS.extractWorking, to: STAGE_DIRS.transformWorking, copy: true });
+        const jobId = `${workflowId}-T-${file.sha256.slice(0, 12)}`;
+        const child = await startChild(etlTransform, {
+          workflowId: jobId,
+          args: [{ pipeline, name: file.name, settings, loadAttempts: input.loadAttempts, ...(pin.host ? { host: pin.host } : {}) }],
+          // Cancelling the job cancels the work it started.
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          typedSearchAttributes: [
+            { key: CourierKind, value: 'etl-transform' },
+            { key: CourierStatus, value: 'queued' },
+            ...(message.project ? [{ key: CourierProject, value: message.project }] : []),
+            ...(pin.host ? [{ key: CourierHost, value: pin.host }] : []),
+          ],
+        });
+        await files.moveEtlFile({ name: file.name, from: STAGE_DIRS.extractWorking, to: STAGE_DIRS.extractResolved });
+        started.push({ file: file.name, jobId, result: child.result() });
+      }
+      progress.partsDone++;
+      progress.bytesDone += file.size;
+    }
+    progress.enter('transform');
+    const locations: LocationTally[] = [];
+    const transforms: TransformOutcome[] = await Promise.all(
+      started.map(({ file, jobId, result }) =>
+        result.then(
+          (done): TransformOutcome => {
+            sum(locations, done.locations);
+            return { file, jobId, loadsStarted: done.loadsStarted };
+          },
+          (err): TransformOutcome => {
+            if (isCancellation(err)) throw err;
+            return { file, jobId, error: rootCause(err).message };
+          },
+        ),
+      ),
+    );
+    const result: EtlResult = {
+      jobId: workflowId,
+      pipeline,
+      source: message.source,
+      transformsStarted: started.length,
+      rejected,
+      transforms,
+      locations,
+      completedAt: new Date().toISOString(),
+    };
+    const failed = transforms.filter((t) => t.error);
+    if (rejected.length > 0 || failed.length > 0) {
+      const parts = [
+        ...(rejected.length
+          ? [`${rejected.length} of ${sources.length} file(s) invalid, in ${STAGE_DIRS.extractFailed}: ${rejected.map((r) => r.reason).join('; ')}`]
+          : []),
+        ...(failed.length ? [`${failed.length} transform(s) failed: ${failed.map((t) => `${t.file}: ${t.error}`).join('; ')}`] : []),
+      ];
+      // Failing (rather than completing) lets the drop folder start the same file again once it is moved back.
+      throw ApplicationFailure.create({
+        message: `${parts.join('; ')}; ${started.length} transform job(s) started`,
+        type: 'EtlIncomplete',
+        nonRetryable: true,
+        details: [result],
+      });
+    }
+    await job.complete({ ...result });
+    return result;
+  } catch (err) {
+    return job.fail(err);
+  }
+}

@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Context, log } from '@temporalio/activity';
+import type { ManifestSummary, PartRef } from '../../jobs';
+import { ObjectNotFoundError } from '../../stores';
+import type { ActivityDeps } from '../../activities/deps';
+import { errnoCode, permanent } from '../../activities/failures';
+import { throttledHeartbeat } from '../../activities/heartbeat';
+import { readManifest, type Manifest } from '../backup/manifest';
+import { hashFile } from '../../hashing/hash-file';
+import { bytesVerified } from '../../metrics';
+
+/** Manifests are immutable once written, so one worker can keep the few it is restoring from. */
+const manifestCache = new Map<string, Promise<Manifest>>();
+
+function cachedManifest(deps: ActivityDeps, name: string): Promise<Manifest> {
+  let manifest = manifestCache.get(name);
+  if (!manifest) {
+    manifest = readManifest(deps.store, name);
+    manifest.catch(() => manifestCache.delete(name));
+    manifestCache.set(name, manifest);
+    if (manifestCache.size > 16) manifestCache.delete(manifestCache.keys().next().value!);
+  }
+  return manifest;
+}
+
+export async function loadManifest(deps: ActivityDeps, name: string): Promise<ManifestSummary> {
+  manifestCache.delete(name);
+  const manifest = await cachedManifest(deps, name);
+  return { name, size: manifest.size, sha256: manifest.sha256, partCount: manifest.parts.length };
+}
+
+export function tempPathFor(dest: string, jobId: string): string {
+  const tag = createHash('sha256').update(jobId).digest('hex').slice(0, 10);
+  return path.join(path.dirname(dest), `.${path.basename(dest)}.courier-${tag}.partial`);
+}
+
+/** Checks the destination and creates the temp file beside it, at its final size, so parts can land in any order. */
+export async function prepareRestore(
+  deps: ActivityDeps,
+  input: { jobId: string; dest: string; size: number },
+): Promise<{ tempPath: string; host: string }> {
+  const { dest } = input;
+  try {
+    const stat = await fs.stat(path.dirname(dest));
+    if (!stat.isDirectory()) throw permanent('BadInput', `destination ${dest}: ${path.dirname(dest)} is not a directory`);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw permanent('BadInput', `destination ${dest}: directory ${path.dirname(dest)} does not exist`);
+    throw err;
+  }
+  const existing = await fs.stat(dest).catch(() => undefined);
+  if (existing?.isDirectory()) throw permanent('BadInput', `destination ${dest} is a directory; give a file path`);
+  const tempPath = tempPathFor(dest, input.jobId);
+  try {
+    const handle = await fs.open(tempPath, 'a');
+    await handle.truncate(input.size);
+    await handle.close();
+  } catch (err) {
+    if (errnoCode(err) === 'EACCES') throw permanent('BadInput', `destination ${dest}: cannot write in ${path.dirname(dest)}: permission denied`);
+    throw err;
+  }
+  return { tempPath, host: deps.config.host };
+}
+
+/** Downloads one part into its place in the temp file and checks its sha256 against the manifest. */
+export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPath: string }): Promise<number> {
+  const manifest = await cachedManifest(deps, input.backup);
+  const part = manifest.parts[input.index];
+  if (!part) throw permanent('Corrupt', `backup ${input.backup} has no part ${input.index} in its manifest`);
+  const signal = Context.current().cancellationSignal;
+  let stream;
+  try {
+    const range = manifest.layout === 'object' ? { start: part.offset, length: part.size } : undefined;
+    stream = await deps.store.get(part.key, { signal, range });
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) {
+      throw permanent('PartLost', `part ${part.index} of backup ${input.backup} is missing from ${deps.store.description} (${part.key})`);
+    }
+    throw err;
+  }
+  const heartbeat = throttledHeartbeat<number>(1000);
+  const handle = await fs.open(input.tempPath, 'r+');
+  let written = 0;
+  try {
+    for await (const data of stream) {
+      const chunk = data as Buffer;
+      if (written + chunk.length > part.size) break;
+      await handle.write(chunk, 0, chunk.length, part.offset + written);
+      written += chunk.length;
+      heartbeat(written);
+    }
+  } finally {
+    stream.destroy();
+    await handle.close();
+  }
+  // Hashing what landed in the temp file, on a hash thread, checks the bytes the restore will keep and spreads the work over the cores.
+  const actual =
+    written === part.size
+      ? (await hashFile({ file: input.tempPath, start: part.offset, length: part.size, algorithms: ['sha256'] }, { signal })).digests.sha256
+      : undefined;
+  if (actual !== part.sha256) {
+    throw permanent(
+      'Corrupt',
+      `part ${part.index} of backup ${input.backup} is corrupt in ${deps.store.description} (${part.key}): ` +
+        `expected ${part.size} bytes with sha256 ${part.sha256}, read ${written} bytes${written === part.size ? ` with sha256 ${actual}` : ' or more'}`,
+    );
+  }
+  bytesVerified.inc(part.size);
+  return part.size;
+}
+
+/** Verifies the whole file and renames it into place; if a crash hit after the rename, the target is checked instead. */
+export async function finishRestore(_deps: ActivityDeps, input: { tempPath: string; dest: string; size: number; sha256: string }): Promise<void> {
+  const exists = await fs.stat(input.tempPath).then(
+    () => true,
+    () => false,
+  );
+  if (!exists && !(await fs.stat(input.dest).catch(() => undefined))) {
+    throw permanent('PartLost', `restore of ${input.dest}: the temp file ${input.tempPath} is gone and the target does not exist; restore again`);
+  }
+  const file = exists ? input.tempPath : input.dest;
+  const heartbeat = throttledHeartbeat<number>(1000);
+  const handle = await fs.open(file, 'r');
+  try {
+    // The flush to disk and the whole-file hash run at the same time.
+    const [, whole] = await Promise.all([
+      handle.sync(),
+      hashFile({ file, algorithms: ['sha256'] }, { dedicated: true, signal: Context.current().cancellationSignal, onProgress: heartbeat }),
+    ]);
+    if (whole.size !== input.size || whole.digests.sha256 !== input.sha256) {
+      if (exists) await fs.rm(input.tempPath, { force: true });
+      throw permanent(
+        'Corrupt',
+        `restored file ${input.dest} does not match the backup: expected ${input.size} bytes with sha256 ${input.sha256}, got ${whole.size} bytes with sha256 ${whole.digests.sha256}`,
+      );
+    }
+  } finally {
+    await handle.close();
+  }
+  if (!exists) return;
+  await fs.rename(input.tempPath, input.dest);
+  const dir = await fs.open(path.dirname(input.dest), 'r');
+  await dir.sync().finally(() => dir.close());
+  log.info('restore complete', { dest: input.dest, bytes: input.size });
+}
+
+export async function discardRestore(_deps: ActivityDeps, input: { tempPath: string }): Promise<void> {
+  await fs.rm(input.tempPath, { force: true });
+}

@@ -1,0 +1,94 @@
+import { CancellationScope, continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { RestoreInput, RestoreResult, RestoreState } from '../../jobs';
+import { byteMover, quickStep } from '../../workflows/activity-options';
+import { trackJob } from '../../workflows/job-tracker';
+import { HostLost, pinHost } from '../../workflows/host-pin';
+import { PARTS_PER_RUN, runPartPool } from '../../workflows/part-pool';
+
+/**
+ * A restore: read the manifest, download and verify every part into a temp
+ * file beside the target, verify the whole file, then rename it into place.
+ * On failure the temp file goes and the target is never half-written.
+ */
+export async function restore(input: RestoreInput): Promise<RestoreResult> {
+  const { message, settings } = input;
+  const state: RestoreState = input.state ?? { nextPart: 0, bytesRestored: 0, startedAt: new Date().toISOString() };
+  const job = trackJob({
+    kind: 'restore',
+    subject: message.name,
+    project: message.project,
+    settings,
+    carried: input.tracker,
+    total: { parts: state.manifest?.partCount ?? 0, bytes: state.manifest?.size ?? 0 },
+  });
+  const { progress } = job;
+  const onStore = proxyActivities<Activities>(quickStep);
+  // The temp file lives on one host's disk; a restore that named no host may start again on another.
+  const pin = pinHost(job, { settings: settings.hosts, named: message.host, pinned: state.host, mayMove: !message.host });
+
+  /** Temp file, every part into it, whole-file check and rename: all on the pinned host. */
+  const fileSteps = async (): Promise<RestoreResult | undefined> => {
+    if (!state.manifest || !state.tempPath) {
+      progress.enter('prepare');
+      const manifest = state.manifest ?? (await onStore.loadManifest(message.name));
+      Object.assign(progress, { partsTotal: manifest.partCount, bytesTotal: manifest.size });
+      const prepared = await pin.first(quickStep, (on) => on.prepareRestore({ jobId: message.id, dest: message.dest, size: manifest.size }));
+      Object.assign(state, { manifest, tempPath: prepared.tempPath, host: prepared.host });
+    }
+    const manifest = state.manifest!;
+    const tempPath = state.tempPath!;
+
+    progress.enter('download');
+    Object.assign(progress, { partsDone: state.nextPart, bytesDone: state.bytesRestored });
+    let startedThisRun = 0;
+    try {
+      state.nextPart = await runPartPool({
+        from: state.nextPart,
+        total: manifest.partCount,
+        concurrency: settings.concurrency,
+        mayStart: () => startedThisRun < PARTS_PER_RUN && !workflowInfo().continueAsNewSuggested,
+        paused: () => job.paused,
+        work: async (index) => {
+          startedThisRun++;
+          const size = await pin.step(byteMover(settings), (on) => on.restorePart({ backup: message.name, index, tempPath }));
+          progress.partsDone++;
+          progress.bytesDone += size;
+          state.bytesRestored += size;
+        },
+      });
+      if (state.nextPart < manifest.partCount) return undefined;
+      progress.enter('verify');
+      await pin.step(byteMover(settings), (on) => on.finishRestore({ tempPath, dest: message.dest, size: manifest.size, sha256: manifest.sha256 }));
+    } catch (err) {
+      // A lost host keeps its temp file: waiting for it to remove one would only delay the restart elsewhere.
+      if (!(err instanceof HostLost)) await CancellationScope.nonCancellable(() => pin.cleanup(quickStep, (on) => on.discardRestore({ tempPath })));
+      throw err;
+    }
+    return {
+      jobId: message.id,
+      name: message.name,
+      dest: message.dest,
+      size: manifest.size,
+      sha256: manifest.sha256,
+      partCount: manifest.partCount,
+      ...(pin.host ? { host: pin.host } : {}),
+      ...(state.hostsLost ? { hostsLost: state.hostsLost } : {}),
+      completedAt: new Date().toISOString(),
+    };
+  };
+
+  let result: RestoreResult | undefined;
+  try {
+    if (!job.paused) job.set('running');
+    // The temp file was on the lost host: another one starts it afresh.
+    result = await pin.run(fileSteps, (lost) => {
+      Object.assign(state, { tempPath: undefined, host: undefined, nextPart: 0, bytesRestored: 0, hostsLost: [...(state.hostsLost ?? []), lost] });
+    });
+    if (result) await job.complete({ ...result });
+  } catch (err) {
+    return job.fail(err);
+  }
+  if (!result) return continueAsNew<typeof restore>({ message, settings, state, tracker: job.state() });
+  return result;
+}
