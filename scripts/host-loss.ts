@@ -23,7 +23,7 @@ import { connectClient, getJob, submit, waitForJob } from '../src/client';
 import { loadConfig, parseSize } from '../src/config';
 import { startDevServer } from '../src/dev-server/dev-server';
 import { freePort } from '../src/dev-server/free-port';
-import type { BackupResult } from '../src/jobs';
+import type { BackupResult } from '../src/kinds/backup/contract';
 import { randomFile } from '../test/helpers/files';
 import { countingProxy, testHost } from '../test/helpers/hosts';
 import { waitUntil } from '../test/helpers/stack';
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       const { jobId } = await submit(client, config, { kind: 'backup', name: `loss-${round}`, source });
       const victim = await waitUntil('a few parts stored', async () => {
         const view = await getJob(client, jobId);
-        return view.progress?.phase === 'upload' && view.progress.partsDone >= 4 && view.host;
+        return view.progress?.kind === 'backup' && view.progress.phase === 'upload' && view.progress.partsDone >= 4 && view.host;
       });
       const host = hosts.find((h) => h.name === victim)!;
       await host.kill();

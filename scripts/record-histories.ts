@@ -11,7 +11,9 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { submit, waitForJob } from '../src/client';
 import { startDevServer } from '../src/dev-server/dev-server';
 import { freePort } from '../src/dev-server/free-port';
-import type { Message } from '../src/kinds/messages';
+import type { Message } from '../src/kinds/registry';
+import { etlCleanup } from '../src/kinds/etl/cleanup-workflow';
+import { settingsFor } from '../src/kinds/settings';
 
 const OUT = path.resolve(__dirname, '..', 'test', 'histories');
 
@@ -106,10 +108,10 @@ async function main(): Promise<void> {
     // The jobs the ETL job started, by their derived ids, and one cleanup run.
     const { createHash } = await import('node:crypto');
     const transformId = `recorded-etl-T-${createHash('sha256').update(fs.readFileSync(etlSource)).digest('hex').slice(0, 12)}`;
-    const cleanup = await stack.client.workflow.start('etlCleanup', {
+    const cleanup = await stack.client.workflow.start(etlCleanup, {
       workflowId: 'recorded-cleanup',
       taskQueue: stack.config.taskQueue,
-      args: [{ olderThanMs: 86_400_000, settings: (await import('../src/client')).settingsFor(stack.config) }],
+      args: [{ olderThanMs: 86_400_000, settings: settingsFor(stack.config) }],
     });
     await cleanup.result();
     for (const [file, id] of [

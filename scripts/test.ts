@@ -1,7 +1,8 @@
 /**
- * `npm test`: builds the Temporal CLI once if needed, starts one dev server for
- * the whole suite on a free loopback port, runs every test file against it with
- * node's test runner, and stops the server.
+ * `npm test`: lint, formatting and typecheck first (the whole suite only; a
+ * run of named files skips them), then builds the Temporal CLI once if needed,
+ * starts one dev server for the whole suite on a free loopback port, runs
+ * every test file against it with node's test runner, and stops the server.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,7 +11,26 @@ import path from 'node:path';
 import { startDevServer } from '../src/dev-server/dev-server';
 import { freePort } from '../src/dev-server/free-port';
 
+/** One check as npm runs it; resolves with its exit code, its output shown as it comes. */
+function check(script: string): Promise<number> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn('npm', ['run', '--silent', script], { stdio: 'inherit' });
+    child.on('exit', (code, signal) => {
+      console.error(`npm run ${script}: ${code === 0 ? 'ok' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      resolve(code ?? (signal ? 1 : 0));
+    });
+  });
+}
+
 async function main(): Promise<number> {
+  if (process.argv.length <= 2) {
+    // CI runs `npm test`; code that fails lint, formatting or types fails it before any test runs.
+    for (const script of ['lint', 'typecheck']) {
+      const code = await check(script);
+      if (code !== 0) return code;
+    }
+  }
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-test-'));
   const server = await startDevServer({
     port: await freePort(),

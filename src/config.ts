@@ -2,7 +2,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { z } from 'zod';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
-import { callbackUrl, hostName, notifyEvent } from './kinds/messages';
+import { callbackUrl, hostName, notifyEvent } from './jobs/fields';
 
 const topicPart = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lowercase letters, digits, "-" and "_"');
 /** A dispatch topic: a format, or project.format when routing by project. */

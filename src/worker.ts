@@ -1,11 +1,9 @@
 import fs from 'node:fs';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, createHandlerActivities, createHostActivities, type Activities } from './activities';
-import { registeredFormats } from './kinds/dispatch/handlers';
-import { hostQueue, hostTopicQueue, topicQueue } from './jobs';
+import { createActivities, createDeps, createHandlerActivities, createHostActivities, type Activities, type ActivityDeps } from './activities';
+import { hostQueue, hostTopicQueue, topicQueue } from './jobs/keys';
 import type { Config } from './config';
 import { createLogger, installRuntimeLogger, type Logger } from './logger';
-import { openStore } from './stores';
 import { untilReady } from './startup/until-ready';
 
 export interface WorkerParts {
@@ -13,6 +11,8 @@ export interface WorkerParts {
   /** A prebuilt bundle (tests bundle once per file); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   logger?: Logger;
+  /** The activities' dependencies; by default, what the configuration opens. One set serves every worker of a process. */
+  deps?: ActivityDeps;
   /** Fault injection for tests: wraps the real activities (crash after a step, lose a file). */
   wrapActivities?: (activities: Activities) => Activities;
 }
@@ -56,8 +56,7 @@ export async function createWorker(config: Config, parts: WorkerParts = {}): Pro
   const logger = parts.logger ?? createLogger(config);
   installRuntimeLogger(logger);
   const connection = parts.connection ?? (await connectWorker(config, logger));
-  const store = openStore(config);
-  const activities = createActivities({ config, store });
+  const activities = createActivities(parts.deps ?? createDeps(config));
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -77,18 +76,19 @@ export async function createWorker(config: Config, parts: WorkerParts = {}): Pro
 export async function createHandlerWorkers(
   config: Config,
   topics: string[],
-  parts: Pick<WorkerParts, 'connection' | 'logger'> = {},
+  parts: Pick<WorkerParts, 'connection' | 'logger' | 'deps'> = {},
 ): Promise<Worker[]> {
+  const deps = parts.deps ?? createDeps(config);
   for (const topic of topics) {
     const format = topic.split('.').pop()!;
-    if (!registeredFormats().includes(format)) {
-      throw new Error(`--handles ${topic}: no handler is registered for format "${format}"; this worker knows ${registeredFormats().join(', ')}`);
+    if (!deps.handlers.handlerFor(format)) {
+      throw new Error(`--handles ${topic}: no handler is registered for format "${format}"; this worker knows ${deps.handlers.formats().join(', ')}`);
     }
   }
   const logger = parts.logger ?? createLogger(config);
   installRuntimeLogger(logger);
   const connection = parts.connection ?? (await connectWorker(config, logger));
-  const activities = createHandlerActivities({ config, store: openStore(config) });
+  const activities = createHandlerActivities(deps);
   // Each topic twice: its shared queue, and this host's own for work that names the host.
   const queues = topics.flatMap((topic) => [topicQueue(config.taskQueue, topic), hostTopicQueue(config.taskQueue, topic, config.host)]);
   return Promise.all(
@@ -113,7 +113,7 @@ export async function createHostWorker(config: Config, parts: Omit<WorkerParts, 
   const logger = parts.logger ?? createLogger(config);
   installRuntimeLogger(logger);
   const connection = parts.connection ?? (await connectWorker(config, logger));
-  const deps = { config, store: openStore(config) };
+  const deps = parts.deps ?? createDeps(config);
   const activities = createActivities(deps);
   return Worker.create({
     connection,
@@ -140,10 +140,11 @@ export async function runWorker(
   // The runtime takes its logger and metrics exporter once, before the first connection creates it.
   installRuntimeLogger(logger, config.metricsAddress);
   const connection = await connectWorker(config, logger);
-  const workers = options.hostOnly ? [] : await createHandlerWorkers(config, handles, { connection, logger });
-  if (!options.handlersOnly && !options.hostOnly) workers.unshift(await createWorker(config, { logger, connection }));
+  const deps = createDeps(config);
+  const workers = options.hostOnly ? [] : await createHandlerWorkers(config, handles, { connection, logger, deps });
+  if (!options.handlersOnly && !options.hostOnly) workers.unshift(await createWorker(config, { logger, connection, deps }));
   // A worker that only handles dispatch topics is a host only when told so.
-  if (!options.handlersOnly || options.host || options.hostOnly) workers.push(await createHostWorker(config, { connection, logger }));
+  if (!options.handlersOnly || options.host || options.hostOnly) workers.push(await createHostWorker(config, { connection, logger, deps }));
   logger.info(
     {
       taskQueue: options.handlersOnly || options.hostOnly ? undefined : config.taskQueue,
@@ -162,6 +163,7 @@ export async function runWorker(
   const running = Promise.all(workers.map((worker) => worker.run()));
   options.onReady?.();
   await running;
+  await deps.close();
   await connection.close();
   logger.info('worker stopped');
 }

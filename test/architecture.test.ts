@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { builtinModules } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import * as bundled from '../src/workflows';
+import { JOB_TYPES, KINDS } from '../src/kinds/registry';
 
 const SRC = path.resolve(__dirname, '..', 'src');
 
@@ -12,42 +15,83 @@ function sources(dir: string): string[] {
     .map((f) => path.join(dir, f));
 }
 
-/** Value imports (type-only imports vanish at compile time and are fine anywhere). */
+/** Value imports and re-exports (type-only ones vanish at compile time and are fine anywhere). */
 function valueImports(file: string): string[] {
   const text = fs.readFileSync(file, 'utf8');
-  return [...text.matchAll(/^import\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]);
+  return [...text.matchAll(/^(?:import|export)\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]);
 }
 
-describe('the layering DESIGN.md asks for', () => {
-  it('workflow code imports only the workflow SDK, the common SDK and pure project modules', () => {
-    const pure = new Set(['../jobs', '../search-attributes', '../etl/layout']);
-    for (const file of sources(path.join(SRC, 'workflows'))) {
-      for (const spec of valueImports(file)) {
-        const allowed = spec === '@temporalio/workflow' || spec === '@temporalio/common' || spec.startsWith('./') || pure.has(spec);
-        assert.ok(allowed, `${path.relative(SRC, file)} imports ${spec}`);
-      }
-    }
-  });
+function resolve(from: string, spec: string): string {
+  const base = path.resolve(path.dirname(from), spec);
+  return fs.existsSync(`${base}.ts`) ? `${base}.ts` : path.join(base, 'index.ts');
+}
 
-  it('the pure modules that workflows import have no Node or I/O dependencies', () => {
-    for (const name of ['jobs.ts', 'search-attributes.ts', 'etl/layout.ts']) {
-      for (const spec of valueImports(path.join(SRC, name))) {
-        assert.ok(spec === '@temporalio/common' || spec.startsWith('./'), `${name} imports ${spec}`);
+/** Every project module the workflow bundle reaches through value imports, from its entry point. */
+function workflowModules(): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const spec of valueImports(file)) if (spec.startsWith('.')) visit(resolve(file, spec));
+  };
+  visit(path.join(SRC, 'workflows', 'index.ts'));
+  return seen;
+}
+
+const NODE = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+const WORKFLOW_PACKAGES = new Set(['@temporalio/workflow', '@temporalio/common', 'zod']);
+
+describe('the layering DESIGN.md asks for', () => {
+  it('the workflow bundle reaches no Node module, no activity and no package but the workflow SDK', () => {
+    const modules = workflowModules();
+    assert.ok(modules.size > 10, `the walk found the workflow modules (${modules.size})`);
+    for (const file of modules) {
+      const name = path.relative(SRC, file);
+      assert.ok(!name.startsWith('activities') && !name.includes('/activities'), `workflow code reaches activity code: ${name}`);
+      for (const spec of valueImports(file)) {
+        if (spec.startsWith('.')) continue;
+        assert.ok(!NODE.has(spec), `${name} imports the Node module ${spec}`);
+        assert.ok(WORKFLOW_PACKAGES.has(spec), `${name} imports ${spec}, which the workflow sandbox may not run`);
       }
     }
   });
 
   it('activities never import workflow code, and only worker.ts joins the two', () => {
-    for (const file of sources(path.join(SRC, 'activities'))) {
-      for (const spec of valueImports(file)) assert.ok(!spec.includes('workflows'), `${path.relative(SRC, file)} imports ${spec}`);
+    const activityFiles = sources(SRC).filter((f) => /\/activities(\/|\.ts$)/.test(path.relative(SRC, f)));
+    assert.ok(activityFiles.length > 10);
+    for (const file of activityFiles) {
+      for (const spec of valueImports(file)) {
+        assert.ok(!/workflow/.test(spec), `${path.relative(SRC, file)} imports ${spec}`);
+      }
     }
     const joiners = sources(SRC).filter((file) => {
       const specs = valueImports(file);
-      return specs.some((s) => s.endsWith('/activities') || s === './activities') && fs.readFileSync(file, 'utf8').includes("'./workflows'");
+      return (
+        specs.some((s) => s.endsWith('/activities') || s === './activities') && specs.some((s) => s === './workflows' || s.endsWith('/workflows'))
+      );
     });
     assert.deepEqual(
       joiners.map((f) => path.relative(SRC, f)),
-      ['worker.ts'],
+      [],
+      'worker.ts finds the workflows by path (require.resolve), never by import',
     );
+  });
+
+  it('the workflow bundle exports exactly the workflows of the registry, under their own names', () => {
+    const registered = JOB_TYPES.map((t) => t.workflow);
+    assert.deepEqual(
+      Object.keys(bundled).sort(),
+      registered.map((w) => w.name).sort(),
+      'src/workflows/index.ts and src/kinds/registry.ts list the same job types',
+    );
+    for (const workflow of registered) assert.equal((bundled as Record<string, unknown>)[workflow.name], workflow);
+  });
+
+  it('each kind is one folder: its message, contract, workflow and definition live under src/kinds/<kind>/', () => {
+    for (const kind of KINDS) {
+      for (const file of ['message.ts', 'contract.ts', 'workflow.ts', 'kind.ts']) {
+        assert.ok(fs.existsSync(path.join(SRC, 'kinds', kind.name, file)), `src/kinds/${kind.name}/${file}`);
+      }
+    }
   });
 });

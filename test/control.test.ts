@@ -5,11 +5,11 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { cancelJob, listJobs, pauseJob, queryProgress, resumeJob, statusLogOf, submit, waitForJob } from '../src/client';
-import type { BackupResult } from '../src/jobs';
-import { jobRecordKey, manifestKey } from '../src/jobs';
+import type { BackupResult } from '../src/kinds/backup/contract';
+import { jobRecordKey, manifestKey } from '../src/jobs/keys';
 import { FsStore } from '../src/stores/fs-store';
 import { StagingDir } from '../src/activities/staging';
-import { createStack, randomFile, waitUntil, type Stack } from './helpers/stack';
+import { createStack, randomFile, transferProgress, waitUntil, type Stack } from './helpers/stack';
 
 const KiB = 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -48,15 +48,15 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'pausable', source });
     await waitUntil('uploads to begin', async () => {
       const progress = await queryProgress(stack.client, jobId);
-      return progress?.phase === 'upload' && progress.partsDone >= 2;
+      return progress?.kind === 'backup' && progress.phase === 'upload' && progress.partsDone >= 2;
     });
     await pauseJob(stack.client, jobId);
 
     await waitUntil('the job to show paused', async () => (await queryProgress(stack.client, jobId))?.status === 'paused');
     await sleep(1000); // the uploads in flight finish
-    const settled = (await queryProgress(stack.client, jobId))!.partsDone;
+    const settled = (await transferProgress(stack.client, jobId))!.partsDone;
     await sleep(1500);
-    const later = (await queryProgress(stack.client, jobId))!;
+    const later = (await transferProgress(stack.client, jobId))!;
     assert.equal(later.partsDone, settled, 'no new part starts while paused');
     assert.ok(later.partsDone < 16, 'the pause came before the end');
     assert.equal(await searchStatus(stack, jobId), 'paused');
@@ -83,7 +83,7 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name, source });
     await waitUntil('uploads to begin', async () => {
       const progress = await queryProgress(stack.client, jobId);
-      return progress?.phase === 'upload' && progress.partsDone >= 2;
+      return progress?.kind === 'backup' && progress.phase === 'upload' && progress.partsDone >= 2;
     });
     await cancelJob(stack.client, jobId);
 

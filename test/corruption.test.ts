@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JobFailedError, submit, waitForJob } from '../src/client';
-import type { BackupResult } from '../src/jobs';
-import { partKey } from '../src/jobs';
+import type { BackupResult } from '../src/kinds/backup/contract';
+import { partKey } from '../src/jobs/keys';
 import { createStack, randomFile, type Stack } from './helpers/stack';
 
 const MiB = 1024 * 1024;

@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { queryProgress, submit, waitForJob } from '../src/client';
-import type { BackupResult } from '../src/jobs';
-import { partKey } from '../src/jobs';
+import type { BackupResult } from '../src/kinds/backup/contract';
+import { partKey } from '../src/jobs/keys';
 import { openStore } from '../src/stores';
 import { createStack, randomFile, sha256File, spawnWorker, waitUntil, type Stack } from './helpers/stack';
 
@@ -45,7 +45,7 @@ describe('a worker killed with SIGKILL', () => {
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'killed-mid-upload', source });
     const atKill = await waitUntil('uploads under way', async () => {
       const p = await queryProgress(stack.client, jobId, 1000);
-      return p?.phase === 'upload' && p.partsDone >= 10 ? p : undefined;
+      return p?.kind === 'backup' && p.phase === 'upload' && p.partsDone >= 10 ? p : undefined;
     });
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));

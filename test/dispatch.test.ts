@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { list as listTar } from 'tar';
 import { getJob, JobFailedError, statusLogOf, submit, waitForJob } from '../src/client';
-import type { DispatchResult } from '../src/jobs';
+import type { DispatchResult } from '../src/kinds/dispatch/contract';
 import { FsStore } from '../src/stores/fs-store';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
 import { createStack, randomFile, sha256File, waitUntil, type Stack } from './helpers/stack';

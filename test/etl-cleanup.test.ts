@@ -4,11 +4,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tar from 'tar';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities } from '../src/activities';
+import { createActivities, createDeps } from '../src/activities';
 import type { ArchiveOutcome } from '../src/kinds/etl/activities/cleanup';
 import { waitForJob } from '../src/client';
-import { openStore } from '../src/stores';
-import type { CleanupResult } from '../src/jobs';
+import type { CleanupResult } from '../src/kinds/etl/contract';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
 import { createStack, runCli, type Stack } from './helpers/stack';
 import { COLUMNS, filesIn, writePipelines } from './helpers/etl';
@@ -72,7 +71,7 @@ describe('etl cleanup on a Temporal Schedule', () => {
     const triggered = await runCli(['schedule', 'trigger', scheduleId], stack.env);
     assert.equal(triggered.code, 0, triggered.stderr);
     const runId = triggered.stdout.trim();
-    const result = (await waitForJob(stack.client, runId)) as unknown as CleanupResult;
+    const result = (await waitForJob(stack.client, runId)) as CleanupResult;
     assert.equal(result.archivesBuilt, 1);
     assert.equal(result.filesArchived, 4);
     assert.deepEqual([...result.staleFiles].sort(), [
@@ -105,10 +104,7 @@ describe('etl cleanup on a Temporal Schedule', () => {
     assert.equal(staleMail().length, 1, 'one mail for the run');
 
     // A second run: nothing resolved, so no archive; the stale files are still there, so one more mail.
-    const second = (await waitForJob(
-      stack.client,
-      (await runCli(['schedule', 'trigger', scheduleId], stack.env)).stdout.trim(),
-    )) as unknown as CleanupResult;
+    const second = (await waitForJob(stack.client, (await runCli(['schedule', 'trigger', scheduleId], stack.env)).stdout.trim())) as CleanupResult;
     assert.equal(second.archivesBuilt, 0, 'nothing resolved: no archive (0 is an answer)');
     assert.equal((await fs.readdir(path.join(root, 'archive'))).length, 1);
     await smtp.waitFor('the second stale-file mail', () => staleMail().length === 2);
@@ -123,7 +119,7 @@ describe('etl cleanup on a Temporal Schedule', () => {
   it('a retried archive step finds the archive its first attempt verified and only finishes the removal', async () => {
     const resolved = ['E/resolved/r.66666666.csv', 'L/resolved/r.66666666.b000001.json'];
     for (const file of resolved) await put(file, `retry ${file}\n`);
-    const { archiveResolved } = createActivities({ config: stack.config, store: openStore(stack.config) });
+    const { archiveResolved } = createActivities(createDeps(stack.config));
     const input = { runId: 'retried-run-0000', startedAt: '2026-11-23T10:00:00.000Z' };
     const env = new MockActivityEnvironment();
     const first = (await env.run(archiveResolved, input)) as ArchiveOutcome;

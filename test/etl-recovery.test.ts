@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { submit, waitForJob } from '../src/client';
-import type { EtlResult } from '../src/jobs';
+import type { EtlResult } from '../src/kinds/etl/contract';
 import { createStack, spawnWorker, waitUntil, type Stack } from './helpers/stack';
 import { COLUMNS, csv, dropTables, filesIn, idsIn, MARIADB_URL, PG_URL, pgQuery, uniqueTable, writePipelines } from './helpers/etl';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JobFailedError, waitForJob } from '../src/client';
 import { createLogger } from '../src/logger';
-import type { EtlResult } from '../src/jobs';
+import type { EtlResult } from '../src/kinds/etl/contract';
 import { dropJobId, watchEtlInbox } from '../src/kinds/etl/drop-folder';
 import { watchBackupDrop, backupDropFolder } from '../src/kinds/backup/drop-folder';
 import type { Inbox } from '../src/watch/inbox';

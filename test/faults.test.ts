@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { getJob, JobFailedError, submit, waitForJob } from '../src/client';
-import type { BackupResult } from '../src/jobs';
-import { jobRecordKey } from '../src/jobs';
+import type { BackupResult } from '../src/kinds/backup/contract';
+import { jobRecordKey } from '../src/jobs/keys';
 import { StagingDir } from '../src/activities/staging';
 import { createStack, randomFile, type Stack } from './helpers/stack';
 

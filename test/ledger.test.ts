@@ -4,8 +4,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client as PgClient } from 'pg';
 import { JobFailedError, pauseJob, queryProgress, resumeJob, statusLogOf, submit, waitForJob } from '../src/client';
-import type { StatusEntry } from '../src/jobs';
-import { createStack, randomFile, waitUntil, type Stack } from './helpers/stack';
+import type { StatusEntry } from '../src/jobs/status';
+import { createStack, randomFile, transferProgress, waitUntil, type Stack } from './helpers/stack';
 
 const LEDGER_URL = process.env.COURIER_TEST_LEDGER_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -45,7 +45,7 @@ describe('the PostgreSQL status ledger', () => {
   it('every status transition of a job is a row, in the order and with the times of its status log', async () => {
     const source = await randomFile(dir, 'ledgered', 8 * 64 * 1024);
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'ledgered', source, project: 'ccap' });
-    await waitUntil('uploads to begin', async () => ((await queryProgress(stack.client, jobId))?.partsDone ?? 0) >= 1);
+    await waitUntil('uploads to begin', async () => ((await transferProgress(stack.client, jobId))?.partsDone ?? 0) >= 1);
     await pauseJob(stack.client, jobId);
     await waitUntil('paused', async () => (await queryProgress(stack.client, jobId))?.status === 'paused');
     await resumeJob(stack.client, jobId);

@@ -5,7 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { connectClient, getJob, submit, waitForJob, type JobView } from '../src/client';
 import { loadConfig } from '../src/config';
-import type { BackupResult, DispatchResult, EtlResult, RestoreResult } from '../src/jobs';
+import type { BackupResult } from '../src/kinds/backup/contract';
+import type { DispatchResult } from '../src/kinds/dispatch/contract';
+import type { EtlResult } from '../src/kinds/etl/contract';
+import type { RestoreResult } from '../src/kinds/restore/contract';
 import { CourierHost } from '../src/search-attributes';
 import { COLUMNS, csv, dropTables, idsIn, PG_URL, uniqueTable, writePipelines } from './helpers/etl';
 import { countingProxy, testHost, type CountingProxy, type TestHost } from './helpers/hosts';
@@ -145,7 +148,9 @@ function manyHosts(store: 's3' | 'file') {
       await client.workflow.getHandle(jobId).signal('pause');
       await waitUntil('the split to finish on the paused job', async () => {
         const view = await getJob(client, jobId);
-        return view.progress?.phase === 'upload' && view.progress.status === 'paused' && view.progress.partsDone === 0;
+        return (
+          view.progress?.kind === 'backup' && view.progress.phase === 'upload' && view.progress.status === 'paused' && view.progress.partsDone === 0
+        );
       });
       const staged = (host: TestHost) => fs.readdir(path.join(host.disk, 'staging', name)).catch(() => [] as string[]);
       assert.equal((await staged(b)).filter((f) => /^part-\d+$/.test(f)).length, 7, 'every part staged on the named host');
@@ -241,7 +246,7 @@ function manyHosts(store: 's3' | 'file') {
       const victim = await waitUntil('the job to upload a few parts', async () => {
         const view = await getJob(client, jobId);
         const host = await hostOf(client, jobId);
-        return view.progress?.phase === 'upload' && view.progress.partsDone >= 4 && host;
+        return view.progress?.kind === 'backup' && view.progress.phase === 'upload' && view.progress.partsDone >= 4 && host;
       });
       await hosts.find((h) => h.name === victim)!.kill();
       const killedAt = Date.now();
@@ -272,7 +277,7 @@ function manyHosts(store: 's3' | 'file') {
       const { jobId } = await submit(client, submitConfig, { kind: 'backup', name: 'waits', source, host: named.name });
       await waitUntil('the job to upload a few parts', async () => {
         const view = await getJob(client, jobId);
-        return view.progress?.phase === 'upload' && view.progress.partsDone >= 3;
+        return view.progress?.kind === 'backup' && view.progress.phase === 'upload' && view.progress.partsDone >= 3;
       });
       await named.kill();
       await waitUntil('waiting-for-host', async () => (await getJob(client, jobId)).progress?.status === 'waiting-for-host', 60_000);

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { submit, waitForJob } from '../src/client';
-import type { BackupResult } from '../src/jobs';
+import type { BackupResult } from '../src/kinds/backup/contract';
 import { PARTS_PER_RUN } from '../src/workflows/part-pool';
 import { createStack, randomFile, sha256File, type Stack } from './helpers/stack';
 

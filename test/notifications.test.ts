@@ -4,8 +4,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JobFailedError, statusLogOf, submit, waitForJob } from '../src/client';
-import type { StatusDocument } from '../src/jobs';
-import { MessageError } from '../src/kinds/messages';
+import type { StatusDocument } from '../src/jobs/status';
+import { MessageError } from '../src/jobs/message-error';
 import { startHttpReceiver, startSmtp, type HttpReceiver, type SmtpReceiver } from './helpers/receivers';
 import { createStack, randomFile, runCli, type Stack } from './helpers/stack';
 

@@ -3,7 +3,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { submit, waitForJob } from '../src/client';
-import type { BackupResult, Progress, RestoreResult } from '../src/jobs';
+import type { BackupResult } from '../src/kinds/backup/contract';
+import type { JobProgress } from '../src/kinds/registry';
+import type { RestoreResult } from '../src/kinds/restore/contract';
 import { createStack, randomFile, sha256File, type Stack } from './helpers/stack';
 
 const MiB = 1024 * 1024;
@@ -23,7 +25,7 @@ describe('backup and restore round trips', () => {
   async function roundTrip(name: string, size: number, extra: Record<string, unknown> = {}) {
     const source = await randomFile(dir, name, size);
     const backup = await submit(stack.client, stack.config, { kind: 'backup', name, source, ...extra });
-    const seen: Progress[] = [];
+    const seen: JobProgress[] = [];
     const backed = (await waitForJob(stack.client, backup.jobId, (p) => seen.push(p), 100)) as BackupResult;
     const dest = path.join(dir, `${name}.restored`);
     const restore = await submit(stack.client, stack.config, { kind: 'restore', name, dest });
@@ -75,8 +77,8 @@ describe('backup and restore round trips', () => {
   it('a few hundred MiB in 64 MiB parts, with progress reported along the way', async () => {
     const { backed, seen } = await roundTrip('large', 300 * MiB + 12345, { partSize: 64 * MiB });
     assert.equal(backed.partCount, 5);
-    const uploads = seen.filter((p) => p.phase === 'upload');
+    const uploads = seen.filter((p) => p.kind === 'backup' && p.phase === 'upload');
     assert.ok(uploads.length > 0, 'the progress query reported the upload phase');
-    assert.ok(uploads.every((p) => p.partsTotal === 5 && p.bytesTotal === 300 * MiB + 12345));
+    assert.ok(uploads.every((p) => p.kind === 'backup' && p.partsTotal === 5 && p.bytesTotal === 300 * MiB + 12345));
   });
 });

@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { cancelJob, JobFailedError, queryProgress, submit, waitForJob } from '../src/client';
-import type { BackupResult } from '../src/jobs';
-import { objectKey } from '../src/jobs';
+import type { BackupResult } from '../src/kinds/backup/contract';
+import { objectKey } from '../src/jobs/keys';
 import { S3Store } from '../src/stores/s3-store';
 import { startS3Server, type S3Server } from './helpers/s3-server';
 import { createStack, randomFile, sha256File, spawnWorker, waitUntil, type Stack } from './helpers/stack';
@@ -86,7 +86,7 @@ describe('S3 store, object layout: one object through a resumable multipart uplo
       'some parts uploaded',
       async () => {
         const progress = await queryProgress(stack.client, jobId, 1000);
-        return progress?.phase === 'upload' && progress.partsDone >= 5;
+        return progress?.kind === 'backup' && progress.phase === 'upload' && progress.partsDone >= 5;
       },
       120_000,
     );
@@ -136,7 +136,7 @@ describe('S3 store, object layout: one object through a resumable multipart uplo
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name, source });
     await waitUntil('uploads to begin', async () => {
       const progress = await queryProgress(stack.client, jobId);
-      return progress?.phase === 'upload' && progress.partsDone >= 2;
+      return progress?.kind === 'backup' && progress.phase === 'upload' && progress.partsDone >= 2;
     });
     assert.equal((await store.listMultipartUploads(`backups/${name}`)).length, 1);
     await cancelJob(stack.client, jobId);

@@ -3,7 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { getJob, submit, waitForJob } from '../src/client';
-import { partKey, type BackupResult } from '../src/jobs';
+import { partKey } from '../src/jobs/keys';
+import { type BackupResult } from '../src/kinds/backup/contract';
 import { S3Store } from '../src/stores/s3-store';
 import { startS3Server, type S3Server } from './helpers/s3-server';
 import { freePort } from '../src/dev-server/free-port';
@@ -52,7 +53,7 @@ describe('graceful shutdown: SIGTERM lets running uploads finish, then the worke
           const job = await getJob(stack.client, jobId);
           if (job.status !== 'running')
             throw new Error(`the job is ${job.status} before the worker was stopped: ${JSON.stringify(job).slice(0, 1000)}`);
-          return job.progress?.phase === 'upload' && job.progress.partsDone >= 3;
+          return job.progress?.kind === 'backup' && job.progress.phase === 'upload' && job.progress.partsDone >= 3;
         },
         120_000,
       );

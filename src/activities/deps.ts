@@ -1,8 +1,52 @@
+import type { Transporter } from 'nodemailer';
+import { createTransport } from 'nodemailer';
 import type { Config } from '../config';
-import type { ObjectStore } from '../stores';
+import { builtInHandlers, type HandlerRegistry } from '../kinds/dispatch/handlers';
+import { createManifestCache, type ManifestCache } from '../kinds/backup/manifest';
+import { openPipelineFile, type PipelineFile } from '../kinds/etl/pipelines';
+import { messageKinds, type AnyMessageKind } from '../kinds/registry';
+import { openStore, type ObjectStore } from '../stores';
+import { openLedger, type Ledger } from './ledger';
 
-/** What every activity needs from the worker that hosts it. */
+/** What every activity needs from the worker that hosts it; nothing an activity uses lives in a module global. */
 export interface ActivityDeps {
   config: Config;
   store: ObjectStore;
+  /** The message kinds this worker admits, when a job arrives with just its message. */
+  kinds: readonly AnyMessageKind[];
+  /** The status ledger, when COURIER_LEDGER_URL is set. */
+  ledger?: Ledger;
+  /** The mail server, when COURIER_SMTP_URL is set. */
+  mailer?: Pick<Transporter, 'sendMail'>;
+  manifests: ManifestCache;
+  /** COURIER_ETL_CONFIG, re-read when it changes. */
+  pipelines: PipelineFile;
+  /** Dispatch handlers by format. */
+  handlers: HandlerRegistry;
+}
+
+export interface OwnedDeps extends ActivityDeps {
+  /** Closes what the worker opened (the ledger's pool, the mail transport). */
+  close(): Promise<void>;
+}
+
+/** The dependencies a worker's activities share, from its configuration; any of them may be given instead. */
+export function createDeps(config: Config, given: Partial<ActivityDeps> = {}): OwnedDeps {
+  const store = given.store ?? openStore(config);
+  const ledger = 'ledger' in given ? given.ledger : config.ledgerUrl ? openLedger(config.ledgerUrl) : undefined;
+  const transport = 'mailer' in given ? undefined : config.smtp.url ? createTransport(config.smtp.url) : undefined;
+  return {
+    config,
+    store,
+    kinds: given.kinds ?? messageKinds(),
+    ledger,
+    mailer: given.mailer ?? transport,
+    manifests: given.manifests ?? createManifestCache(store),
+    pipelines: given.pipelines ?? openPipelineFile(config.etl.configFile),
+    handlers: given.handlers ?? builtInHandlers(),
+    async close() {
+      transport?.close();
+      if (!('ledger' in given)) await ledger?.close().catch(() => undefined);
+    },
+  };
 }

@@ -1,10 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { StoreError } from '../stores';
 
 /**
  * Failures that retrying cannot fix: bad input or lost data. The type lets
  * workflows and operators tell them apart; the message names the input and what to do.
  */
-export type FailureType = 'BadInput' | 'PartLost' | 'Corrupt' | 'StagingBusy' | 'SourceChanged' | 'NotFound' | 'NotConfigured';
+export type FailureType = 'BadInput' | 'PartLost' | 'Corrupt' | 'StagingBusy' | 'SourceChanged' | 'NotFound' | 'NotConfigured' | 'BadMessage';
 
 export function permanent(type: FailureType, message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, type);
@@ -12,4 +13,10 @@ export function permanent(type: FailureType, message: string): ApplicationFailur
 
 export function errnoCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException)?.code;
+}
+
+/** The activities' boundary: a store's own error becomes the Temporal failure its type names; anything else passes as it is. */
+export function asFailure(err: unknown): unknown {
+  if (err instanceof StoreError) return ApplicationFailure.nonRetryable(err.message, err.reason);
+  return err;
 }

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
-import { hostQueue } from '../jobs';
+import { hostQueue } from '../jobs/keys';
 import type { ActivityDeps } from './deps';
 
 /** The host of the worker running this step: a job that names no host is pinned to it. */

@@ -1,4 +1,6 @@
 import type { ActivityDeps } from './deps';
+import { admitMessage } from './admit';
+import { asFailure } from './failures';
 import { discardStaging, uploadManifest, removeStaging } from '../kinds/backup/activities/finish-backup';
 import { recordStatus } from './ledger';
 import { abortObjectUpload, completeObjectUpload, startObjectUpload, uploadObjectPart } from '../kinds/backup/activities/object-upload';
@@ -16,17 +18,25 @@ import { checkBatch, loadBatch, writeBatches } from '../kinds/etl/activities/bat
 import { archiveResolved, findStaleFiles } from '../kinds/etl/activities/cleanup';
 import { hostOfWorker, hostPolledWithin } from './hosts';
 
-export type { ActivityDeps } from './deps';
+export { createDeps, type ActivityDeps, type OwnedDeps } from './deps';
 
 type Bound<F> = F extends (deps: ActivityDeps, ...args: infer A) => infer R ? (...args: A) => R : never;
 
-function bind<F extends (deps: ActivityDeps, ...args: never[]) => unknown>(deps: ActivityDeps, fn: F): Bound<F> {
-  return ((...args: never[]) => fn(deps, ...args)) as Bound<F>;
+/** Binds an activity to its dependencies; this is the boundary where store errors become Temporal failures. */
+function bind<F extends (deps: ActivityDeps, ...args: never[]) => Promise<unknown>>(deps: ActivityDeps, fn: F): Bound<F> {
+  return (async (...args: never[]) => {
+    try {
+      return await fn(deps, ...args);
+    } catch (err) {
+      throw asFailure(err);
+    }
+  }) as Bound<F>;
 }
 
 /** Every activity, bound to the worker's configuration and store. */
 export function createActivities(deps: ActivityDeps) {
   return {
+    admitMessage: bind(deps, admitMessage),
     prepareBackup: bind(deps, prepareBackup),
     splitSource: bind(deps, splitSource),
     uploadPart: bind(deps, uploadPart),

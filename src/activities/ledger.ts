@@ -1,6 +1,6 @@
 import { log } from '@temporalio/activity';
 import { Pool } from 'pg';
-import type { StatusEntry } from '../jobs';
+import type { StatusEntry } from '../jobs/status';
 import type { ActivityDeps } from './deps';
 import { permanent } from './failures';
 
@@ -26,27 +26,41 @@ CREATE TABLE IF NOT EXISTS courier_status_log (
   PRIMARY KEY (job_id, seq)
 )`;
 
-let ledger: { url: string; pool: Pool; ready: Promise<unknown> } | undefined;
+/** The PostgreSQL status ledger: one pool per worker, its table created on first use. */
+export interface Ledger {
+  append(row: LedgerRow): Promise<void>;
+  close(): Promise<void>;
+}
 
-function poolFor(url: string) {
-  if (ledger?.url !== url) {
-    const pool = new Pool({ connectionString: url, max: 4 });
-    pool.on('error', (err) => log.warn('ledger connection error', { error: err.message }));
-    ledger = { url, pool, ready: pool.query(CREATE) };
-    ledger.ready.catch(() => (ledger = undefined));
-  }
-  return ledger;
+export function openLedger(url: string): Ledger {
+  const pool = new Pool({ connectionString: url, max: 4 });
+  pool.on('error', (err) => log.warn('ledger connection error', { error: err.message }));
+  let ready: Promise<unknown> | undefined;
+  const created = () => {
+    // A failed creation is tried again by the next row rather than remembered.
+    ready ??= pool.query(CREATE).catch((err: unknown) => {
+      ready = undefined;
+      throw err;
+    });
+    return ready;
+  };
+  return {
+    async append(row) {
+      await created();
+      await pool.query(
+        `INSERT INTO courier_status_log (job_id, seq, run_id, kind, project, status, note, at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_id, seq) DO NOTHING`,
+        [row.jobId, row.seq, row.runId, row.kind, row.project ?? null, row.status, row.note ?? null, row.at],
+      );
+    },
+    close: () => pool.end(),
+  };
 }
 
 /** Appends one status transition to the PostgreSQL ledger, so reporting outlives Temporal's retention. */
 export async function recordStatus(deps: ActivityDeps, row: LedgerRow): Promise<void> {
-  const url = deps.config.ledgerUrl;
-  if (!url) throw permanent('NotConfigured', `job ${row.jobId} asks for the status ledger, but COURIER_LEDGER_URL is not set on this worker`);
-  const { pool, ready } = poolFor(url);
-  await ready;
-  await pool.query(
-    `INSERT INTO courier_status_log (job_id, seq, run_id, kind, project, status, note, at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_id, seq) DO NOTHING`,
-    [row.jobId, row.seq, row.runId, row.kind, row.project ?? null, row.status, row.note ?? null, row.at],
-  );
+  if (!deps.ledger) {
+    throw permanent('NotConfigured', `job ${row.jobId} asks for the status ledger, but COURIER_LEDGER_URL is not set on this worker`);
+  }
+  await deps.ledger.append(row);
 }

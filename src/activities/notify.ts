@@ -1,10 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { log } from '@temporalio/activity';
-import { createTransport, type Transporter } from 'nodemailer';
-import type { StatusDocument } from '../jobs';
+import type { StatusDocument } from '../jobs/status';
 import type { ActivityDeps } from './deps';
 import { permanent } from './failures';
-import { readEtlFile } from '../kinds/etl/pipelines';
 
 export const SIGNATURE_HEADER = 'x-courier-signature';
 
@@ -37,17 +35,10 @@ export async function sendWebhook(deps: ActivityDeps, input: { url: string; docu
   return response.status;
 }
 
-let transport: { url: string; mailer: Transporter } | undefined;
-
-function mailer(url: string): Transporter {
-  if (transport?.url !== url) transport = { url, mailer: createTransport(url) };
-  return transport.mailer;
-}
-
 /** Mails the people to tell: subject and body name the job, its kind, the cause and the command to look at it. */
 export async function sendEmail(deps: ActivityDeps, input: { to: string[]; document: StatusDocument }): Promise<void> {
-  const { url, from } = deps.config.smtp;
-  if (!url) throw permanent('NotConfigured', `cannot mail ${input.to.join(', ')}: COURIER_SMTP_URL is not set on this worker`);
+  const { from } = deps.config.smtp;
+  if (!deps.mailer) throw permanent('NotConfigured', `cannot mail ${input.to.join(', ')}: COURIER_SMTP_URL is not set on this worker`);
   const doc = input.document;
   const headline = {
     completed: 'completed',
@@ -69,7 +60,7 @@ export async function sendEmail(deps: ActivityDeps, input: { to: string[]; docum
     'Status log:',
     ...doc.statusLog.map((entry) => `  ${entry.at}  ${entry.status}${entry.note ? `  ${entry.note}` : ''}`),
   ];
-  await mailer(url).sendMail({
+  await deps.mailer.sendMail({
     from,
     to: input.to,
     subject: `[courier] ${doc.kind} ${doc.subject} ${headline} (${doc.jobId})`,
@@ -86,17 +77,17 @@ export async function sendEmail(deps: ActivityDeps, input: { to: string[]; docum
 export async function mailOperators(deps: ActivityDeps, input: { pipeline?: string; subject: string; lines: string[] }): Promise<{ sent: string[] }> {
   let to = deps.config.notify.email;
   try {
-    const etl = readEtlFile(deps.config.etl.configFile);
+    const etl = deps.pipelines.read();
     to = (input.pipeline ? etl.pipelines[input.pipeline]?.notify : undefined) ?? etl.notify ?? to;
   } catch {
     // Without a readable pipeline file the configured defaults still hear about it.
   }
-  const { url, from } = deps.config.smtp;
-  if (to.length === 0 || !url) {
+  const { from } = deps.config.smtp;
+  if (to.length === 0 || !deps.mailer) {
     log.warn('nobody to mail; set notify in the pipeline file or COURIER_NOTIFY_EMAIL, and COURIER_SMTP_URL', { subject: input.subject });
     return { sent: [] };
   }
-  await mailer(url).sendMail({ from, to, subject: `[courier] ${input.subject}`, text: input.lines.join('\n') });
+  await deps.mailer.sendMail({ from, to, subject: `[courier] ${input.subject}`, text: input.lines.join('\n') });
   log.info('mail sent', { to, subject: input.subject });
   return { sent: to };
 }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { log } from '@temporalio/activity';
-import type { StatusReport } from '../jobs';
-import { jobRecordKey } from '../jobs';
+import type { StatusReport } from '../jobs/status';
+import { jobRecordKey } from '../jobs/keys';
 import { jobsFinished } from '../metrics';
 import type { ActivityDeps } from './deps';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ChecksumSet } from '../kinds/messages';
+import type { ChecksumSet } from '../jobs/fields';
 
 /** What split records for each part, beside the part, once the part is durable. */
 export interface PartRecord {

@@ -14,7 +14,6 @@ import { watchBackupDrop } from '../kinds/backup/drop-folder';
 import { watchEtlInbox } from '../kinds/etl/drop-folder';
 import type { Inbox } from '../watch/inbox';
 import { CliError, EXIT, hostOption, printJson } from './output';
-import { submitAndFollow } from './job-commands';
 import { table, withClient } from './operator-commands';
 
 function durationOption(flag: string, text: string): number {
@@ -62,40 +61,8 @@ export async function startWatchers(config: Config, specs: WatchSpec[], logger =
   };
 }
 
-/** ETL jobs, drop-folder watchers and the cleanup schedule. */
+/** Drop-folder watchers and the ETL cleanup schedule (the `etl` command itself comes from its kind). */
 export function registerEtlCommands(program: Command): void {
-  program
-    .command('etl')
-    .description('extract a file or the matching files of a directory through an ETL pipeline (seed 002)')
-    .argument('<source>', 'a file or a directory')
-    .requiredOption('--pipeline <name>', 'a pipeline of the pipeline file (COURIER_ETL_CONFIG)')
-    .option('--pattern <glob...>', "file-name globs (default: the pipeline's patterns)")
-    .option('--move', 'move the files into E/working instead of copying them')
-    .option('--id <id>', 'job id (default: derived from pipeline and source)')
-    .option('--host <name>', 'the host whose disk holds the source and keeps the ETL tree (default: whichever worker takes the job)')
-    .option('--wait', 'show progress and wait for every transform and load to finish')
-    .option('--json', 'print JSON for scripts')
-    .action(
-      async (
-        source: string,
-        opts: { pipeline: string; pattern?: string[]; move?: boolean; id?: string; host?: string; wait?: boolean; json?: boolean },
-      ) => {
-        await submitAndFollow(
-          loadConfig(),
-          {
-            kind: 'etl',
-            pipeline: opts.pipeline,
-            source: path.resolve(source),
-            ...(opts.pattern ? { patterns: opts.pattern } : {}),
-            ...(opts.move ? { move: true } : {}),
-            ...(opts.id ? { id: opts.id } : {}),
-            ...(opts.host ? { host: opts.host } : {}),
-          },
-          opts,
-        );
-      },
-    );
-
   program
     .command('watch')
     .description('start a job for every file dropped into a directory, once it is complete')

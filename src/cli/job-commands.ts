@@ -1,24 +1,12 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
-import {
-  cancelJob,
-  connectClient,
-  getJob,
-  listJobs,
-  pauseJob,
-  resumeJob,
-  submit,
-  waitForJob,
-  type JobFilter,
-  type JobResult,
-  type JobView,
-} from '../client';
-import { loadConfig, parseSize, type Config } from '../config';
-import type { BackupResult, DispatchResult, EtlResult, PushResult, RestoreResult, StatusEntry } from '../jobs';
-import { STATUS_NAMES } from '../jobs';
-import { parseMessageJson, type Message } from '../kinds/messages';
-import { formatBytes, formatDuration } from './format';
+import { cancelJob, connectClient, getJob, listJobs, pauseJob, resumeJob, submit, waitForJob, type JobView } from '../client';
+import { loadConfig, type Config } from '../config';
+import type { StatusEntry } from '../jobs/status';
+import { STATUS_NAMES } from '../jobs/status';
+import { JOB_TYPE_NAMES, KINDS, meterOf, parseMessage, parseMessageJson, summaryOf, type Message } from '../kinds/registry';
+import { parseJobFilter } from '../operations/job-pages';
+import { formatDuration } from './format';
 import { CliError, EXIT, printJson } from './output';
 import { progressView } from './progress-bar';
 
@@ -53,39 +41,11 @@ async function follow(client: Awaited<ReturnType<typeof connectClient>>, jobId: 
     const result = await waitForJob(client, jobId, (p) => view?.update(p));
     view?.stop();
     if (options.json) printJson({ jobId, status: 'completed', result });
-    else process.stdout.write(`${summary(result)} (${formatDuration(Date.now() - started)})\n`);
+    else process.stdout.write(`${summaryOf(result)} (${formatDuration(Date.now() - started)})\n`);
   } catch (err) {
     view?.stop();
     throw err;
   }
-}
-
-function summary(result: JobResult): string {
-  if ('transformsStarted' in result) {
-    const r = result as EtlResult;
-    const locations = r.locations.map(
-      (l) =>
-        `  ${l.location}: ${l.records} record(s) loaded, ${l.inserted} new${l.failedBatches ? `, ${l.failedBatches} batch(es) failed (see L/${l.location}/failed)` : ''}`,
-    );
-    return [`etl ${r.pipeline} from ${r.source}: ${r.transformsStarted} transform job(s) started, job ${r.jobId}`, ...locations].join('\n');
-  }
-  if ('topic' in result) {
-    const r = result as DispatchResult;
-    return `dispatch ${r.jobId}: format ${r.format} done by ${r.worker || 'a worker'} on topic ${r.topic}${r.checks ? ` after ${r.checks} check(s)` : ''}: ${JSON.stringify(r.output)}`;
-  }
-  if ('hosts' in result) {
-    const r = result as PushResult;
-    const hosts = r.hosts.map(
-      (h) => `  ${h.host}: ${h.outcome}${h.outcome === 'delivered' ? (h.written ? '' : ' (already there)') : `: ${h.cause}`}`,
-    );
-    return [`push ${r.name} to ${r.dest}: ${formatBytes(r.size)}, sha256 ${r.sha256}, job ${r.jobId}`, ...hosts].join('\n');
-  }
-  if ('manifestKey' in result) {
-    const r = result as BackupResult;
-    return `backup ${r.name}: ${formatBytes(r.size)} in ${r.partCount} part(s), sha256 ${r.sha256}, manifest ${r.manifestKey}, job ${r.jobId}`;
-  }
-  const r = result as RestoreResult;
-  return `restored ${r.name} to ${r.dest}: ${formatBytes(r.size)}, sha256 ${r.sha256} verified, job ${r.jobId}`;
 }
 
 function printStatus(view: JobView): void {
@@ -95,12 +55,12 @@ function printStatus(view: JobView): void {
   if (view.host) lines.push(`host    ${view.host}`);
   const p = view.progress;
   if (p) {
-    lines.push(`phase   ${p.phase}`, `parts   ${p.partsDone}/${p.partsTotal}`, `bytes   ${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)}`);
+    lines.push(`phase   ${p.phase}`, `done    ${meterOf(p).text}`);
     if (p.lastError) lines.push(`last error: ${p.lastError}`);
   } else if (view.status === 'running') {
     lines.push('progress: no worker answered the query; is `courier worker` running?');
   }
-  if (view.result) lines.push(summary(view.result));
+  if (view.result) lines.push(summaryOf(view.result, view.kind));
   if (view.error) lines.push(`cause: ${view.error}`);
   if (view.statusLog?.length) {
     lines.push('status log:', ...view.statusLog.map((e: StatusEntry) => `  ${e.at}  ${e.status}${e.note ? `  ${e.note}` : ''}`));
@@ -108,63 +68,9 @@ function printStatus(view: JobView): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-const sourcePath = (file: string): string => path.resolve(file);
-
-function sizeOption(flag: string, text: string): number {
-  try {
-    return parseSize(text);
-  } catch (err) {
-    throw new CliError(`${flag}: ${(err as Error).message}`, EXIT.badInput);
-  }
-}
-
 export function registerJobCommands(program: Command): void {
-  program
-    .command('backup')
-    .description('back up one file: split, upload and verify every part, store the manifest')
-    .argument('<file>', 'the file to back up')
-    .option('--name <name>', 'backup name in the store (default: the file name)')
-    .option('--id <id>', 'job id (default: derived from name and source)')
-    .option('--part-size <size>', 'part size, e.g. 64MiB')
-    .option('--md5', 'also record md5 checksums')
-    .option('--host <name>', 'the host whose disk holds the file (default: whichever worker takes the job; the file must be there)')
-    .option('--wait', 'show progress and wait for the job to finish')
-    .option('--json', 'print JSON for scripts')
-    .action(async (file: string, opts: { name?: string; id?: string; partSize?: string; md5?: boolean; host?: string } & WaitOptions) => {
-      const config = loadConfig();
-      const source = sourcePath(file);
-      const message = {
-        kind: 'backup' as const,
-        name: opts.name ?? path.basename(source),
-        source,
-        ...(opts.id ? { id: opts.id } : {}),
-        ...(opts.partSize ? { partSize: sizeOption('--part-size', opts.partSize) } : {}),
-        ...(opts.md5 ? { checksums: 'sha256+md5' as const } : {}),
-        ...(opts.host ? { host: opts.host } : {}),
-      };
-      await submitAndFollow(config, message, opts);
-    });
-
-  program
-    .command('restore')
-    .description('restore a backup to a file, verified part by part and as a whole')
-    .argument('<name>', 'backup name')
-    .argument('<dest>', 'file to write')
-    .option('--id <id>', 'job id (default: derived from name and destination)')
-    .option('--host <name>', 'the host that must receive the file (default: whichever worker takes the job)')
-    .option('--no-wait', 'print the job id and return at once')
-    .option('--json', 'print JSON for scripts')
-    .action(async (name: string, dest: string, opts: { id?: string; host?: string } & WaitOptions) => {
-      const config = loadConfig();
-      const message = {
-        kind: 'restore' as const,
-        name,
-        dest: path.resolve(dest),
-        ...(opts.id ? { id: opts.id } : {}),
-        ...(opts.host ? { host: opts.host } : {}),
-      };
-      await submitAndFollow(config, message, opts);
-    });
+  // Each kind's own command (backup, restore, etl, …) comes from its folder.
+  for (const kind of KINDS) kind.command?.(program, async (message, options) => submitAndFollow(loadConfig(), parseMessage(message), options));
 
   program
     .command('status')
@@ -232,24 +138,22 @@ export function registerJobCommands(program: Command): void {
     .command('list')
     .description('jobs, newest first, filtered by their search attributes')
     .option('--status <status>', STATUS_NAMES.join(', '))
-    .option('--kind <kind>', 'backup, restore, dispatch, push, etl, etl-transform, etl-load or etl-cleanup')
+    .option('--kind <kind>', JOB_TYPE_NAMES.join(', '))
     .option('--project <project>', 'project name')
     .option('--host <name>', 'jobs whose file steps run on this host')
     .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'print JSON for scripts')
-    .action(async (opts: JobFilter & { limit: string; json?: boolean }) => {
+    .action(async (opts: { status?: string; kind?: string; project?: string; host?: string; limit: string; json?: boolean }) => {
+      // Checked before connecting: a bad filter is the caller's mistake, named, not an empty list.
+      const filter = parseJobFilter({ status: opts.status, kind: opts.kind, project: opts.project, host: opts.host });
       const config = loadConfig();
       const client = await connectClient(config);
       try {
-        const jobs = await listJobs(
-          client,
-          { status: opts.status, kind: opts.kind, project: opts.project, host: opts.host },
-          Number(opts.limit) || 50,
-        );
+        const jobs = await listJobs(client, filter, Number(opts.limit) || 50);
         if (opts.json) return printJson(jobs);
         for (const job of jobs) {
           process.stdout.write(
-            `${job.startTime.toISOString()}  ${(job.status ?? '?').padEnd(18)} ${(job.kind ?? '?').padEnd(9)} ${job.jobId}${job.project ? `  [${job.project}]` : ''}${job.host ? `  @${job.host}` : ''}\n`,
+            `${job.startTime.toISOString()}  ${(job.status ?? '?').padEnd(18)} ${(job.kind ?? '?').padEnd(13)} ${job.jobId}${job.project ? `  [${job.project}]` : ''}${job.host ? `  @${job.host}` : ''}\n`,
           );
         }
         if (jobs.length === 0) process.stderr.write('no jobs match\n');

@@ -1,6 +1,7 @@
 import { ConfigError } from '../config';
 import { JobFailedError, JobNotFoundError } from '../client';
-import { hostName, MessageError } from '../kinds/messages';
+import { hostName } from '../jobs/fields';
+import { MessageError } from '../jobs/message-error';
 import { ScheduleMissingError } from '../operations/cleanup-schedule';
 
 /** Exit codes scripts can rely on. */

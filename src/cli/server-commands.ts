@@ -5,7 +5,7 @@ import { parseWatchSpec, startWatchers } from './etl-commands';
 import { loadConfig, type Config } from '../config';
 import { startDevServer, type DevServer } from '../dev-server/dev-server';
 import { createLogger } from '../logger';
-import { registeredFormats } from '../kinds/dispatch/handlers';
+import { builtInHandlers } from '../kinds/dispatch/handlers';
 import { connectClient } from '../client';
 import { freePort, portOpen } from '../dev-server/free-port';
 import { startHttpServer } from '../http/start';
@@ -42,7 +42,8 @@ async function devServerFor(config: Config, port: number, uiPort: number | undef
 function embeddedTopics(config: Config): string[] {
   if (config.dispatch.handles.length > 0) return config.dispatch.handles;
   if (config.dispatch.route !== 'format') return [];
-  return config.dispatch.formats.filter((format) => registeredFormats().includes(format));
+  const known = builtInHandlers();
+  return config.dispatch.formats.filter((format) => known.handlerFor(format));
 }
 
 /** Stops the dev server when this process is told to stop. */

@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { JobNotFoundError } from '../client';
 import { ConfigError } from '../config';
-import { MessageError } from '../kinds/messages';
+import { MessageError } from '../jobs/message-error';
 import { JobStateError } from '../operations/retry-job';
 
 export interface ErrorBody {

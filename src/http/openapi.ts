@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { message } from '../kinds/messages';
+import { JOB_STATES } from '../client';
+import { jobFilter } from '../operations/job-pages';
+import { JOB_TYPE_NAMES, KINDS } from '../kinds/registry';
 
 const error = {
   type: 'object',
@@ -20,7 +22,19 @@ const action = (summary: string) => ({
   },
 });
 
-/** The API's OpenAPI 3.1 description; the message schema comes from the same zod schema the server validates with. */
+const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+
+/** Each kind's message, from the zod schema the server and the workers validate with. */
+const messageSchemas = Object.fromEntries(
+  KINDS.map((kind) => [`${kind.name}Message`, { description: kind.description, ...jsonSchema(kind.schema) }]),
+);
+
+/** The list filters as query parameters, from the same schema `courier list` checks. */
+const filterParameters = Object.entries(jsonSchema(jobFilter).properties ?? {})
+  .filter(([name]) => name !== 'taskQueue')
+  .map(([name, schema]) => ({ name, in: 'query', schema }));
+
+/** The API's OpenAPI 3.1 description, generated from the registry of kinds and the schemas the server validates with. */
 export function openApiDocument(version: string) {
   return {
     openapi: '3.1.0',
@@ -28,20 +42,28 @@ export function openApiDocument(version: string) {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'COURIER_HTTP_TOKEN; required on every POST when configured' } },
       schemas: {
-        Message: z.toJSONSchema(message, { io: 'input', unrepresentable: 'any' }),
+        ...messageSchemas,
+        Message: {
+          oneOf: KINDS.map((kind) => ({ $ref: `#/components/schemas/${kind.name}Message` })),
+          discriminator: { propertyName: 'kind', mapping: Object.fromEntries(KINDS.map((k) => [k.name, `#/components/schemas/${k.name}Message`])) },
+        },
         Error: error,
         Job: {
           type: 'object',
           required: ['jobId', 'kind', 'status'],
           properties: {
             jobId: { type: 'string' },
-            kind: { type: 'string' },
-            status: { type: 'string', enum: ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed-out'] },
+            kind: { type: 'string', enum: JOB_TYPE_NAMES },
+            status: { type: 'string', enum: JOB_STATES },
+            host: { type: 'string', description: 'the host its file steps run on, once pinned' },
             startTime: { type: 'string', format: 'date-time' },
             closeTime: { type: 'string', format: 'date-time' },
-            progress: { type: 'object', description: 'phase, parts and bytes done/total while running' },
+            progress: {
+              type: 'object',
+              description: "while running: kind, phase, status and the counts of the job's type (parts and bytes, hosts, files, batches)",
+            },
             statusLog: { type: 'array', items: { type: 'object' } },
-            result: { type: 'object' },
+            result: { type: 'object', description: "the job type's result; its kind field says which" },
             error: { type: 'string' },
           },
         },
@@ -58,13 +80,7 @@ export function openApiDocument(version: string) {
         get: {
           summary: 'List jobs through Temporal visibility, newest first',
           parameters: [
-            {
-              name: 'kind',
-              in: 'query',
-              schema: { type: 'string', enum: ['backup', 'restore', 'dispatch', 'push', 'etl', 'etl-transform', 'etl-load', 'etl-cleanup'] },
-            },
-            { name: 'status', in: 'query', schema: { type: 'string' } },
-            { name: 'project', in: 'query', schema: { type: 'string' } },
+            ...filterParameters,
             { name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
             { name: 'pageToken', in: 'query', schema: { type: 'string' } },
           ],

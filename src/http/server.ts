@@ -1,15 +1,14 @@
-import { STATUS_NAMES } from '../jobs';
 import { timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { cancelJob, getJob, pauseJob, resumeJob, submit, type JobFilter } from '../client';
+import { cancelJob, getJob, pauseJob, resumeJob, submit } from '../client';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { courierMetrics } from '../metrics';
-import { listJobPage } from '../operations/job-pages';
+import { listJobPage, parseJobFilter, type JobFilter } from '../operations/job-pages';
 import { retryJob } from '../operations/retry-job';
 import { describeHosts, describeQueues } from '../operations/task-queues';
-import { MessageError } from '../kinds/messages';
+import { MessageError } from '../jobs/message-error';
 import { sendError, sendFailure } from './errors';
 import { openApiDocument } from './openapi';
 
@@ -31,9 +30,6 @@ const ROUTES: { pattern: RegExp; methods: string[] }[] = [
   { pattern: /^\/(healthz|metrics|openapi\.json)$/, methods: ['GET'] },
 ];
 
-const STATUSES: readonly string[] = STATUS_NAMES;
-const KINDS = ['backup', 'restore', 'dispatch', 'push', 'etl', 'etl-transform', 'etl-load', 'etl-cleanup'];
-
 function tokenMatches(given: string | undefined, expected: string): boolean {
   const match = /^Bearer (.+)$/i.exec(given ?? '');
   if (!match) return false;
@@ -42,23 +38,12 @@ function tokenMatches(given: string | undefined, expected: string): boolean {
 }
 
 /** Filters from the query string, refusing unknown values by name. */
-function jobFilter(query: Record<string, string | undefined>): { filter: JobFilter; pageSize: number; pageToken?: string } {
-  const bad: string[] = [];
-  if (query.kind && !KINDS.includes(query.kind)) bad.push('kind');
-  if (query.status && !STATUSES.includes(query.status)) bad.push('status');
-  const pageSize = query.pageSize === undefined ? 50 : Number(query.pageSize);
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) bad.push('pageSize');
-  if (bad.length > 0) {
-    throw new MessageError(
-      `bad query parameter(s) ${bad.join(', ')}: kind is one of ${KINDS.join('|')}, status one of ${STATUSES.join('|')}, pageSize 1-1000`,
-      bad,
-    );
-  }
-  return {
-    filter: { kind: query.kind as JobFilter['kind'], status: query.status as JobFilter['status'], project: query.project },
-    pageSize,
-    pageToken: query.pageToken,
-  };
+function pageQuery(query: Record<string, string | undefined>): { filter: JobFilter; pageSize: number; pageToken?: string } {
+  const { pageSize: size, pageToken, ...rest } = query;
+  const pageSize = size === undefined ? 50 : Number(size);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)
+    throw new MessageError(`bad query parameter pageSize: ${size}; use 1-1000`, ['pageSize']);
+  return { filter: parseJobFilter(rest), pageSize, pageToken };
 }
 
 /** The operator's HTTP API over Temporal: jobs, queues, health, metrics. */
@@ -111,7 +96,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
 
   app.get('/v1/jobs', async (request, reply) => {
     try {
-      const { filter, pageSize, pageToken } = jobFilter(request.query as Record<string, string | undefined>);
+      const { filter, pageSize, pageToken } = pageQuery(request.query as Record<string, string | undefined>);
       return await listJobPage(client, { ...filter, taskQueue: config.taskQueue }, pageSize, pageToken);
     } catch (err) {
       return sendFailure(reply, err);

@@ -1,7 +1,8 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { settingsFor } from '../client';
 import type { Config } from '../config';
-import type { CleanupInput } from '../jobs';
+import type { CleanupInput } from '../kinds/etl/contract';
+import { etlCleanupType } from '../kinds/etl/kind';
+import { settingsFor } from '../kinds/settings';
 import { CourierHost, CourierKind, CourierStatus } from '../search-attributes';
 
 export interface CleanupScheduleView {
@@ -32,12 +33,12 @@ export async function createCleanupSchedule(
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
     action: {
       type: 'startWorkflow',
-      workflowType: 'etlCleanup',
+      workflowType: etlCleanupType.workflow,
       workflowId: options.id,
       taskQueue: config.taskQueue,
       args: [input],
       typedSearchAttributes: [
-        { key: CourierKind, value: 'etl-cleanup' },
+        { key: CourierKind, value: etlCleanupType.name },
         { key: CourierStatus, value: 'queued' },
         ...(options.host ? [{ key: CourierHost, value: options.host }] : []),
       ],

@@ -1,7 +1,12 @@
 import type { Client } from '@temporalio/client';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
-import type { JobFilter, JobListing } from '../client';
-import { CourierKind, CourierProject, CourierStatus } from '../search-attributes';
+import { z } from 'zod';
+import type { JobListing } from '../client';
+import { hostName, project } from '../jobs/fields';
+import { parseWith } from '../jobs/message-error';
+import { STATUS_NAMES } from '../jobs/status';
+import { JOB_TYPE_NAMES } from '../kinds/registry';
+import { CourierHost, CourierKind, CourierProject, CourierStatus } from '../search-attributes';
 
 export interface JobPage {
   jobs: JobListing[];
@@ -9,13 +14,42 @@ export interface JobPage {
   nextPageToken?: string;
 }
 
+/**
+ * Which jobs to list. Every value is checked against the lists it comes from
+ * (kinds, statuses) or the rule its name follows (projects, hosts), so nothing
+ * a caller types can change the visibility query's meaning.
+ */
+export const jobFilter = z.strictObject({
+  status: z.enum(STATUS_NAMES).optional(),
+  /** A message kind, or a kind of job a job starts (etl-transform, etl-load, etl-cleanup). */
+  kind: z.enum(JOB_TYPE_NAMES as [string, ...string[]]).optional(),
+  project: project.optional(),
+  /** Jobs whose file steps run on this host. */
+  host: hostName.optional(),
+  /** Only jobs on this control task queue. */
+  taskQueue: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/)
+    .optional(),
+});
+export type JobFilter = z.infer<typeof jobFilter>;
+
+/** The filter as given on a command line or query string; throws MessageError naming each bad field. */
+export function parseJobFilter(given: Record<string, unknown>): JobFilter {
+  const present = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined && value !== ''));
+  return parseWith(jobFilter, present, 'filter');
+}
+
 const quoted = (value: string) => `'${value.replace(/['\\]/g, '')}'`;
 
-export function visibilityQuery(filter: JobFilter): string {
+/** The one visibility query for a filter: `courier list`, the HTTP API and the dashboard all use it. */
+export function visibilityQuery(given: JobFilter): string {
+  const filter = parseJobFilter(given);
   const clauses = [
     filter.status && `CourierStatus = ${quoted(filter.status)}`,
     filter.kind && `CourierKind = ${quoted(filter.kind)}`,
     filter.project && `CourierProject = ${quoted(filter.project)}`,
+    filter.host && `CourierHost = ${quoted(filter.host)}`,
     filter.taskQueue && `TaskQueue = ${quoted(filter.taskQueue)}`,
   ].filter(Boolean);
   return clauses.length > 0 ? clauses.join(' AND ') : 'CourierKind IS NOT NULL';
@@ -39,6 +73,7 @@ export async function listJobPage(client: Client, filter: JobFilter, pageSize: n
       kind: attributes.get(CourierKind),
       status: attributes.get(CourierStatus),
       project: attributes.get(CourierProject),
+      host: attributes.get(CourierHost),
       startTime: millis(execution.startTime) ?? new Date(0),
       closeTime: millis(execution.closeTime),
     };

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { getJob, JobNotFoundError, submit, type Submission } from '../client';
 import type { Config } from '../config';
-import { parseMessage } from '../kinds/messages';
+import { parseMessage } from '../kinds/registry';
 
 export class JobStateError extends Error {
   constructor(

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Config } from '../config';
-import { hostQueue, topicQueue } from '../jobs';
+import { hostQueue, topicQueue } from '../jobs/keys';
 import { CourierHost } from '../search-attributes';
 
 export interface QueuePoller {

@@ -4,7 +4,7 @@ import { S3Store } from './s3-store';
 import type { ObjectStore } from './store';
 
 export type { MultipartStore, ObjectInfo, ObjectStore, PartBytes, UploadedPart } from './store';
-export { ChecksumMismatchError, ObjectNotFoundError, supportsMultipart } from './store';
+export { ChecksumMismatchError, ObjectNotFoundError, StoreError, supportsMultipart } from './store';
 
 /** The fs store is the embedded default; COURIER_STORE=s3://bucket/prefix selects S3. */
 export function openStore(config: Config): ObjectStore {

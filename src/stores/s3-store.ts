@@ -20,13 +20,13 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { ApplicationFailure } from '@temporalio/common';
 import type { AwsSettings } from '../config';
 import { hashFile } from '../hashing/hash-file';
 import {
   assertValidKey,
   ChecksumMismatchError,
   ObjectNotFoundError,
+  StoreError,
   type GetOptions,
   type MultipartStore,
   type ObjectInfo,
@@ -105,13 +105,10 @@ export class S3Store implements ObjectStore, MultipartStore {
     // Kept as it is, so an activity cancelled mid-request completes as cancelled rather than failed.
     if (name === 'AbortError') return err as Error;
     if (name === 'NoSuchBucket') {
-      return ApplicationFailure.nonRetryable(
-        `bucket "${this.location.bucket}" does not exist at ${this.endpoint}; create it or fix COURIER_STORE`,
-        'NotFound',
-      );
+      return new StoreError(`bucket "${this.location.bucket}" does not exist at ${this.endpoint}; create it or fix COURIER_STORE`, 'NotFound');
     }
     if (CREDENTIAL_ERRORS.has(name) || status === 403) {
-      return ApplicationFailure.nonRetryable(
+      return new StoreError(
         `${this.endpoint} refused the credentials for bucket "${this.location.bucket}" (${name || status}) while trying to ${action}; check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY`,
         'BadInput',
       );
@@ -316,10 +313,7 @@ export class S3Store implements ObjectStore, MultipartStore {
       return { parts, next: page.IsTruncated ? String(page.NextPartNumberMarker) : undefined };
     } catch (err) {
       if ((err as Error).name === 'NoSuchUpload') {
-        throw ApplicationFailure.nonRetryable(
-          `multipart upload ${uploadId} of ${objectKey} no longer exists at ${this.endpoint}; back the file up again`,
-          'PartLost',
-        );
+        throw new StoreError(`multipart upload ${uploadId} of ${objectKey} no longer exists at ${this.endpoint}; back the file up again`, 'PartLost');
       }
       throw this.translate(err, `list the parts of ${objectKey}`);
     }

@@ -41,6 +41,21 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
 }
 
+/**
+ * A store failure retrying cannot fix (no bucket, refused credentials, an
+ * upload the server forgot). Stores know nothing of Temporal: the activities
+ * turn this into a non-retryable failure of the same type at their boundary.
+ */
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'NotFound' | 'BadInput' | 'PartLost',
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
 export class ObjectNotFoundError extends Error {
   constructor(
     readonly key: string,

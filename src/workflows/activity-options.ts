@@ -1,5 +1,5 @@
 import { ActivityCancellationType, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
-import type { JobSettings } from '../jobs';
+import type { JobSettings } from '../jobs/settings';
 
 export const NON_RETRYABLE = ['BadInput', 'PartLost', 'Corrupt', 'StagingBusy', 'SourceChanged', 'NotFound', 'NotConfigured'];
 

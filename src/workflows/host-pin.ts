@@ -8,8 +8,9 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { HostSettings } from '../jobs';
-import { hostQueue } from '../jobs';
+import type { HostSettings } from '../jobs/settings';
+import type { JobProgress } from '../kinds/registry';
+import { hostQueue } from '../jobs/keys';
 import { CourierHost } from '../search-attributes';
 import { quickStep } from './activity-options';
 import type { JobTracker } from './job-tracker';
@@ -52,7 +53,10 @@ export interface HostPin {
  * temp files, ETL stages) exist only there. Without host settings (a job
  * started before hosts existed) steps run on the shared queue as they used to.
  */
-export function pinHost(job: JobTracker, options: { settings?: HostSettings; named?: string; pinned?: string; mayMove: boolean }): HostPin {
+export function pinHost(
+  job: JobTracker<JobProgress>,
+  options: { settings?: HostSettings; named?: string; pinned?: string; mayMove: boolean },
+): HostPin {
   const { settings, named } = options;
   let host = options.pinned ?? named;
   let waitingSince: number | undefined;

@@ -11,11 +11,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { JobSettings, Phase, Progress, StatusDocument, StatusEntry, StatusName, TrackerState } from '../jobs';
-import type { NotifyEvent } from '../kinds/messages';
+import type { JobSettings } from '../jobs/settings';
+import type { Phase, ProgressBase } from '../jobs/progress';
+import type { JobProgress } from '../kinds/registry';
+import type { StatusDocument, StatusEntry, StatusName, TrackerState } from '../jobs/status';
+import type { NotifyEvent } from '../jobs/fields';
 import { CourierStatus } from '../search-attributes';
 import { quickStep } from './activity-options';
-import { pauseSignal, progressQuery, resumeSignal, statusLogQuery } from '../jobs/definitions';
+import { pauseSignal, progressQuery, resumeSignal, statusLogQuery } from '../kinds/definitions';
 
 /** The innermost failure message: the activity's own words, not the "Activity task failed" wrappers. */
 export function rootCause(err: unknown): { message: string; type?: string } {
@@ -25,10 +28,13 @@ export function rootCause(err: unknown): { message: string; type?: string } {
   return { message: current instanceof Error ? current.message : String(current), type };
 }
 
-export type TrackedProgress = Progress & { enter(phase: Phase): void };
+export type TrackedProgress<P extends JobProgress> = P & { enter(phase: Phase): void };
 
-export interface JobTracker {
-  readonly progress: TrackedProgress;
+/** A job type's own counts: its progress without the parts every job shares. */
+export type Counts<P extends JobProgress> = Omit<P, keyof ProgressBase>;
+
+export interface JobTracker<P extends JobProgress> {
+  readonly progress: TrackedProgress<P>;
   readonly paused: boolean;
   /** Moves the job to a status: search attribute, status log, ledger. */
   set(status: StatusName, note?: string): void;
@@ -44,13 +50,13 @@ export interface JobTracker {
   fail(err: unknown, cleanup?: () => Promise<void>): Promise<never>;
 }
 
-interface TrackOptions {
-  kind: string;
+interface TrackOptions<P extends JobProgress> {
+  kind: P['kind'];
   subject: string;
   project?: string;
   settings: JobSettings;
   carried?: TrackerState;
-  total: { parts: number; bytes: number };
+  counts: Counts<P>;
 }
 
 /**
@@ -58,7 +64,7 @@ interface TrackOptions {
  * queries, pause and resume, the CourierStatus search attribute, the ledger,
  * notifications and the done record. Workflows tell their story; this keeps score.
  */
-export function trackJob(options: TrackOptions): JobTracker {
+export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTracker<P> {
   const { kind, subject, settings } = options;
   // Status records take milliseconds; a worker that dies in one is noticed about as soon as in a byte-moving step.
   const bookkeeping = proxyActivities<Activities>({ ...quickStep, startToCloseTimeout: Math.max(settings.heartbeatTimeoutMs, 10_000) });
@@ -67,17 +73,15 @@ export function trackJob(options: TrackOptions): JobTracker {
   let beforePause: StatusName = 'running';
   let ledger: Promise<void> = Promise.resolve();
 
-  const progress: TrackedProgress = {
+  const progress = {
+    ...options.counts,
+    kind,
     phase: 'queued',
     status: log.at(-1)?.status ?? 'queued',
-    partsDone: 0,
-    partsTotal: options.total.parts,
-    bytesDone: 0,
-    bytesTotal: options.total.bytes,
     enter(phase: Phase) {
       progress.phase = phase;
     },
-  };
+  } as unknown as TrackedProgress<P>;
 
   const append = (entry: StatusEntry) => {
     log.push(entry);
@@ -91,7 +95,7 @@ export function trackJob(options: TrackOptions): JobTracker {
     );
   };
 
-  const tracker: JobTracker = {
+  const tracker: JobTracker<P> = {
     progress,
     get paused() {
       return paused;

@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { hostQueue } from '../../src/jobs';
+import { hostQueue } from '../../src/jobs/keys';
 import { waitUntil } from './stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
-import { connectClient } from '../../src/client';
+import { connectClient, queryProgress } from '../../src/client';
+import type { TransferProgress } from '../../src/kinds/backup/contract';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger, installRuntimeLogger } from '../../src/logger';
 import { createHandlerWorkers, createHostWorker, createWorker, type WorkerParts } from '../../src/worker';
@@ -158,4 +159,10 @@ export async function waitUntil<T>(what: string, probe: () => Promise<T | undefi
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** A backup's or restore's live progress (parts and bytes); undefined while nothing answers. */
+export async function transferProgress(client: Client, jobId: string): Promise<TransferProgress | undefined> {
+  const progress = await queryProgress(client, jobId);
+  return progress?.kind === 'backup' || progress?.kind === 'restore' ? progress : undefined;
 }

@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { backupMessage } from '../messages';
+import { backupMessage } from './message';
 import type { ObjectStore } from '../../stores';
 import { ObjectNotFoundError } from '../../stores';
-import { manifestKey, objectKey, partKey } from '../../jobs';
+import { manifestKey, objectKey, partKey } from '../../jobs/keys';
 import { permanent } from '../../activities/failures';
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
@@ -75,4 +75,28 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** Manifests a worker has read, so a restore's every part does not fetch its manifest again. */
+export interface ManifestCache {
+  read(name: string): Promise<Manifest>;
+  /** A restore starting reads the manifest afresh: the backup may have been made again. */
+  forget(name: string): void;
+}
+
+export function createManifestCache(store: ObjectStore, size = 16): ManifestCache {
+  const cache = new Map<string, Promise<Manifest>>();
+  return {
+    read(name) {
+      let manifest = cache.get(name);
+      if (!manifest) {
+        manifest = readManifest(store, name);
+        manifest.catch(() => cache.delete(name));
+        cache.set(name, manifest);
+        if (cache.size > size) cache.delete(cache.keys().next().value!);
+      }
+      return manifest;
+    },
+    forget: (name) => cache.delete(name),
+  };
 }

@@ -1,8 +1,10 @@
 import { CancellationScope, continueAsNew, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { BackupInput, BackupResult, BackupState } from '../../jobs';
+import type { BackupInput, BackupProgress, BackupResult, BackupState } from './contract';
+import type { BackupMessage } from './message';
+import { admit, type Submitted } from '../../workflows/admit';
 import { byteMover, quickStep } from '../../workflows/activity-options';
-import { splitProgressSignal } from '../../jobs/definitions';
+import { splitProgressSignal } from './definitions';
 import { trackJob } from '../../workflows/job-tracker';
 import { pinHost } from '../../workflows/host-pin';
 import { PARTS_PER_RUN, runPartPool } from '../../workflows/part-pool';
@@ -12,7 +14,8 @@ import { PARTS_PER_RUN, runPartPool } from '../../workflows/part-pool';
  * staging, upload and verify every part (deleting each local copy only after
  * its verified upload), store the manifest, remove staging, report.
  */
-export async function backup(input: BackupInput): Promise<BackupResult> {
+export async function backup(started: BackupInput | Submitted<BackupMessage>): Promise<BackupResult> {
+  const input = await admit<BackupInput>('backup', started);
   const { message, settings } = input;
   const state: BackupState = input.state ?? {
     nextPart: 0,
@@ -20,13 +23,13 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
     partsUploaded: 0,
     startedAt: new Date().toISOString(),
   };
-  const job = trackJob({
+  const job = trackJob<BackupProgress>({
     kind: 'backup',
     subject: message.name,
     project: message.project,
     settings,
     carried: input.tracker,
-    total: { parts: state.split?.partCount ?? 0, bytes: state.split?.size ?? 0 },
+    counts: { partsDone: 0, partsTotal: state.split?.partCount ?? 0, bytesDone: 0, bytesTotal: state.split?.size ?? 0 },
   });
   const { progress } = job;
   setHandler(splitProgressSignal, (update) => {
@@ -96,7 +99,7 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
     );
     progress.enter('cleanup');
     await pin.step(quickStep, (on) => on.removeStaging({ backup: message.name, partCount: split.partCount }));
-    return { ...stored, ...(pin.host ? { host: pin.host } : {}), ...(state.hostsLost ? { hostsLost: state.hostsLost } : {}) };
+    return { kind: 'backup', ...stored, ...(pin.host ? { host: pin.host } : {}), ...(state.hostsLost ? { hostsLost: state.hostsLost } : {}) };
   };
 
   let result: BackupResult | undefined;

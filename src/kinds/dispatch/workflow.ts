@@ -1,8 +1,10 @@
 import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities, HandlerActivities } from '../../activities';
-import type { DispatchInput, DispatchResult } from '../../jobs';
+import type { DispatchInput, DispatchProgress, DispatchResult } from './contract';
+import type { DispatchMessage } from './message';
+import { admit, type Submitted } from '../../workflows/admit';
 import { NON_RETRYABLE, quickStep } from '../../workflows/activity-options';
-import { handlerStartedSignal } from '../../jobs/definitions';
+import { handlerStartedSignal } from './definitions';
 import { notPickedUp } from '../../workflows/host-pin';
 import { rootCause, trackJob } from '../../workflows/job-tracker';
 
@@ -13,25 +15,27 @@ import { rootCause, trackJob } from '../../workflows/job-tracker';
  * hook after the configured number of checks, and fails at the deadline saying
  * that no worker handles the format.
  */
-export async function dispatch(input: DispatchInput): Promise<DispatchResult> {
+export async function dispatch(started: DispatchInput | Submitted<DispatchMessage>): Promise<DispatchResult> {
+  const input = await admit<DispatchInput>('dispatch', started);
   const { message, settings, dispatch: route } = input;
-  const job = trackJob({
+  const job = trackJob<DispatchProgress>({
     kind: 'dispatch',
     subject: `${message.name} ${message.version} (${message.format})`,
     project: message.project,
     settings,
     carried: input.tracker,
-    total: { parts: 1, bytes: 0 },
+    counts: { topic: route.topic, checks: 0, done: false },
   });
   const { progress } = job;
   const control = proxyActivities<Activities>({ ...quickStep, retry: { maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE } });
 
   let checks = 0;
   let worker = '';
-  setHandler(handlerStartedSignal, (started) => {
-    worker = started.worker;
+  setHandler(handlerStartedSignal, (taken) => {
+    worker = taken.worker;
+    progress.worker = taken.worker;
     const waited = checks > 0 ? ` after ${checks} check${checks === 1 ? '' : 's'} without a worker` : '';
-    job.set('running', `worker ${started.worker} took the work${waited}${started.attempt > 1 ? ` (attempt ${started.attempt})` : ''}`);
+    job.set('running', `worker ${taken.worker} took the work${waited}${taken.attempt > 1 ? ` (attempt ${taken.attempt})` : ''}`);
   });
 
   const deadline = Date.now() + route.deadlineMs;
@@ -58,6 +62,7 @@ export async function dispatch(input: DispatchInput): Promise<DispatchResult> {
         progress.enter('upload');
         const output = await runHandler({ message, topic: route.topic });
         const result: DispatchResult = {
+          kind: 'dispatch',
           jobId: message.id,
           format: message.format,
           topic: route.topic,
@@ -66,13 +71,14 @@ export async function dispatch(input: DispatchInput): Promise<DispatchResult> {
           output,
           completedAt: new Date().toISOString(),
         };
-        progress.partsDone = 1;
+        progress.done = true;
         await job.complete({ ...result });
         return result;
       } catch (err) {
         if (!notPickedUp(err)) throw err;
       }
       checks++;
+      progress.checks = checks;
       job.set('waiting-for-worker', `check ${checks}: no worker took topic ${route.topic} within ${Math.round(route.checkIntervalMs / 1000)} s`);
       if (checks === 1) await job.notify('escalated', { cause: `no worker for format ${message.format} (topic ${route.topic}) yet` });
       if (checks === route.maxChecks) {

@@ -1,5 +1,5 @@
 import { workflowInfo } from '@temporalio/workflow';
-import type { CleanupInput, CleanupResult } from '../../jobs';
+import type { CleanupInput, CleanupProgress, CleanupResult } from './contract';
 import { etlActivities } from './workflow-options';
 import { trackJob } from '../../workflows/job-tracker';
 import { pinHost } from '../../workflows/host-pin';
@@ -9,7 +9,7 @@ import { pinHost } from '../../workflows/host-pin';
  * tell people about files that have sat in working or failed too long.
  */
 export async function etlCleanup(input: CleanupInput): Promise<CleanupResult> {
-  const job = trackJob({ kind: 'etl-cleanup', subject: 'ETL cleanup', settings: input.settings, total: { parts: 0, bytes: 0 } });
+  const job = trackJob<CleanupProgress>({ kind: 'etl-cleanup', subject: 'ETL cleanup', settings: input.settings, counts: { filesArchived: 0 } });
   // Each host has its own ETL tree: a schedule that names a host cleans that host's.
   const pin = pinHost(job, { settings: input.settings.hosts, named: input.host, pinned: input.host, mayMove: false });
   const files = etlActivities(input.settings, pin);
@@ -31,7 +31,9 @@ export async function etlCleanup(input: CleanupInput): Promise<CleanupResult> {
         ],
       });
     }
+    job.progress.filesArchived = archived.files;
     const result: CleanupResult = {
+      kind: 'etl-cleanup',
       archivesBuilt: archived.archive ? 1 : 0,
       ...(archived.archive ? { archive: archived.archive } : {}),
       filesArchived: archived.files,

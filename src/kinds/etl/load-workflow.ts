@@ -1,5 +1,5 @@
 import { ApplicationFailure, isCancellation, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import type { LoadInput, LoadResult, LocationLoad } from '../../jobs';
+import type { LoadInput, LoadProgress, LoadResult, LocationLoad } from './contract';
 import { locationFailedDir, STAGE_DIRS } from './layout';
 import { NON_RETRYABLE } from '../../workflows/activity-options';
 import { etlActivities } from './workflow-options';
@@ -13,7 +13,12 @@ import { rootCause, trackJob } from '../../workflows/job-tracker';
  */
 export async function etlLoad(input: LoadInput): Promise<LoadResult> {
   const { pipeline, name, settings } = input;
-  const job = trackJob({ kind: 'etl-load', subject: `${pipeline} ${name}`, settings, total: { parts: 0, bytes: 0 } });
+  const job = trackJob<LoadProgress>({
+    kind: 'etl-load',
+    subject: `${pipeline} ${name}`,
+    settings,
+    counts: { records: 0, locationsDone: 0, locationsTotal: 0 },
+  });
   const pin = pinHost(job, { settings: settings.hosts, named: input.host, pinned: input.host, mayMove: false });
   const files = etlActivities(settings, pin);
   const loading: ActivityOptions = {
@@ -47,12 +52,12 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
       });
       throw ApplicationFailure.nonRetryable(check.reason, 'BadInput');
     }
-    job.progress.partsTotal = check.locations.length;
+    Object.assign(job.progress, { records: check.records, locationsTotal: check.locations.length });
     const locations = await Promise.all(
       check.locations.map(async (location): Promise<LocationLoad> => {
         try {
           const loaded = await pin.step(loading, (on) => on.loadBatch({ pipeline, location, dir: at, name }));
-          job.progress.partsDone++;
+          job.progress.locationsDone++;
           return { location, outcome: 'loaded', ...loaded };
         } catch (err) {
           if (isCancellation(err)) throw err;
@@ -76,7 +81,7 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
       }),
     );
     await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.loadResolved });
-    const result: LoadResult = { jobId: workflowInfo().workflowId, batch: name, records: check.records, locations };
+    const result: LoadResult = { kind: 'etl-load', jobId: workflowInfo().workflowId, batch: name, records: check.records, locations };
     await job.complete({ ...result });
     return result;
   } catch (err) {

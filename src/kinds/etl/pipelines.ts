@@ -70,23 +70,44 @@ export type Location = z.infer<typeof location>;
 
 export class EtlConfigError extends Error {}
 
-let cached: { file: string; stamp: string; value: EtlFile } | undefined;
+/** The pipeline file as a worker reads it: parsed once, and again whenever it changes. */
+export interface PipelineFile {
+  read(): EtlFile;
+  pipeline(name: string): Pipeline;
+}
 
 /**
- * Reads the pipeline file; re-read when it changes, so an operator can fix a
- * pipeline and move a failed file back without restarting workers.
+ * Re-read when the file changes, so an operator can fix a pipeline and move a
+ * failed file back without restarting workers.
  */
-export function readEtlFile(file: string): EtlFile {
-  let stat: fs.Stats;
+export function openPipelineFile(file: string): PipelineFile {
+  let cached: { stamp: string; value: EtlFile } | undefined;
+  const read = (): EtlFile => {
+    const stamp = stampOf(file);
+    if (cached?.stamp !== stamp) cached = { stamp, value: readEtlFile(file) };
+    return cached.value;
+  };
+  return { read, pipeline: (name) => pipelineIn(file, read(), name) };
+}
+
+function stampOf(file: string): string {
   try {
-    stat = fs.statSync(file);
+    const stat = fs.statSync(file);
+    return `${stat.mtimeMs}:${stat.size}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+/** Reads and checks the pipeline file, naming what is wrong and where. */
+export function readEtlFile(file: string): EtlFile {
+  try {
+    fs.statSync(file);
   } catch {
     throw new EtlConfigError(
       `the ETL pipeline file ${file} does not exist; write one (see README "ETL pipelines") or point COURIER_ETL_CONFIG at it`,
     );
   }
-  const stamp = `${stat.mtimeMs}:${stat.size}`;
-  if (cached?.file === file && cached.stamp === stamp) return cached.value;
   let data: unknown;
   try {
     data = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -98,12 +119,14 @@ export function readEtlFile(file: string): EtlFile {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(file)'}: ${issue.message}`);
     throw new EtlConfigError(`the ETL pipeline file ${file} is invalid:\n${lines.join('\n')}`);
   }
-  cached = { file, stamp, value: parsed.data };
   return parsed.data;
 }
 
 export function pipelineOf(file: string, name: string): Pipeline {
-  const etl = readEtlFile(file);
+  return pipelineIn(file, readEtlFile(file), name);
+}
+
+function pipelineIn(file: string, etl: EtlFile, name: string): Pipeline {
   const found = etl.pipelines[name];
   if (!found) throw new EtlConfigError(`no pipeline "${name}" in ${file}; it defines ${Object.keys(etl.pipelines).join(', ') || 'none'}`);
   return found;

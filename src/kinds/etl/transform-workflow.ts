@@ -1,5 +1,5 @@
 import { ApplicationFailure, continueAsNew, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
-import type { LoadResult, LocationTally, TransformInput, TransformResult } from '../../jobs';
+import type { LoadResult, LocationTally, TransformInput, TransformProgress, TransformResult } from './contract';
 import { batchName, STAGE_DIRS } from './layout';
 import { CourierHost, CourierKind, CourierStatus } from '../../search-attributes';
 import { pinHost } from '../../workflows/host-pin';
@@ -31,7 +31,13 @@ function addUp(tallies: LocationTally[], load: LoadResult): void {
  */
 export async function etlTransform(input: TransformInput): Promise<TransformResult> {
   const { pipeline, name, settings } = input;
-  const job = trackJob({ kind: 'etl-transform', subject: `${pipeline} ${name}`, settings, carried: input.tracker, total: { parts: 0, bytes: 0 } });
+  const job = trackJob<TransformProgress>({
+    kind: 'etl-transform',
+    subject: `${pipeline} ${name}`,
+    settings,
+    carried: input.tracker,
+    counts: { records: input.state?.records ?? 0, batchesDone: 0, batchesTotal: input.state?.batches ?? 0 },
+  });
   const pin = pinHost(job, { settings: settings.hosts, named: input.host, pinned: input.host, mayMove: false });
   const files = etlActivities(settings, pin);
   const at = STAGE_DIRS.transformInProcess;
@@ -58,8 +64,7 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
       job.note(`${written.records} records in ${written.batches} batch(es)`);
     }
     job.progress.enter('load');
-    job.progress.partsTotal = state.batches;
-    job.progress.partsDone = state.nextBatch;
+    Object.assign(job.progress, { records: state.records, batchesTotal: state.batches, batchesDone: state.nextBatch });
     const firstThisRun = state.nextBatch;
     while (state.nextBatch < state.batches) {
       if (state.nextBatch - firstThisRun >= LOADS_PER_RUN || workflowInfo().continueAsNewSuggested) {
@@ -91,9 +96,10 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
         else state.failedLoads++;
       }
       state.nextBatch = end;
-      job.progress.partsDone = end;
+      job.progress.batchesDone = end;
     }
     const result: TransformResult = {
+      kind: 'etl-transform',
       jobId: workflowId,
       file: name,
       records: state.records,

@@ -1,6 +1,6 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { JobSettings } from '../../jobs';
+import type { JobSettings } from '../../jobs/settings';
 import { byteMover, quickStep } from '../../workflows/activity-options';
 import type { HostPin } from '../../workflows/host-pin';
 

@@ -1,5 +1,7 @@
 import { ApplicationFailure, isCancellation, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
-import type { EtlInput, EtlResult, LocationTally, TransformOutcome, TransformResult } from '../../jobs';
+import type { EtlInput, EtlProgress, EtlResult, LocationTally, TransformOutcome, TransformResult } from './contract';
+import type { EtlMessage } from './message';
+import { admit, type Submitted } from '../../workflows/admit';
 import { STAGE_DIRS } from './layout';
 import { CourierHost, CourierKind, CourierProject, CourierStatus } from '../../search-attributes';
 import { quickStep } from '../../workflows/activity-options';
@@ -26,16 +28,17 @@ function sum(into: LocationTally[], from: LocationTally[]): void {
  * valid one is handed to T/working with a Transform job of its own and filed
  * in E/resolved. The job ends when every Transform (and its Loads) has.
  */
-export async function etl(input: EtlInput): Promise<EtlResult> {
+export async function etl(started: EtlInput | Submitted<EtlMessage>): Promise<EtlResult> {
+  const input = await admit<EtlInput>('etl', started);
   const { message, settings } = input;
   const { pipeline } = message;
-  const job = trackJob({
+  const job = trackJob<EtlProgress>({
     kind: 'etl',
     subject: `${pipeline} from ${message.source}`,
     project: message.project,
     settings,
     carried: input.tracker,
-    total: { parts: 0, bytes: 0 },
+    counts: { filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0, rejected: 0, transformsStarted: 0, transformsDone: 0 },
   });
   const { progress } = job;
   // The files it extracts stay on this host's disk until their loads are done, so the job waits for the host rather than moving.
@@ -47,7 +50,7 @@ export async function etl(input: EtlInput): Promise<EtlResult> {
     progress.enter('extract');
     if (settings.hosts) await pin.first({ ...quickStep, startToCloseTimeout: '1 minute' }, (on) => on.hostOfWorker());
     const sources = await files.listEtlSources({ pipeline, source: message.source, patterns: message.patterns });
-    progress.partsTotal = sources.length;
+    progress.filesTotal = sources.length;
     progress.bytesTotal = sources.reduce((n, f) => n + f.size, 0);
     const rejected: EtlResult['rejected'] = [];
     const started: { file: string; jobId: string; result: Promise<TransformResult> }[] = [];
@@ -58,6 +61,7 @@ export async function etl(input: EtlInput): Promise<EtlResult> {
       if (!check.valid) {
         await files.moveEtlFile({ name: file.name, from: STAGE_DIRS.extractWorking, to: STAGE_DIRS.extractFailed });
         rejected.push({ file: file.name, reason: check.reason });
+        progress.rejected++;
         job.note(`rejected ${check.reason}`);
         await files.mailOperators({
           pipeline,
@@ -87,8 +91,9 @@ export async function etl(input: EtlInput): Promise<EtlResult> {
         });
         await files.moveEtlFile({ name: file.name, from: STAGE_DIRS.extractWorking, to: STAGE_DIRS.extractResolved });
         started.push({ file: file.name, jobId, result: child.result() });
+        progress.transformsStarted++;
       }
-      progress.partsDone++;
+      progress.filesDone++;
       progress.bytesDone += file.size;
     }
     progress.enter('transform');
@@ -97,17 +102,20 @@ export async function etl(input: EtlInput): Promise<EtlResult> {
       started.map(({ file, jobId, result }) =>
         result.then(
           (done): TransformOutcome => {
+            progress.transformsDone++;
             sum(locations, done.locations);
             return { file, jobId, loadsStarted: done.loadsStarted };
           },
           (err): TransformOutcome => {
             if (isCancellation(err)) throw err;
+            progress.transformsDone++;
             return { file, jobId, error: rootCause(err).message };
           },
         ),
       ),
     );
     const result: EtlResult = {
+      kind: 'etl',
       jobId: workflowId,
       pipeline,
       source: message.source,

@@ -1,7 +1,9 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities, HostActivities } from '../../activities';
-import type { HostOutcome, PushInput, PushResult } from '../../jobs';
-import { hostQueue } from '../../jobs';
+import type { HostOutcome, PushInput, PushProgress, PushResult } from './contract';
+import type { PushMessage } from './message';
+import { admit, type Submitted } from '../../workflows/admit';
+import { hostQueue } from '../../jobs/keys';
 import { NON_RETRYABLE, quickStep } from '../../workflows/activity-options';
 import { notPickedUp } from '../../workflows/host-pin';
 import { rootCause, trackJob } from '../../workflows/job-tracker';
@@ -12,15 +14,16 @@ import { rootCause, trackJob } from '../../workflows/job-tracker';
  * and report per host. One host failing never holds up the others; the job
  * fails when any host did not get the file, and a retry delivers to the rest.
  */
-export async function push(input: PushInput): Promise<PushResult> {
+export async function push(started: PushInput | Submitted<PushMessage>): Promise<PushResult> {
+  const input = await admit<PushInput>('push', started);
   const { message, settings } = input;
-  const job = trackJob({
+  const job = trackJob<PushProgress>({
     kind: 'push',
     subject: `${message.name} to ${message.hosts.length} host(s)`,
     project: message.project,
     settings,
     carried: input.tracker,
-    total: { parts: message.hosts.length, bytes: 0 },
+    counts: { hostsTotal: message.hosts.length, hostsDone: 0, hostsFailed: 0, fileSize: 0 },
   });
   const { progress } = job;
   // Hashing and storing a large file takes a while.
@@ -29,48 +32,52 @@ export async function push(input: PushInput): Promise<PushResult> {
     job.set('running');
     progress.enter('prepare');
     const file = await bookkeeping.stagePushFile({ name: message.name, file: message.file, object: message.object });
-    progress.bytesTotal = file.size * message.hosts.length;
+    progress.fileSize = file.size;
     progress.enter('upload');
-    const hosts: HostOutcome[] = await Promise.all(
-      message.hosts.map(async (host): Promise<HostOutcome> => {
-        const { deliverFile } = proxyActivities<HostActivities>({
-          taskQueue: hostQueue(host),
-          // Nothing polling the host's queue in this time means the host is down or not running courier.
-          scheduleToStartTimeout: input.push.hostTimeoutMs,
-          startToCloseTimeout: '1 hour',
-          retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+    /** One host's delivery, on its own task queue; a host nobody serves is unreachable, not a failure of the others. */
+    const deliverTo = async (host: string): Promise<HostOutcome> => {
+      const { deliverFile } = proxyActivities<HostActivities>({
+        taskQueue: hostQueue(host),
+        // Nothing polling the host's queue in this time means the host is down or not running courier.
+        scheduleToStartTimeout: input.push.hostTimeoutMs,
+        startToCloseTimeout: '1 hour',
+        retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+      });
+      try {
+        const delivered = await deliverFile({
+          host,
+          file,
+          dest: message.dest,
+          mode: message.mode,
+          owner: message.owner,
+          postCommand: message.postCommand,
+          postCommandTimeoutMs: input.push.postCommandTimeoutMs,
         });
-        try {
-          const delivered = await deliverFile({
-            host,
-            file,
-            dest: message.dest,
-            mode: message.mode,
-            owner: message.owner,
-            postCommand: message.postCommand,
-            postCommandTimeoutMs: input.push.postCommandTimeoutMs,
-          });
-          progress.partsDone++;
-          progress.bytesDone += file.size;
+        return {
+          host,
+          outcome: 'delivered',
+          written: delivered.written,
+          ...(delivered.postCommand ? { postCommandOutput: delivered.postCommand.output } : {}),
+        };
+      } catch (err) {
+        if (notPickedUp(err)) {
           return {
             host,
-            outcome: 'delivered',
-            written: delivered.written,
-            ...(delivered.postCommand ? { postCommandOutput: delivered.postCommand.output } : {}),
+            outcome: 'unreachable',
+            cause: `nothing polled task queue ${hostQueue(host)} within ${Math.round(input.push.hostTimeoutMs / 1000)} s; is \`courier worker --host ${host}\` running?`,
           };
-        } catch (err) {
-          if (notPickedUp(err)) {
-            return {
-              host,
-              outcome: 'unreachable',
-              cause: `nothing polled task queue ${hostQueue(host)} within ${Math.round(input.push.hostTimeoutMs / 1000)} s; is \`courier worker --host ${host}\` running?`,
-            };
-          }
-          return { host, outcome: 'failed', cause: rootCause(err).message };
         }
-      }),
-    );
+        return { host, outcome: 'failed', cause: rootCause(err).message };
+      }
+    };
+    const counted = (outcome: HostOutcome): HostOutcome => {
+      progress.hostsDone++;
+      if (outcome.outcome !== 'delivered') progress.hostsFailed++;
+      return outcome;
+    };
+    const hosts: HostOutcome[] = await Promise.all(message.hosts.map(async (host): Promise<HostOutcome> => counted(await deliverTo(host))));
     const result: PushResult = {
+      kind: 'push',
       jobId: message.id,
       name: message.name,
       dest: message.dest,

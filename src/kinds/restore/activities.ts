@@ -2,32 +2,20 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
-import type { ManifestSummary, PartRef } from '../../jobs';
+import type { ManifestSummary } from './contract';
+import type { PartRef } from '../backup/contract';
 import { ObjectNotFoundError } from '../../stores';
 import type { ActivityDeps } from '../../activities/deps';
 import { errnoCode, permanent } from '../../activities/failures';
 import { throttledHeartbeat } from '../../activities/heartbeat';
-import { readManifest, type Manifest } from '../backup/manifest';
 import { hashFile } from '../../hashing/hash-file';
 import { bytesVerified } from '../../metrics';
 
 /** Manifests are immutable once written, so one worker can keep the few it is restoring from. */
-const manifestCache = new Map<string, Promise<Manifest>>();
-
-function cachedManifest(deps: ActivityDeps, name: string): Promise<Manifest> {
-  let manifest = manifestCache.get(name);
-  if (!manifest) {
-    manifest = readManifest(deps.store, name);
-    manifest.catch(() => manifestCache.delete(name));
-    manifestCache.set(name, manifest);
-    if (manifestCache.size > 16) manifestCache.delete(manifestCache.keys().next().value!);
-  }
-  return manifest;
-}
 
 export async function loadManifest(deps: ActivityDeps, name: string): Promise<ManifestSummary> {
-  manifestCache.delete(name);
-  const manifest = await cachedManifest(deps, name);
+  deps.manifests.forget(name);
+  const manifest = await deps.manifests.read(name);
   return { name, size: manifest.size, sha256: manifest.sha256, partCount: manifest.parts.length };
 }
 
@@ -65,7 +53,7 @@ export async function prepareRestore(
 
 /** Downloads one part into its place in the temp file and checks its sha256 against the manifest. */
 export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPath: string }): Promise<number> {
-  const manifest = await cachedManifest(deps, input.backup);
+  const manifest = await deps.manifests.read(input.backup);
   const part = manifest.parts[input.index];
   if (!part) throw permanent('Corrupt', `backup ${input.backup} has no part ${input.index} in its manifest`);
   const signal = Context.current().cancellationSignal;

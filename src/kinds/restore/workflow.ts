@@ -1,6 +1,8 @@
 import { CancellationScope, continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { RestoreInput, RestoreResult, RestoreState } from '../../jobs';
+import type { RestoreInput, RestoreProgress, RestoreResult, RestoreState } from './contract';
+import type { RestoreMessage } from './message';
+import { admit, type Submitted } from '../../workflows/admit';
 import { byteMover, quickStep } from '../../workflows/activity-options';
 import { trackJob } from '../../workflows/job-tracker';
 import { HostLost, pinHost } from '../../workflows/host-pin';
@@ -11,16 +13,17 @@ import { PARTS_PER_RUN, runPartPool } from '../../workflows/part-pool';
  * file beside the target, verify the whole file, then rename it into place.
  * On failure the temp file goes and the target is never half-written.
  */
-export async function restore(input: RestoreInput): Promise<RestoreResult> {
+export async function restore(started: RestoreInput | Submitted<RestoreMessage>): Promise<RestoreResult> {
+  const input = await admit<RestoreInput>('restore', started);
   const { message, settings } = input;
   const state: RestoreState = input.state ?? { nextPart: 0, bytesRestored: 0, startedAt: new Date().toISOString() };
-  const job = trackJob({
+  const job = trackJob<RestoreProgress>({
     kind: 'restore',
     subject: message.name,
     project: message.project,
     settings,
     carried: input.tracker,
-    total: { parts: state.manifest?.partCount ?? 0, bytes: state.manifest?.size ?? 0 },
+    counts: { partsDone: 0, partsTotal: state.manifest?.partCount ?? 0, bytesDone: 0, bytesTotal: state.manifest?.size ?? 0 },
   });
   const { progress } = job;
   const onStore = proxyActivities<Activities>(quickStep);
@@ -66,6 +69,7 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
       throw err;
     }
     return {
+      kind: 'restore',
       jobId: message.id,
       name: message.name,
       dest: message.dest,

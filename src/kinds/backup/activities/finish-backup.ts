@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { log } from '@temporalio/activity';
-import type { BackupInput, BackupResult, SplitSummary } from '../../../jobs';
-import { partKey } from '../../../jobs';
+import type { BackupInput, BackupResult, SplitSummary } from '../contract';
+import { partKey } from '../../../jobs/keys';
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { putManifest, type Manifest } from '../manifest';
@@ -20,7 +20,7 @@ export interface ManifestInput {
 }
 
 /** Builds the manifest from the part records split left in staging, and stores it. */
-export async function uploadManifest(deps: ActivityDeps, input: ManifestInput): Promise<BackupResult> {
+export async function uploadManifest(deps: ActivityDeps, input: ManifestInput): Promise<Omit<BackupResult, 'kind'>> {
   const { message, split } = input;
   const staging = new StagingDir(deps.config.stagingDir, message.name);
   const parts: Manifest['parts'] = [];

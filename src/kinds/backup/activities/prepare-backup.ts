@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { BackupInput, SourceInfo } from '../../../jobs';
-import { partCountFor } from '../../../jobs';
+import type { BackupInput, SourceInfo } from '../contract';
+import { partCountFor } from '../../../jobs/keys';
 import type { ActivityDeps } from '../../../activities/deps';
 import { errnoCode, permanent } from '../../../activities/failures';
 import { checkObjectLayout } from './object-upload';

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import { Context, log } from '@temporalio/activity';
-import type { BackupInput, SourceInfo, SplitSummary } from '../../../jobs';
-import { SIGNALS } from '../../../jobs';
+import type { BackupInput, SourceInfo, SplitSummary } from '../contract';
+import { splitProgressSignal } from '../definitions';
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { throttledHeartbeat } from '../../../activities/heartbeat';
@@ -207,7 +207,7 @@ function reporter(jobId: string, source: SourceInfo) {
     lastSignal = now;
     Context.current()
       .client.workflow.getHandle(jobId, workflowExecution?.runId)
-      .signal(SIGNALS.splitProgress, { ...progress, partsTotal: source.partCount })
+      .signal(splitProgressSignal, { ...progress, partsTotal: source.partCount })
       .catch((err: Error) => log.warn('could not report split progress', { error: err.message }));
   };
 }

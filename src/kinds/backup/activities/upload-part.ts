@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { Context, log } from '@temporalio/activity';
-import type { PartRef, PartResult } from '../../../jobs';
-import { partKey } from '../../../jobs';
+import type { PartRef, PartResult } from '../contract';
+import { partKey } from '../../../jobs/keys';
 import { bytesUploaded, bytesVerified } from '../../../metrics';
 import { ChecksumMismatchError, type ObjectInfo } from '../../../stores';
 import type { ActivityDeps } from '../../../activities/deps';

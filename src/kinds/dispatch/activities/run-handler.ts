@@ -1,7 +1,6 @@
 import { Context, log } from '@temporalio/activity';
-import { handlerFor } from '../handlers';
-import type { DispatchInput, HandlerOutput } from '../../../jobs';
-import { SIGNALS } from '../../../jobs';
+import type { DispatchInput, HandlerOutput } from '../contract';
+import { handlerStartedSignal } from '../definitions';
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 
@@ -12,7 +11,7 @@ import { permanent } from '../../../activities/failures';
 export async function runHandler(deps: ActivityDeps, input: Pick<DispatchInput, 'message'> & { topic: string }): Promise<HandlerOutput> {
   const { message } = input;
   const context = Context.current();
-  const handler = handlerFor(message.format);
+  const handler = deps.handlers.handlerFor(message.format);
   if (!handler) {
     throw permanent(
       'NotConfigured',
@@ -21,7 +20,7 @@ export async function runHandler(deps: ActivityDeps, input: Pick<DispatchInput, 
   }
   await context.client.workflow
     .getHandle(message.id)
-    .signal(SIGNALS.handlerStarted, { worker: workerIdentity(deps), attempt: context.info.attempt })
+    .signal(handlerStartedSignal, { worker: workerIdentity(deps), attempt: context.info.attempt })
     .catch((err: Error) => log.warn('could not tell the job which worker took it', { error: err.message }));
   return handler(message, {
     jobId: message.id,

@@ -1,7 +1,9 @@
 import { archiveHandler } from './archive';
-import { registerHandler } from './registry';
+import { createHandlerRegistry, type HandlerRegistry } from './registry';
 
-export { handlerFor, registerHandler, registeredFormats, type Handler, type HandlerContext } from './registry';
+export type { Handler, HandlerContext, HandlerRegistry } from './registry';
 
-/** The handlers every worker knows without user code. */
-registerHandler('archive', archiveHandler);
+/** A registry holding the handlers every worker knows without user code; add yours with `register`. */
+export function builtInHandlers(): HandlerRegistry {
+  return createHandlerRegistry({ archive: archiveHandler });
+}

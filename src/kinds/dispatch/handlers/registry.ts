@@ -1,5 +1,5 @@
-import type { HandlerOutput } from '../../../jobs';
-import type { DispatchMessage } from '../../messages';
+import type { HandlerOutput } from '../contract';
+import type { DispatchMessage } from '../message';
 import type { ObjectStore } from '../../../stores';
 import type { Config } from '../../../config';
 
@@ -15,16 +15,18 @@ export interface HandlerContext {
 /** A dispatch handler: a plain async function, registered under the format it handles. */
 export type Handler = (message: DispatchMessage & { id: string }, context: HandlerContext) => Promise<HandlerOutput>;
 
-const handlers = new Map<string, Handler>();
-
-export function registerHandler(format: string, handler: Handler): void {
-  handlers.set(format, handler);
+/** The handlers a worker runs, by format; each worker has its own, so tests and hosts can give theirs. */
+export interface HandlerRegistry {
+  register(format: string, handler: Handler): void;
+  handlerFor(format: string): Handler | undefined;
+  formats(): string[];
 }
 
-export function handlerFor(format: string): Handler | undefined {
-  return handlers.get(format);
-}
-
-export function registeredFormats(): string[] {
-  return [...handlers.keys()].sort();
+export function createHandlerRegistry(initial: Record<string, Handler> = {}): HandlerRegistry {
+  const handlers = new Map<string, Handler>(Object.entries(initial));
+  return {
+    register: (format, handler) => void handlers.set(format, handler),
+    handlerFor: (format) => handlers.get(format),
+    formats: () => [...handlers.keys()].sort(),
+  };
 }

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { batchName, STAGE_DIRS, type StageDir } from '../layout';
 import { checkRecord, readRecords, RecordError, type EtlRecord } from '../records';
 import { describeLocation, isPermanentLoadError, loadInto, type LoadOutcome } from '../storage';
-import { readEtlFile } from '../pipelines';
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbeat';
@@ -91,7 +90,7 @@ export async function loadBatch(
   input: { pipeline: string; location: string; dir: StageDir; name: string },
 ): Promise<LoadOutcome> {
   const pipeline = pipelineFor(deps, input.pipeline);
-  const location = readEtlFile(deps.config.etl.configFile).locations[input.location];
+  const location = deps.pipelines.read().locations[input.location];
   if (!location) throw permanent('NotConfigured', `storage location "${input.location}" is not defined in ${deps.config.etl.configFile}`);
   const batch = await readBatch(deps, input.dir, input.name);
   try {

@@ -4,7 +4,7 @@ import { log } from '@temporalio/activity';
 import picomatch from 'picomatch';
 import { taggedName, type StageDir } from '../layout';
 import { hashFile } from '../../../hashing/hash-file';
-import { EtlConfigError, pipelineOf, type Pipeline } from '../pipelines';
+import { EtlConfigError, type Pipeline } from '../pipelines';
 import { readRecords, RecordError } from '../records';
 import type { ActivityDeps } from '../../../activities/deps';
 import { errnoCode, permanent } from '../../../activities/failures';
@@ -13,7 +13,7 @@ import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbea
 /** The pipeline as the worker's pipeline file says now; a missing file or pipeline is not retried. */
 export function pipelineFor(deps: ActivityDeps, name: string): Pipeline {
   try {
-    return pipelineOf(deps.config.etl.configFile, name);
+    return deps.pipelines.pipeline(name);
   } catch (err) {
     if (err instanceof EtlConfigError) throw permanent('NotConfigured', err.message);
     throw err;

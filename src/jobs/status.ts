@@ -1,0 +1,36 @@
+/** The status a job shows in its search attributes, status log, ledger and listings: the one list. */
+export const STATUS_NAMES = ['queued', 'running', 'waiting-for-worker', 'waiting-for-host', 'paused', 'completed', 'failed', 'cancelled'] as const;
+export type StatusName = (typeof STATUS_NAMES)[number];
+
+export interface StatusEntry {
+  status: StatusName;
+  at: string;
+  note?: string;
+}
+
+/** What a job carries across continue-as-new, so pause and the status log survive it. */
+export interface TrackerState {
+  log: StatusEntry[];
+  paused: boolean;
+}
+
+export interface StatusReport {
+  jobId: string;
+  kind: string;
+  status: 'completed' | 'failed' | 'cancelled';
+  detail: Record<string, unknown>;
+}
+
+/** The document POSTed to a callback URL and summarised in mail. */
+export interface StatusDocument {
+  jobId: string;
+  runId: string;
+  kind: string;
+  event: 'completed' | 'failed' | 'cancelled' | 'escalated';
+  status: StatusName;
+  subject: string;
+  cause?: string;
+  at: string;
+  statusLog: StatusEntry[];
+  result?: Record<string, unknown>;
+}

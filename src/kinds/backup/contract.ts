@@ -1,0 +1,95 @@
+/** What a backup's workflow, activities and clients exchange: types only, so workflow code may import it. */
+import type { ProgressBase } from '../../jobs/progress';
+import type { JobSettings } from '../../jobs/settings';
+import type { TrackerState } from '../../jobs/status';
+import type { BackupMessage } from './message';
+
+export interface SourceInfo {
+  /** The host that checked the source: the job's file steps run there. */
+  host?: string;
+  path: string;
+  size: number;
+  mtimeMs: number;
+  partCount: number;
+}
+
+export interface SplitSummary {
+  size: number;
+  partCount: number;
+  sha256: string;
+  md5?: string;
+  /** Parts a retried split found complete and verified on disk, and kept. */
+  partsReused: number;
+}
+
+export interface PartRef {
+  backup: string;
+  index: number;
+  /** The store may hold this part already (the job lost a host): ask it before sending. */
+  mayBeStored?: boolean;
+}
+
+export interface ObjectPartRef extends PartRef {
+  uploadId: string;
+}
+
+export interface PartResult {
+  index: number;
+  size: number;
+  /** false when the part was already in the store, verified, from an earlier attempt. */
+  uploaded: boolean;
+}
+
+export interface BackupState {
+  source?: SourceInfo;
+  split?: SplitSummary;
+  /** Every part below this index is uploaded and verified. */
+  nextPart: number;
+  bytesUploaded: number;
+  partsUploaded: number;
+  startedAt: string;
+  /** The multipart upload of the object layout, kept so a resumed job adds only the missing parts. */
+  uploadId?: string;
+  /** Hosts this job was pinned to and lost, in order. */
+  hostsLost?: string[];
+}
+
+export interface BackupInput {
+  message: BackupMessage & { id: string };
+  settings: JobSettings;
+  state?: BackupState;
+  tracker?: TrackerState;
+}
+
+/** Parts and bytes: split, then uploaded and verified. Restore counts the same way. */
+export interface TransferProgress extends ProgressBase {
+  partsDone: number;
+  partsTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface BackupProgress extends TransferProgress {
+  kind: 'backup';
+}
+
+export interface BackupResult {
+  kind: 'backup';
+  jobId: string;
+  name: string;
+  size: number;
+  partCount: number;
+  sha256: string;
+  md5?: string;
+  manifestKey: string;
+  /** The object layout's single object. */
+  objectKey?: string;
+  partsUploaded: number;
+  partsReusedBySplit: number;
+  /** The host that split and uploaded the file. */
+  host?: string;
+  /** Hosts the job lost on the way; its file steps started again elsewhere. */
+  hostsLost?: string[];
+  startedAt: string;
+  completedAt: string;
+}

@@ -1,0 +1,48 @@
+/** What a restore's workflow, activities and clients exchange: types only. */
+import type { JobSettings } from '../../jobs/settings';
+import type { TrackerState } from '../../jobs/status';
+import type { TransferProgress } from '../backup/contract';
+import type { RestoreMessage } from './message';
+
+export interface ManifestSummary {
+  name: string;
+  size: number;
+  sha256: string;
+  partCount: number;
+}
+
+export interface RestoreState {
+  manifest?: ManifestSummary;
+  tempPath?: string;
+  /** The host holding the temp file. */
+  host?: string;
+  hostsLost?: string[];
+  nextPart: number;
+  bytesRestored: number;
+  startedAt: string;
+}
+
+export interface RestoreInput {
+  message: RestoreMessage & { id: string };
+  settings: JobSettings;
+  state?: RestoreState;
+  tracker?: TrackerState;
+}
+
+export interface RestoreProgress extends TransferProgress {
+  kind: 'restore';
+}
+
+export interface RestoreResult {
+  kind: 'restore';
+  jobId: string;
+  name: string;
+  dest: string;
+  size: number;
+  sha256: string;
+  partCount: number;
+  /** The host that received the file. */
+  host?: string;
+  hostsLost?: string[];
+  completedAt: string;
+}
