@@ -1,86 +1,37 @@
-import type { ActivityDeps } from './deps';
-import { admitMessage } from './admit';
-import { asFailure } from './failures';
-import { discardStaging, uploadManifest, removeStaging } from '../kinds/backup/activities/finish-backup';
-import { recordStatus } from './ledger';
-import { abortObjectUpload, completeObjectUpload, startObjectUpload, uploadObjectPart } from '../kinds/backup/activities/object-upload';
-import { mailOperators, sendEmail, sendWebhook } from './notify';
+import { deliverFile } from '../kinds/push/activities';
 import { runHandler } from '../kinds/dispatch/activities/run-handler';
-import { runSpawnHook } from '../kinds/dispatch/activities/spawn-hook';
-import { prepareBackup } from '../kinds/backup/activities/prepare-backup';
-import { deliverFile, stagePushFile } from '../kinds/push/activities';
-import { reportStatus } from './report-status';
-import { discardRestore, finishRestore, loadManifest, prepareRestore, restorePart } from '../kinds/restore/activities';
-import { splitSource } from '../kinds/backup/activities/split-source';
-import { uploadPart } from '../kinds/backup/activities/upload-part';
-import { extractEtlFile, listEtlSources, moveEtlFile, validateEtlFile } from '../kinds/etl/activities/files';
-import { checkBatch, loadBatch, writeBatches } from '../kinds/etl/activities/batches';
-import { archiveResolved, findStaleFiles } from '../kinds/etl/activities/cleanup';
+import { KINDS } from '../kinds/registry';
+import { admitMessage } from './admit';
+import { bindAll } from './bind';
+import type { ActivityDeps } from './deps';
 import { hostOfWorker, hostPolledWithin } from './hosts';
+import { recordStatus } from './ledger';
+import { mailOperators, sendEmail, sendWebhook } from './notify';
+import { reportStatus } from './report-status';
 
 export { createDeps, type ActivityDeps, type OwnedDeps } from './deps';
 
-type Bound<F> = F extends (deps: ActivityDeps, ...args: infer A) => infer R ? (...args: A) => R : never;
+type UnionToIntersection<U> = (U extends unknown ? (k: U) => void : never) extends (k: infer I) => void ? I : never;
+type KindActivities = UnionToIntersection<ReturnType<NonNullable<(typeof KINDS)[number]['activities']>>>;
 
-/** Binds an activity to its dependencies; this is the boundary where store errors become Temporal failures. */
-function bind<F extends (deps: ActivityDeps, ...args: never[]) => Promise<unknown>>(deps: ActivityDeps, fn: F): Bound<F> {
-  return (async (...args: never[]) => {
-    try {
-      return await fn(deps, ...args);
-    } catch (err) {
-      throw asFailure(err);
-    }
-  }) as Bound<F>;
-}
+/** What every job does whatever its kind: admission, status records, notifications, host checks. */
+const sharedActivities = (deps: ActivityDeps) =>
+  bindAll(deps, { admitMessage, reportStatus, sendWebhook, sendEmail, recordStatus, mailOperators, hostPolledWithin, hostOfWorker });
 
-/** Every activity, bound to the worker's configuration and store. */
+/** Every activity of the control queue and the pinned hosts: the shared ones and each kind's own, from the registry. */
 export function createActivities(deps: ActivityDeps) {
-  return {
-    admitMessage: bind(deps, admitMessage),
-    prepareBackup: bind(deps, prepareBackup),
-    splitSource: bind(deps, splitSource),
-    uploadPart: bind(deps, uploadPart),
-    uploadManifest: bind(deps, uploadManifest),
-    removeStaging: bind(deps, removeStaging),
-    loadManifest: bind(deps, loadManifest),
-    prepareRestore: bind(deps, prepareRestore),
-    restorePart: bind(deps, restorePart),
-    finishRestore: bind(deps, finishRestore),
-    discardRestore: bind(deps, discardRestore),
-    reportStatus: bind(deps, reportStatus),
-    discardStaging: bind(deps, discardStaging),
-    sendWebhook: bind(deps, sendWebhook),
-    sendEmail: bind(deps, sendEmail),
-    recordStatus: bind(deps, recordStatus),
-    runSpawnHook: bind(deps, runSpawnHook),
-    startObjectUpload: bind(deps, startObjectUpload),
-    uploadObjectPart: bind(deps, uploadObjectPart),
-    completeObjectUpload: bind(deps, completeObjectUpload),
-    abortObjectUpload: bind(deps, abortObjectUpload),
-    stagePushFile: bind(deps, stagePushFile),
-    listEtlSources: bind(deps, listEtlSources),
-    extractEtlFile: bind(deps, extractEtlFile),
-    moveEtlFile: bind(deps, moveEtlFile),
-    validateEtlFile: bind(deps, validateEtlFile),
-    writeBatches: bind(deps, writeBatches),
-    checkBatch: bind(deps, checkBatch),
-    loadBatch: bind(deps, loadBatch),
-    mailOperators: bind(deps, mailOperators),
-    archiveResolved: bind(deps, archiveResolved),
-    findStaleFiles: bind(deps, findStaleFiles),
-    hostPolledWithin: bind(deps, hostPolledWithin),
-    hostOfWorker: bind(deps, hostOfWorker),
-  };
+  const own = KINDS.map((kind) => kind.activities?.(deps) ?? {});
+  return Object.assign({}, sharedActivities(deps), ...own) as ReturnType<typeof sharedActivities> & KindActivities;
 }
 
 /** The activity that topic workers run: the dispatch work itself. */
 export function createHandlerActivities(deps: ActivityDeps) {
-  return { runHandler: bind(deps, runHandler) };
+  return bindAll(deps, { runHandler });
 }
 
 /** The activity a host's worker runs: delivering a pushed file on that host. */
 export function createHostActivities(deps: ActivityDeps) {
-  return { deliverFile: bind(deps, deliverFile) };
+  return bindAll(deps, { deliverFile });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,6 +1,7 @@
 import type { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Command } from 'commander';
 import type { z } from 'zod';
+import type { ActivityDeps } from '../activities/deps';
 import type { Config } from '../config';
 import type { ProgressBase } from '../jobs/progress';
 
@@ -33,6 +34,7 @@ export interface MessageKind<
   Input,
   Result,
   Progress extends ProgressBase,
+  Activities extends object = object,
 > extends JobType<Name, Input, Result, Progress> {
   /** For --help and the API description. */
   description: string;
@@ -47,6 +49,8 @@ export interface MessageKind<
    * when the configuration cannot run it (an unknown format or pipeline).
    */
   input(config: Config, message: z.output<Schema> & { id: string }): Input;
+  /** The activities its workflows run on the control queue and pinned hosts, bound to the worker's dependencies. */
+  activities?(deps: ActivityDeps): Activities;
   /** The kind's own CLI command, submitting through `submit`. */
   command?(program: Command, submit: SubmitFromCli): void;
 }

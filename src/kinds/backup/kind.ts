@@ -8,6 +8,7 @@ import type { MessageKind, Meter } from '../kind';
 import { settingsFor } from '../settings';
 import type { BackupInput, BackupProgress, BackupResult, TransferProgress } from './contract';
 import { backupMessage } from './message';
+import { backupActivities } from './activities';
 import { backup } from './workflow';
 
 /** Parts and bytes: what a backup and a restore move. */
@@ -18,7 +19,14 @@ export const transferMeter = (p: TransferProgress): Meter => ({
   text: `parts ${p.partsDone}/${p.partsTotal}, ${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)}`,
 });
 
-export const backupKind: MessageKind<'backup', typeof backupMessage, BackupInput, BackupResult, BackupProgress> = {
+export const backupKind: MessageKind<
+  'backup',
+  typeof backupMessage,
+  BackupInput,
+  BackupResult,
+  BackupProgress,
+  ReturnType<typeof backupActivities>
+> = {
   name: 'backup',
   description: 'back up one file: split, upload and verify every part, store the manifest',
   schema: backupMessage,
@@ -29,6 +37,7 @@ export const backupKind: MessageKind<'backup', typeof backupMessage, BackupInput
   input: (config, message) => ({ message, settings: settingsFor(config, message) }),
   summary: (r) => `backup ${r.name}: ${formatBytes(r.size)} in ${r.partCount} part(s), sha256 ${r.sha256}, manifest ${r.manifestKey}, job ${r.jobId}`,
   meter: transferMeter,
+  activities: backupActivities,
   command(program, submit) {
     program
       .command('backup')

@@ -7,6 +7,7 @@ import type { MessageKind } from '../kind';
 import { settingsFor } from '../settings';
 import type { DispatchInput, DispatchProgress, DispatchResult, DispatchSettings } from './contract';
 import { dispatchMessage, type DispatchMessage } from './message';
+import { dispatchActivities } from './activities';
 import { dispatch } from './workflow';
 
 /** Where a dispatch message's work runs; an unknown format is refused before anything starts. */
@@ -29,13 +30,21 @@ export function dispatchSettingsFor(config: Config, message: DispatchMessage): D
   };
 }
 
-export const dispatchKind: MessageKind<'dispatch', typeof dispatchMessage, DispatchInput, DispatchResult, DispatchProgress> = {
+export const dispatchKind: MessageKind<
+  'dispatch',
+  typeof dispatchMessage,
+  DispatchInput,
+  DispatchResult,
+  DispatchProgress,
+  ReturnType<typeof dispatchActivities>
+> = {
   name: 'dispatch',
   description: "a producer's work request, routed by its topic to the workers that handle its format (seed 003)",
   schema: dispatchMessage,
   workflow: dispatch,
   jobId: (m) => `dispatch-${m.project}-${m.format}-${digest(m.name, m.version, m.buildType ?? '', m.origin, JSON.stringify(m.payload ?? null))}`,
   reusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+  activities: dispatchActivities,
   input: (config, message) => ({ message, settings: settingsFor(config, message), dispatch: dispatchSettingsFor(config, message) }),
   summary: (r) =>
     `dispatch ${r.jobId}: format ${r.format} done by ${r.worker || 'a worker'} on topic ${r.topic}${r.checks ? ` after ${r.checks} check(s)` : ''}: ${JSON.stringify(r.output)}`,

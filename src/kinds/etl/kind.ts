@@ -26,6 +26,7 @@ import { etlTransform } from './transform-workflow';
 import { etlLoad } from './load-workflow';
 import { etlMessage } from './message';
 import { EtlConfigError, pipelineOf } from './pipelines';
+import { etlActivities } from './activities';
 import { etl } from './workflow';
 
 /**
@@ -48,7 +49,7 @@ const tallies = (locations: EtlResult['locations']) =>
       `  ${l.location}: ${l.records} record(s) loaded, ${l.inserted} new${l.failedBatches ? `, ${l.failedBatches} batch(es) failed (see L/${l.location}/failed)` : ''}`,
   );
 
-export const etlKind: MessageKind<'etl', typeof etlMessage, EtlInput, EtlResult, EtlProgress> = {
+export const etlKind: MessageKind<'etl', typeof etlMessage, EtlInput, EtlResult, EtlProgress, ReturnType<typeof etlActivities>> = {
   name: 'etl',
   description: 'extract a file or the matching files of a directory through an ETL pipeline (seed 002)',
   schema: etlMessage,
@@ -56,6 +57,7 @@ export const etlKind: MessageKind<'etl', typeof etlMessage, EtlInput, EtlResult,
   jobId: (m) => `etl-${m.pipeline}-${digest(m.source, (m.patterns ?? []).join(','))}`,
   // A directory extracted again later may hold new files; loads are keyed, so repeats add nothing twice.
   reusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+  activities: etlActivities,
   input: (config, message) => {
     checkPipeline(config, message.pipeline);
     return { message, settings: settingsFor(config, message), loadAttempts: config.etl.loadAttempts };

@@ -11,6 +11,7 @@ import { hashFile } from '../../hashing/hash-file';
 import type { DeliveryRequest, DeliveryResult, PushedFile } from './contract';
 import { pushObjectKey } from '../../jobs/keys';
 import { ObjectNotFoundError } from '../../stores';
+import { bindAll } from '../../activities/bind';
 import type { ActivityDeps } from '../../activities/deps';
 import { errnoCode, permanent } from '../../activities/failures';
 
@@ -137,3 +138,6 @@ export async function deliverFile(deps: ActivityDeps, request: DeliveryRequest):
   log.info('file delivered', { host: request.host, dest, sha256: file.sha256, written: !already });
   return { host: request.host, dest: request.dest, sha256: file.sha256, size: file.size, written: !already, ...(postCommand ? { postCommand } : {}) };
 }
+
+/** What a push runs on the control queue; each host's worker runs `deliverFile` (see createHostActivities). */
+export const pushActivities = (deps: ActivityDeps) => bindAll(deps, { stagePushFile });

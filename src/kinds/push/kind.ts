@@ -5,15 +5,17 @@ import type { MessageKind } from '../kind';
 import { settingsFor } from '../settings';
 import type { PushInput, PushProgress, PushResult } from './contract';
 import { pushMessage } from './message';
+import { pushActivities } from './activities';
 import { push } from './workflow';
 
-export const pushKind: MessageKind<'push', typeof pushMessage, PushInput, PushResult, PushProgress> = {
+export const pushKind: MessageKind<'push', typeof pushMessage, PushInput, PushResult, PushProgress, ReturnType<typeof pushActivities>> = {
   name: 'push',
   description: 'one file to many hosts, each writing it atomically and running a post-command (seed 001)',
   schema: pushMessage,
   workflow: push,
   jobId: (m) => `push-${m.name}-${digest(m.file ?? m.object ?? '', m.dest, m.hosts.join(','))}`,
   reusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+  activities: pushActivities,
   input: (config, message) => ({
     message,
     settings: settingsFor(config, message),

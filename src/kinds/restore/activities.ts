@@ -5,6 +5,7 @@ import { Context, log } from '@temporalio/activity';
 import type { ManifestSummary } from './contract';
 import type { PartRef } from '../backup/contract';
 import { ObjectNotFoundError } from '../../stores';
+import { bindAll } from '../../activities/bind';
 import type { ActivityDeps } from '../../activities/deps';
 import { errnoCode, permanent } from '../../activities/failures';
 import { throttledHeartbeat } from '../../activities/heartbeat';
@@ -136,3 +137,6 @@ export async function finishRestore(_deps: ActivityDeps, input: { tempPath: stri
 export async function discardRestore(_deps: ActivityDeps, input: { tempPath: string }): Promise<void> {
   await fs.rm(input.tempPath, { force: true });
 }
+
+/** A restore's activities, bound to the worker's dependencies. */
+export const restoreActivities = (deps: ActivityDeps) => bindAll(deps, { loadManifest, prepareRestore, restorePart, finishRestore, discardRestore });

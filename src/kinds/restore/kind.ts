@@ -7,9 +7,17 @@ import type { MessageKind } from '../kind';
 import { settingsFor } from '../settings';
 import type { RestoreInput, RestoreProgress, RestoreResult } from './contract';
 import { restoreMessage } from './message';
+import { restoreActivities } from './activities';
 import { restore } from './workflow';
 
-export const restoreKind: MessageKind<'restore', typeof restoreMessage, RestoreInput, RestoreResult, RestoreProgress> = {
+export const restoreKind: MessageKind<
+  'restore',
+  typeof restoreMessage,
+  RestoreInput,
+  RestoreResult,
+  RestoreProgress,
+  ReturnType<typeof restoreActivities>
+> = {
   name: 'restore',
   description: 'restore a backup to a file, verified part by part and as a whole',
   schema: restoreMessage,
@@ -20,6 +28,7 @@ export const restoreKind: MessageKind<'restore', typeof restoreMessage, RestoreI
   input: (config, message) => ({ message, settings: settingsFor(config, message) }),
   summary: (r) => `restored ${r.name} to ${r.dest}: ${formatBytes(r.size)}, sha256 ${r.sha256} verified, job ${r.jobId}`,
   meter: transferMeter,
+  activities: restoreActivities,
   command(program, submit) {
     program
       .command('restore')

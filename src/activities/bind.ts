@@ -1,0 +1,20 @@
+import type { ActivityDeps } from './deps';
+import { asFailure } from './failures';
+
+type Activity = (deps: ActivityDeps, ...args: never[]) => Promise<unknown>;
+export type Bound<F> = F extends (deps: ActivityDeps, ...args: infer A) => infer R ? (...args: A) => R : never;
+
+/** Binds activities to their dependencies; this is the boundary where store errors become Temporal failures. */
+export function bindAll<T extends Record<string, Activity>>(deps: ActivityDeps, activities: T): { [K in keyof T]: Bound<T[K]> } {
+  const bound = Object.entries(activities).map(([name, fn]) => [
+    name,
+    async (...args: never[]) => {
+      try {
+        return await fn(deps, ...args);
+      } catch (err) {
+        throw asFailure(err);
+      }
+    },
+  ]);
+  return Object.fromEntries(bound) as { [K in keyof T]: Bound<T[K]> };
+}
