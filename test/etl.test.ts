@@ -17,6 +17,8 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
   const table = uniqueTable('orders');
   const rejectTable = uniqueTable('strict');
   const sqliteFile = () => path.join(root, 'db', 'etl.sqlite');
+  /** The password in the wrong-user location's URL: a mail about that location must not show it. */
+  const WRONG_USER_PASSWORD = 's3cr3t-pw';
 
   before(async () => {
     smtp = await startSmtp();
@@ -30,7 +32,7 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
         pg: { kind: 'postgres', url: PG_URL },
         maria: { kind: 'mariadb', url: MARIADB_URL },
         local: { kind: 'sqlite', path: 'db/etl.sqlite' },
-        'pg-wrong-user': { kind: 'postgres', url: 'postgres://no_such_courier_user@127.0.0.1:5432/test' },
+        'pg-wrong-user': { kind: 'postgres', url: `postgres://no_such_courier_user:${WRONG_USER_PASSWORD}@127.0.0.1:5432/test` },
       },
       pipelines: {
         orders: { patterns: ['*.csv', '*.jsonl'], columns: COLUMNS, key: ['id'], table, batchSize: 2, locations: ['pg', 'maria', 'local'] },
@@ -189,7 +191,12 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
       assert.match(parked[0], /^strict\.[0-9a-f]{8}\.b000001\.json$/);
       const mail = await smtp.waitFor(`mail naming ${location}`, (m) => m.subject.includes(`storage location ${location} could not load`));
       assert.match(mail.text, location === 'maria' ? /CONSTRAINT|constraint/ : /no_such_courier_user/);
-      assert.doesNotMatch(mail.text, /password/);
+      assert.ok(mail.text.includes(location), `the mail names ${location}`);
+      // The pg-wrong-user URL carries a password; the mail names the location and its address, never the secret.
+      for (const part of [mail.subject, mail.text])
+        assert.ok(!part.includes(WRONG_USER_PASSWORD), `the mail about ${location} shows no password: ${part}`);
+      if (location === 'pg-wrong-user')
+        assert.match(mail.text, /postgres:\/\/no_such_courier_user:\*\*\*@127\.0\.0\.1:5432\/test/, 'the address, password masked');
     }
     assert.ok(
       (await filesIn(root, 'L/resolved')).some((n) => n.startsWith('strict.')),
