@@ -49,14 +49,12 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
   });
 
   it('files valid records from mixed CSV and JSON Lines, rejects the invalid files with a mail each, and loads every valid record once into every database', async () => {
-    await fs.writeFile(
-      path.join(source, 'a.csv'),
-      csv([
-        [1, 'ann', 10.5, 'true'],
-        [2, 'bob', 3, ''],
-        [3, 'cy', 0, 'no'],
-      ]),
-    );
+    const aCsv = csv([
+      [1, 'ann', 10.5, 'true'],
+      [2, 'bob', 3, ''],
+      [3, 'cy', 0, 'no'],
+    ]);
+    await fs.writeFile(path.join(source, 'a.csv'), aCsv);
     await fs.writeFile(
       path.join(source, 'b.jsonl'),
       jsonl([
@@ -94,8 +92,8 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
     assert.equal((await filesIn(root, 'L/resolved')).length, 3, 'a.csv in 2 batches, b.jsonl in 1');
     for (const dir of ['E/working', 'T/working', 'T/work_in_process', 'L/working', 'L/work_in_progress'])
       assert.deepEqual(await filesIn(root, dir), [], `${dir} is empty`);
-    assert.ok(await fs.stat(path.join(source, 'notes.txt')), 'a file outside the patterns is left alone');
-    assert.ok(await fs.stat(path.join(source, 'a.csv')), 'the source is copied, not moved');
+    assert.equal(await fs.readFile(path.join(source, 'notes.txt'), 'utf8'), 'not a data file\n', 'a file outside the patterns is left alone');
+    assert.equal(await fs.readFile(path.join(source, 'a.csv'), 'utf8'), aCsv, 'the source is copied, not moved, and left as it was');
 
     const ids = await idsIn({ pg: table, maria: table, sqlite: { file: sqliteFile(), table } });
     assert.deepEqual(ids, { pg: [1, 2, 3, 4, 5], maria: [1, 2, 3, 4, 5], sqlite: [1, 2, 3, 4, 5] });
