@@ -8,6 +8,7 @@ import { createActivities, createDeps } from '../src/activities';
 import type { ArchiveOutcome } from '../src/kinds/etl/activities/cleanup';
 import { waitForJob } from '../src/client';
 import type { CleanupResult } from '../src/kinds/etl/contract';
+import type { CleanupScheduleView } from '../src/operations/cleanup-schedule';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
 import { createStack, runCli, type Stack } from './helpers/stack';
 import { COLUMNS, filesIn, writePipelines } from './helpers/etl';
@@ -49,11 +50,23 @@ describe('etl cleanup on a Temporal Schedule', () => {
     const created = await runCli(['schedule', 'create', scheduleId, '--every', '1d', '--older-than', '3d'], stack.env);
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout, new RegExp(`schedule ${scheduleId} created: cleanup every 1d`));
+    const listedAt = Date.now();
     const listed = await runCli(['schedule', 'list', '--json'], stack.env);
-    const views = JSON.parse(listed.stdout) as { id: string; every: string; olderThanMs: number }[];
+    const views = JSON.parse(listed.stdout) as CleanupScheduleView[];
+    // Every field against a value known without the listing: what was asked for, nothing run yet, and the next
+    // three runs of an interval of one day, which Temporal counts from the epoch: the coming UTC midnights.
+    const day = 86_400_000;
+    const nextMidnight = Math.ceil(listedAt / day) * day;
     assert.deepEqual(
       views.find((v) => v.id === scheduleId),
-      { ...views.find((v) => v.id === scheduleId), every: '86400s', olderThanMs: 3 * 86_400_000 },
+      {
+        id: scheduleId,
+        every: '86400s',
+        olderThanMs: 3 * day,
+        paused: false,
+        nextRuns: [0, 1, 2].map((n) => new Date(nextMidnight + n * day).toISOString()),
+        recentRuns: [],
+      },
     );
 
     const resolved = [

@@ -17,6 +17,8 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
   const table = uniqueTable('orders');
   const rejectTable = uniqueTable('strict');
   const sqliteFile = () => path.join(root, 'db', 'etl.sqlite');
+  /** The password in the wrong-user location's URL: a mail about that location must not show it. */
+  const WRONG_USER_PASSWORD = 's3cr3t-pw';
 
   before(async () => {
     smtp = await startSmtp();
@@ -30,7 +32,7 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
         pg: { kind: 'postgres', url: PG_URL },
         maria: { kind: 'mariadb', url: MARIADB_URL },
         local: { kind: 'sqlite', path: 'db/etl.sqlite' },
-        'pg-wrong-user': { kind: 'postgres', url: 'postgres://no_such_courier_user@127.0.0.1:5432/test' },
+        'pg-wrong-user': { kind: 'postgres', url: `postgres://no_such_courier_user:${WRONG_USER_PASSWORD}@127.0.0.1:5432/test` },
       },
       pipelines: {
         orders: { patterns: ['*.csv', '*.jsonl'], columns: COLUMNS, key: ['id'], table, batchSize: 2, locations: ['pg', 'maria', 'local'] },
@@ -47,14 +49,12 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
   });
 
   it('files valid records from mixed CSV and JSON Lines, rejects the invalid files with a mail each, and loads every valid record once into every database', async () => {
-    await fs.writeFile(
-      path.join(source, 'a.csv'),
-      csv([
-        [1, 'ann', 10.5, 'true'],
-        [2, 'bob', 3, ''],
-        [3, 'cy', 0, 'no'],
-      ]),
-    );
+    const aCsv = csv([
+      [1, 'ann', 10.5, 'true'],
+      [2, 'bob', 3, ''],
+      [3, 'cy', 0, 'no'],
+    ]);
+    await fs.writeFile(path.join(source, 'a.csv'), aCsv);
     await fs.writeFile(
       path.join(source, 'b.jsonl'),
       jsonl([
@@ -92,8 +92,8 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
     assert.equal((await filesIn(root, 'L/resolved')).length, 3, 'a.csv in 2 batches, b.jsonl in 1');
     for (const dir of ['E/working', 'T/working', 'T/work_in_process', 'L/working', 'L/work_in_progress'])
       assert.deepEqual(await filesIn(root, dir), [], `${dir} is empty`);
-    assert.ok(await fs.stat(path.join(source, 'notes.txt')), 'a file outside the patterns is left alone');
-    assert.ok(await fs.stat(path.join(source, 'a.csv')), 'the source is copied, not moved');
+    assert.equal(await fs.readFile(path.join(source, 'notes.txt'), 'utf8'), 'not a data file\n', 'a file outside the patterns is left alone');
+    assert.equal(await fs.readFile(path.join(source, 'a.csv'), 'utf8'), aCsv, 'the source is copied, not moved, and left as it was');
 
     const ids = await idsIn({ pg: table, maria: table, sqlite: { file: sqliteFile(), table } });
     assert.deepEqual(ids, { pg: [1, 2, 3, 4, 5], maria: [1, 2, 3, 4, 5], sqlite: [1, 2, 3, 4, 5] });
@@ -189,7 +189,12 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
       assert.match(parked[0], /^strict\.[0-9a-f]{8}\.b000001\.json$/);
       const mail = await smtp.waitFor(`mail naming ${location}`, (m) => m.subject.includes(`storage location ${location} could not load`));
       assert.match(mail.text, location === 'maria' ? /CONSTRAINT|constraint/ : /no_such_courier_user/);
-      assert.doesNotMatch(mail.text, /password/);
+      assert.ok(mail.text.includes(location), `the mail names ${location}`);
+      // The pg-wrong-user URL carries a password; the mail names the location and its address, never the secret.
+      for (const part of [mail.subject, mail.text])
+        assert.ok(!part.includes(WRONG_USER_PASSWORD), `the mail about ${location} shows no password: ${part}`);
+      if (location === 'pg-wrong-user')
+        assert.match(mail.text, /postgres:\/\/no_such_courier_user:\*\*\*@127\.0\.0\.1:5432\/test/, 'the address, password masked');
     }
     assert.ok(
       (await filesIn(root, 'L/resolved')).some((n) => n.startsWith('strict.')),

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { getJob, JobFailedError, submit, waitForJob } from '../src/client';
 import type { BackupResult } from '../src/kinds/backup/contract';
-import { jobRecordKey } from '../src/jobs/keys';
+import { jobRecordKey, partKey } from '../src/jobs/keys';
 import { StagingDir } from '../src/activities/staging';
 import { createStack, randomFile, type Stack } from './helpers/stack';
 
@@ -71,6 +72,19 @@ describe('parts lost between split and upload', () => {
     };
     assert.equal(record.status, 'failed', 'the done record says failed');
     assert.match(record.detail.error, /part 1/);
-    assert.ok(await fs.stat(path.join(stack.config.stagingDir, 'lost-part')), 'staging is kept for a retry');
+    // Staging is kept for a retry: the split's record of every part, with the checksum of the source's bytes, and
+    // the bytes of every part but the lost one, still staged or already verified in the store.
+    const staging = new StagingDir(stack.config.stagingDir, 'lost-part');
+    const bytes = await fs.readFile(source);
+    const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+    for (const index of [0, 1, 2]) {
+      const expected = sha256(bytes.subarray(index * MiB, (index + 1) * MiB));
+      assert.equal((await staging.readRecord(index))?.sha256, expected, `staging keeps the record of part ${index}`);
+      if (index === 1) continue;
+      const kept =
+        (await fs.readFile(staging.partPath(index)).catch(() => undefined)) ??
+        (await fs.readFile(path.join(stack.config.storeDir, 'objects', partKey('lost-part', index))).catch(() => undefined));
+      assert.equal(kept && sha256(kept), expected, `part ${index} is still staged or verified in the store`);
+    }
   });
 });

@@ -69,6 +69,38 @@ export async function idsIn(where: {
   };
 }
 
+export interface OrderRow {
+  id: number;
+  customer: string;
+  amount: number;
+  paid: boolean | null;
+}
+
+/**
+ * Every row of an orders table (COLUMNS), in id order, with each database's
+ * types brought to one shape: BIGINT as a number, BOOLEAN / TINYINT / INTEGER
+ * 0-1 as a boolean. All rows, not distinct ones: a row stored twice is listed twice.
+ */
+export async function rowsIn(where: {
+  pg?: string;
+  maria?: string;
+  sqlite?: { file: string; table: string };
+}): Promise<{ pg?: OrderRow[]; maria?: OrderRow[]; sqlite?: OrderRow[] }> {
+  const select = (table: string, q: string) => `SELECT ${['id', 'customer', 'amount', 'paid'].join(', ')} FROM ${q}${table}${q} ORDER BY id`;
+  const rows = (found: Record<string, unknown>[]) =>
+    found.map((r) => ({
+      id: Number(r.id),
+      customer: String(r.customer),
+      amount: Number(r.amount),
+      paid: r.paid === null ? null : Boolean(Number(r.paid)),
+    }));
+  return {
+    ...(where.pg ? { pg: rows(await pgQuery(select(where.pg, '"'))) } : {}),
+    ...(where.maria ? { maria: rows(await mariaQuery(select(where.maria, '`'))) } : {}),
+    ...(where.sqlite ? { sqlite: rows(sqliteQuery(where.sqlite.file, select(where.sqlite.table, '"'))) } : {}),
+  };
+}
+
 export async function dropTables(tables: string[]): Promise<void> {
   for (const table of tables) {
     await pgQuery(`DROP TABLE IF EXISTS "${table}"`).catch(() => undefined);
