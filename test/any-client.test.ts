@@ -14,6 +14,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ensureTemporalCli } from '../src/dev-server/temporal-cli';
 import { listJobs, waitForJob } from '../src/client';
 import { KINDS } from '../src/kinds/registry';
+import { partKey } from '../src/jobs/keys';
 import { csv, dropTables, idsIn, uniqueTable, writePipelines, COLUMNS } from './helpers/etl';
 import { createStack, randomFile, sha256File, temporalAddress, waitUntil, type Stack } from './helpers/stack';
 
@@ -82,8 +83,8 @@ describe('any Temporal client starts a job with just its message', () => {
       push: { name: `cli-push-${process.pid}`, file: source, dest: path.join(dir, 'pushed.bin'), hosts: [stack.config.host] },
       etl: { pipeline: 'orders', source: etlSource },
     };
-    // A restore needs the backup first; every other kind starts at once.
-    assert.deepEqual(KINDS.map((k) => k.name).sort(), [...Object.keys(messages), 'restore'].sort(), 'the test covers every kind');
+    // A restore and a verify need the backup first; every other kind starts at once.
+    assert.deepEqual(KINDS.map((k) => k.name).sort(), [...Object.keys(messages), 'restore', 'verify'].sort(), 'the test covers every kind');
     const ids = Object.fromEntries(Object.keys(messages).map((kind) => [kind, id(kind)]));
     for (const [kind, message] of Object.entries(messages)) await startWithCli(kind, ids[kind], message);
 
@@ -110,9 +111,22 @@ describe('any Temporal client starts a job with just its message', () => {
     assert.equal(restored.kind, 'restore');
     assert.equal(await sha256File(dest), sha256);
 
+    const verifyId = id('verify');
+    await startWithCli('verify', verifyId, { name: `cli-${process.pid}` });
+    const verified = await waitForJob(stack.client, verifyId);
+    assert.deepEqual(verified.kind === 'verify' && [verified.partCount, verified.bad], [4, []]);
+    // The same check sees a part that rotted in the store, and names it.
+    const part = path.join(stack.config.storeDir, 'objects', partKey(`cli-${process.pid}`, 2));
+    const bytes = await fs.readFile(part);
+    bytes[100] ^= 0xff;
+    await fs.writeFile(part, bytes);
+    const recheck = `${verifyId}-again`;
+    await startWithCli('verify', recheck, { name: `cli-${process.pid}` });
+    await assert.rejects(waitForJob(stack.client, recheck), (err: Error) => /1 of 4 part\(s\) do not match: part 2:/.test(err.message));
+
     // The search attributes courier's client sets, the workflow set itself: listings find every job by kind.
-    for (const kind of [...Object.keys(messages), 'restore']) {
-      const jobId = kind === 'restore' ? restoreId : ids[kind];
+    for (const kind of [...Object.keys(messages), 'restore', 'verify']) {
+      const jobId = kind === 'restore' ? restoreId : kind === 'verify' ? verifyId : ids[kind];
       const listed = await waitUntil(`${kind} listed`, async () =>
         (await listJobs(stack.client, { kind: kind as 'backup' })).find((j) => j.jobId === jobId),
       );

@@ -12,9 +12,10 @@ import type { MessageKind as KindDefinition, Meter } from './kind';
 import type { ProgressBase } from '../jobs/progress';
 import { pushKind } from './push/kind';
 import { restoreKind } from './restore/kind';
+import { verifyKind } from './verify/kind';
 
 /** Every kind of message courier takes. */
-export const KINDS = [backupKind, restoreKind, dispatchKind, pushKind, etlKind] as const;
+export const KINDS = [backupKind, restoreKind, dispatchKind, pushKind, etlKind, verifyKind] as const;
 
 /** Every workflow courier runs: the kinds', and the jobs they start. */
 export const JOB_TYPES = [...KINDS, etlTransformType, etlLoadType, etlCleanupType] as const;

@@ -6,3 +6,4 @@ export { etl } from '../kinds/etl/workflow';
 export { etlTransform } from '../kinds/etl/transform-workflow';
 export { etlLoad } from '../kinds/etl/load-workflow';
 export { etlCleanup } from '../kinds/etl/cleanup-workflow';
+export { verify } from '../kinds/verify/workflow';
