@@ -2,7 +2,9 @@
  * `npm run record-histories`: runs one job of every workflow kind (and the
  * failure path) on a fresh dev server and saves each event history under
  * test/histories/, where the replay test checks that the current workflow code
- * still replays them. Run it after a deliberate, versioned workflow change.
+ * still replays them. Run it after a deliberate, versioned workflow change;
+ * `--missing` records only the histories not there yet (a new kind), keeping
+ * those older code recorded, which are what proves a change replay-safe.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,10 +14,22 @@ import { submit, waitForJob } from '../src/client';
 import { startDevServer } from '../src/dev-server/dev-server';
 import { freePort } from '../src/dev-server/free-port';
 import type { Message } from '../src/kinds/registry';
+import { backup } from '../src/kinds/backup/workflow';
 import { etlCleanup } from '../src/kinds/etl/cleanup-workflow';
 import { settingsFor } from '../src/kinds/settings';
 
 const OUT = path.resolve(__dirname, '..', 'test', 'histories');
+const onlyMissing = process.argv.includes('--missing');
+
+function save(file: string, history: Parameters<typeof historyToJSON>[0]): void {
+  const target = path.join(OUT, `${file}.json`);
+  if (onlyMissing && fs.existsSync(target)) {
+    console.log(`${file}: kept the recorded history`);
+    return;
+  }
+  fs.writeFileSync(target, historyToJSON(history));
+  console.log(`${file}: ${history.events?.length} events -> test/histories/${file}.json`);
+}
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-histories-'));
@@ -62,6 +76,7 @@ async function main(): Promise<void> {
     const jobs: [string, Message, boolean][] = [
       ['backup', { kind: 'backup', name: 'recorded', source }, true],
       ['restore', { kind: 'restore', name: 'recorded', dest: path.join(work, 'restored.bin') }, true],
+      ['verify', { kind: 'verify', name: 'recorded' }, true],
       ['backup-failed', { kind: 'backup', name: 'recorded-missing', source: path.join(work, 'no-such-file') }, false],
       [
         'dispatch',
@@ -101,10 +116,16 @@ async function main(): Promise<void> {
         () => false,
       );
       if (outcome !== succeeds) throw new Error(`${file}: expected the job to ${succeeds ? 'complete' : 'fail'}`);
-      const history = await stack.client.workflow.getHandle(jobId).fetchHistory();
-      fs.writeFileSync(path.join(OUT, `${file}.json`), historyToJSON(history));
-      console.log(`${file}: ${history.events?.length} events -> test/histories/${file}.json`);
+      save(file, await stack.client.workflow.getHandle(jobId).fetchHistory());
     }
+    // A job started as any Temporal client would: the message alone, admitted by the worker.
+    const bare = await stack.client.workflow.start(backup, {
+      workflowId: 'backup-admitted',
+      taskQueue: stack.config.taskQueue,
+      args: [{ name: 'recorded-admitted', source }],
+    });
+    await bare.result();
+    save('backup-admitted', await bare.fetchHistory());
     // The jobs the ETL job started, by their derived ids, and one cleanup run.
     const { createHash } = await import('node:crypto');
     const transformId = `recorded-etl-T-${createHash('sha256').update(fs.readFileSync(etlSource)).digest('hex').slice(0, 12)}`;
@@ -119,9 +140,7 @@ async function main(): Promise<void> {
       [`${transformId}-L1`, `${transformId}-L1`],
       ['recorded-cleanup', 'recorded-cleanup'],
     ]) {
-      const history = await stack.client.workflow.getHandle(id).fetchHistory();
-      fs.writeFileSync(path.join(OUT, `${file}.json`), historyToJSON(history));
-      console.log(`${file}: ${history.events?.length} events -> test/histories/${file}.json`);
+      save(file, await stack.client.workflow.getHandle(id).fetchHistory());
     }
   } finally {
     await stack.close();

@@ -82,7 +82,7 @@ export interface Submission {
 export async function submit(client: Client, config: Config, input: unknown): Promise<Submission> {
   const message = parseMessage(input);
   const kind = kindNamed(message.kind)!;
-  const jobId = kind.jobId(message);
+  const jobId = message.id ?? kind.jobId(message);
   const args = kind.input(config, { ...message, id: jobId });
   try {
     await client.workflow.start(kind.workflow as (input: unknown) => Promise<unknown>, {

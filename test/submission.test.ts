@@ -37,6 +37,16 @@ describe('submission: duplicates and bad messages', () => {
     assert.equal(await executionsOf(jobId), 1);
   });
 
+  it("a message's id is its job's workflow id; without one, the id is derived from what it asks for", async () => {
+    const source = await randomFile(dir, 'named', 1024);
+    const named = await submit(stack.client, stack.config, { kind: 'backup', id: `nightly-${process.pid}`, name: 'named', source });
+    assert.equal(named.jobId, `nightly-${process.pid}`);
+    assert.equal((await stack.client.workflow.getHandle(named.jobId).describe()).workflowId, `nightly-${process.pid}`);
+    const derived = await submit(stack.client, stack.config, { kind: 'backup', name: 'named-too', source });
+    assert.match(derived.jobId, /^backup-named-too-[0-9a-f]{12}$/);
+    await Promise.all([waitForJob(stack.client, named.jobId), waitForJob(stack.client, derived.jobId)]);
+  });
+
   it('invalid JSON is refused before anything starts', async () => {
     const file = path.join(dir, 'broken.json');
     await fs.writeFile(file, '{"kind": "backup", ');

@@ -39,7 +39,7 @@ export interface MessageKind<
   /** For --help and the API description. */
   description: string;
   schema: Schema;
-  /** The job id when the message names none, derived from what it asks for, so the same message finds the same job. */
+  /** The job id when the message names none (`id`), derived from what it asks for, so the same message finds the same job. */
   jobId(message: z.output<Schema>): string;
   /** Whether a finished job's id may run again. */
   reusePolicy: WorkflowIdReusePolicy;
