@@ -143,7 +143,10 @@ describe('workflows with mocked activities', () => {
         return { error, log: await handle.query(statusLogQuery) };
       },
     );
-    assert.match(failure.error?.cause?.message ?? '', /no worker handled format pdf \(topic pdf, task queue .*\.nobody\) within 4 s after [34] checks/);
+    assert.match(
+      failure.error?.cause?.message ?? '',
+      /no worker handled format pdf \(topic pdf, task queue .*\.nobody\) within 4 s after [34] checks/,
+    );
     assert.deepEqual(
       mails.map((m) => m.event),
       ['escalated', 'failed'],
