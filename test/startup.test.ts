@@ -16,15 +16,25 @@ const ROOT = path.resolve(__dirname, '..');
 /** A TCP forwarder to the suite's dev server that starts listening only when asked: a server that is slow to come up. */
 function lateServer(port: number) {
   const [host, upstreamPort] = temporalAddress().split(':');
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     const upstream = net.connect(Number(upstreamPort), host);
+    for (const s of [socket, upstream]) {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+    }
     socket.pipe(upstream).pipe(socket);
     socket.on('error', () => upstream.destroy());
     upstream.on('error', () => socket.destroy());
   });
   return {
     listen: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // gRPC keeps idle connections open for minutes; closing the server alone would wait for them.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
   };
 }
 
