@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { connectClient, getJob, submit, waitForJob, type JobView } from '../src/client';
 import { loadConfig } from '../src/config';
+import { pauseSignal, resumeSignal } from '../src/kinds/definitions';
 import type { BackupResult } from '../src/kinds/backup/contract';
 import type { DispatchResult } from '../src/kinds/dispatch/contract';
 import type { EtlResult } from '../src/kinds/etl/contract';
@@ -145,7 +146,7 @@ function manyHosts(store: 's3' | 'file') {
       const name = `named-${store}`;
       const { jobId } = await submit(client, submitConfig, { kind: 'backup', name, source, host: b.name });
       // Paused at once: the split runs, no part is uploaded yet, so the staged parts stay where the split put them.
-      await client.workflow.getHandle(jobId).signal('pause');
+      await client.workflow.getHandle(jobId).signal(pauseSignal);
       await waitUntil('the split to finish on the paused job', async () => {
         const view = await getJob(client, jobId);
         return (
@@ -156,7 +157,7 @@ function manyHosts(store: 's3' | 'file') {
       assert.equal((await staged(b)).filter((f) => /^part-\d+$/.test(f)).length, 7, 'every part staged on the named host');
       assert.deepEqual(await staged(a), []);
       assert.deepEqual(await staged(c), []);
-      await client.workflow.getHandle(jobId).signal('resume');
+      await client.workflow.getHandle(jobId).signal(resumeSignal);
       await waitForJob(client, jobId);
       assert.equal(await hostOf(client, jobId), b.name);
       const listed = await waitUntil('courier list --host to show it', async () => {
