@@ -42,7 +42,7 @@ export function parseJobFilter(given: Record<string, unknown>): JobFilter {
 
 const quoted = (value: string) => `'${value.replace(/['\\]/g, '')}'`;
 
-/** The one visibility query for a filter: `courier list`, the HTTP API and the dashboard all use it. */
+/** The one visibility query for a filter: `courier list` and the HTTP API both use it. */
 export function visibilityQuery(given: JobFilter): string {
   const filter = parseJobFilter(given);
   const clauses = [
