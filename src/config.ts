@@ -68,6 +68,7 @@ const envSchema = z.object({
   COURIER_PART_SIZE: size(1, 5 * 1024 * MiB).default(64 * MiB),
   COURIER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   COURIER_SOURCE_ROOTS: z.string().optional(),
+  COURIER_RESTORE_ROOTS: z.string().optional(),
   COURIER_CHECKSUMS: z.enum(['sha256', 'sha256,md5']).default('sha256'),
   COURIER_TASK_QUEUE: z.string().min(1).default('courier'),
   // Many hosts: this worker's host name (its own task queue host-NAME), when a host that stops polling counts as lost, and how long a job that named its host waits for it.
@@ -118,6 +119,12 @@ const envSchema = z.object({
     .min(16, 'must be at least 16 characters')
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  // A token that may read (GET) but not act; it needs COURIER_HTTP_TOKEN beside it.
+  COURIER_HTTP_READ_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   COURIER_HTTP_BODY_LIMIT: size(1024, 64 * MiB).default(1 * MiB),
   // Push: how long a host may leave its queue unpolled before it counts as unreachable; post-command limit; where a host writes.
   COURIER_PUSH_HOST_TIMEOUT: duration(100).default(60_000),
@@ -153,11 +160,14 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
     store: storeSetting(env.COURIER_STORE, env.COURIER_S3_PATH_STYLE === 'true' || env.COURIER_S3_PATH_STYLE === '1', env.COURIER_S3_LAYOUT, rawEnv),
     partSize: env.COURIER_PART_SIZE,
     concurrency: env.COURIER_CONCURRENCY,
-    /** Absolute directories a source must live under; empty means any readable path. */
-    sourceRoots: (env.COURIER_SOURCE_ROOTS ?? '')
-      .split(':')
-      .filter(Boolean)
-      .map((root) => path.resolve(root)),
+    /**
+     * Where paths a message names for reading may lead (backup source, push file,
+     * ETL source, dispatch payload files); by default only the directory the
+     * worker runs in, so a reachable API never means "any file on the worker".
+     */
+    sourceRoots: rootsFrom(env.COURIER_SOURCE_ROOTS),
+    /** Where a restore may write; the same default. */
+    restoreRoots: rootsFrom(env.COURIER_RESTORE_ROOTS),
     md5: env.COURIER_CHECKSUMS === 'sha256,md5',
     taskQueue: env.COURIER_TASK_QUEUE,
     /** This worker's host: its file steps run here, on task queue host-NAME. */
@@ -195,13 +205,19 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
     push: {
       hostTimeoutMs: env.COURIER_PUSH_HOST_TIMEOUT,
       postCommandTimeoutMs: env.COURIER_PUSH_COMMAND_TIMEOUT,
-      /** On a host: destinations are written under this directory (a host's filesystem mounted elsewhere). */
+      /** On a host: every destination is written under this directory, whatever it spells; unset, the host refuses deliveries. `/` allows any path. */
       deliveryRoot: env.COURIER_DELIVERY_ROOT ? path.resolve(env.COURIER_DELIVERY_ROOT) : undefined,
     },
     etl: etlSetting(dataDir, env),
     /** How long a dropped file's size must stay unchanged before the watcher takes it. */
     watchStableMs: env.COURIER_WATCH_STABLE,
-    http: { port: env.COURIER_HTTP_PORT, host: env.COURIER_HTTP_HOST, token: env.COURIER_HTTP_TOKEN, bodyLimit: env.COURIER_HTTP_BODY_LIMIT },
+    http: {
+      port: env.COURIER_HTTP_PORT,
+      host: env.COURIER_HTTP_HOST,
+      token: env.COURIER_HTTP_TOKEN,
+      readToken: env.COURIER_HTTP_READ_TOKEN,
+      bodyLimit: env.COURIER_HTTP_BODY_LIMIT,
+    },
     workflowBundlePath: env.COURIER_WORKFLOW_BUNDLE ? path.resolve(env.COURIER_WORKFLOW_BUNDLE) : undefined,
     /** How long start-up waits for the Temporal server to answer before giving up, naming what it tried. */
     connectTimeoutMs: env.COURIER_CONNECT_TIMEOUT,
@@ -211,6 +227,15 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
       connectionOptions: temporal.connectionOptions,
     },
   };
+}
+
+/** Colon-separated absolute directories; unset or empty means the working directory. `/` allows everything. */
+function rootsFrom(setting: string | undefined): string[] {
+  const roots = (setting ?? '')
+    .split(':')
+    .filter(Boolean)
+    .map((root) => path.resolve(root));
+  return roots.length > 0 ? roots : [process.cwd()];
 }
 
 function etlSetting(dataDir: string, env: z.infer<typeof envSchema>) {
@@ -251,6 +276,15 @@ function storeSetting(url: string, pathStyle: boolean, layout: 'parts' | 'object
 
 export class ConfigError extends Error {}
 
+const SECRET_NAME = /TOKEN|SECRET|PASSWORD|_KEY$|_KEYS$/;
+
+/** A bad setting as an error may show it: secrets by their length only, passwords in URLs masked. */
+export function shown(name: string, value: string | undefined): string {
+  if (value === undefined) return 'unset';
+  if (SECRET_NAME.test(name)) return `(hidden, ${value.length} characters)`;
+  return JSON.stringify(value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@'));
+}
+
 /**
  * Reads the environment once; a bad value stops the program with a message that
  * names the variable, instead of surfacing later as a confusing runtime failure.
@@ -258,8 +292,15 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}=${JSON.stringify(env[String(issue.path[0])])}: ${issue.message}`);
+    const lines = parsed.error.issues.map(
+      (issue) => `  ${issue.path.join('.')}=${shown(String(issue.path[0]), env[String(issue.path[0])])}: ${issue.message}`,
+    );
     throw new ConfigError(`invalid courier configuration:\n${lines.join('\n')}`);
+  }
+  if (parsed.data.COURIER_HTTP_READ_TOKEN && !parsed.data.COURIER_HTTP_TOKEN) {
+    throw new ConfigError(
+      'invalid courier configuration:\n  COURIER_HTTP_READ_TOKEN is set without COURIER_HTTP_TOKEN: set both, or neither (the API then listens on loopback only)',
+    );
   }
   let temporal: ClientConnectConfig;
   try {

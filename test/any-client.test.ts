@@ -54,7 +54,7 @@ describe('any Temporal client starts a job with just its message', () => {
       locations: { local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
       pipelines: { orders: { columns: COLUMNS, key: ['id'], table, batchSize: 10, locations: ['local'] } },
     });
-    stack = await createStack({ COURIER_ETL_ROOT: etlRoot, COURIER_DISPATCH_FORMATS: 'archive' });
+    stack = await createStack({ COURIER_ETL_ROOT: etlRoot, COURIER_DISPATCH_FORMATS: 'archive', COURIER_DELIVERY_ROOT: path.join(dir, 'delivered') });
     await stack.startWorker();
     await stack.startHandlerWorkers(['archive']);
   });
@@ -80,7 +80,7 @@ describe('any Temporal client starts a job with just its message', () => {
         origin: 'temporal-cli',
         payload: { files: [source] },
       },
-      push: { name: `cli-push-${process.pid}`, file: source, dest: path.join(dir, 'pushed.bin'), hosts: [stack.config.host] },
+      push: { name: `cli-push-${process.pid}`, file: source, dest: '/pushed.bin', hosts: [stack.config.host] },
       etl: { pipeline: 'orders', source: etlSource },
     };
     // A restore and a verify need the backup first; every other kind starts at once.
@@ -96,7 +96,7 @@ describe('any Temporal client starts a job with just its message', () => {
     assert.equal(results.backup.kind === 'backup' && results.backup.partCount, 4, "the message's part size was used");
     assert.equal(results.dispatch.kind, 'dispatch');
     assert.equal(results.push.kind === 'push' && results.push.hosts[0].outcome, 'delivered');
-    assert.equal(await sha256File(path.join(dir, 'pushed.bin')), sha256);
+    assert.equal(await sha256File(path.join(dir, 'delivered', 'pushed.bin')), sha256);
     assert.equal(results.etl.kind, 'etl');
     const loaded = await idsIn({ sqlite: { file: path.join(dir, 'etl', 'db', 'etl.sqlite'), table } });
     assert.deepEqual(

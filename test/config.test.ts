@@ -9,7 +9,9 @@ describe('configuration', () => {
     assert.equal(config.dataDir, path.resolve('data'));
     assert.equal(config.partSize, 64 * 1024 * 1024);
     assert.equal(config.concurrency, 4);
-    assert.deepEqual(config.sourceRoots, []);
+    assert.deepEqual(config.sourceRoots, [process.cwd()], 'by default only the working directory');
+    assert.deepEqual(config.restoreRoots, [process.cwd()]);
+    assert.equal(config.push.deliveryRoot, undefined, 'a host delivers nothing until it names its root');
     assert.equal(config.temporal.address, 'localhost:7233');
     assert.equal(config.temporal.namespace, 'default');
   });
@@ -37,6 +39,24 @@ describe('configuration', () => {
         assert.match(err.message, /COURIER_HEARTBEAT_TIMEOUT="soon"/);
         return true;
       },
+    );
+  });
+
+  it('a bad secret is named but never echoed; a password in a URL is masked', () => {
+    const secret = 'short-secret';
+    assert.throws(
+      () => loadConfig({ COURIER_HTTP_TOKEN: secret, COURIER_SMTP_URL: 'smtp://mailer:hunter2-pw@mail:notaport' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /COURIER_HTTP_TOKEN=\(hidden, 12 characters\): must be at least 16 characters/);
+        assert.ok(!err.message.includes(secret), 'the token is not printed');
+        assert.ok(!err.message.includes('hunter2-pw'), 'the password is not printed');
+        return true;
+      },
+    );
+    assert.throws(
+      () => loadConfig({ COURIER_HTTP_READ_TOKEN: 'read-only-token-0123456789' }),
+      /COURIER_HTTP_READ_TOKEN is set without COURIER_HTTP_TOKEN/,
     );
   });
 

@@ -9,6 +9,7 @@ import { loadConfig } from '../src/config';
 import { createStack, randomFile, waitUntil, type Stack } from './helpers/stack';
 
 const TOKEN = 'test-token-0123456789';
+const READ_TOKEN = 'read-only-token-0123456789';
 const KiB = 1024;
 
 /** Every sample line of Prometheus text: name, labels, value. */
@@ -36,6 +37,7 @@ describe('HTTP API against the real stack', () => {
   before(async () => {
     stack = await createStack({
       COURIER_HTTP_TOKEN: TOKEN,
+      COURIER_HTTP_READ_TOKEN: READ_TOKEN,
       COURIER_HTTP_PORT: '0',
       COURIER_HTTP_HOST: '127.0.0.1',
       COURIER_HTTP_BODY_LIMIT: '64KiB',
@@ -129,6 +131,23 @@ describe('HTTP API against the real stack', () => {
     const missing = await call('GET', '/v1/jobs/no-such-job');
     assert.equal(missing.status, 404);
     assert.match(missing.body.message, /no-such-job/);
+  });
+
+  it('with a token set, every route but /healthz needs one; the read-only token may look but not act', async () => {
+    for (const route of ['/v1/jobs', '/v1/queues', '/metrics', '/openapi.json', '/v1/jobs/whatever']) {
+      for (const token of [null, 'wrong-token-0123456789']) {
+        const denied = await call('GET', route, undefined, token);
+        assert.equal(denied.status, 401, `GET ${route} with ${token ?? 'no token'}`);
+        assert.match(denied.body.message, /COURIER_HTTP_TOKEN or COURIER_HTTP_READ_TOKEN/);
+      }
+    }
+    assert.equal((await call('GET', '/v1/jobs', undefined, READ_TOKEN)).status, 200);
+    assert.equal((await call('GET', '/openapi.json', undefined, READ_TOKEN)).status, 200);
+    const source = await randomFile(dir, 'read-only.bin', 10);
+    const acting = await call('POST', '/v1/jobs', { kind: 'backup', name: 'read-only', source }, READ_TOKEN);
+    assert.equal(acting.status, 403);
+    assert.match(acting.body.message, /may look but not act/);
+    assert.equal((await call('GET', '/healthz', undefined, null)).status, 200, 'health stays open for probes');
   });
 
   it('submits, shows and lists jobs with filters and paging', async () => {
@@ -234,7 +253,13 @@ describe('HTTP API against the real stack', () => {
   });
 
   it('without a token it binds to loopback only', async () => {
-    const config = loadConfig({ ...stack.env, COURIER_HTTP_PORT: '0', COURIER_HTTP_HOST: '0.0.0.0', COURIER_HTTP_TOKEN: '' });
+    const config = loadConfig({
+      ...stack.env,
+      COURIER_HTTP_PORT: '0',
+      COURIER_HTTP_HOST: '0.0.0.0',
+      COURIER_HTTP_TOKEN: '',
+      COURIER_HTTP_READ_TOKEN: '',
+    });
     const open = await startHttpServer({ config, client: stack.client, logger: createLogger(config) });
     try {
       const address = open.app.server.address();

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { PathRefused } from '../security/paths';
 import { StoreError } from '../stores';
 
 /**
@@ -18,5 +19,7 @@ export function errnoCode(err: unknown): string | undefined {
 /** The activities' boundary: a store's own error becomes the Temporal failure its type names; anything else passes as it is. */
 export function asFailure(err: unknown): unknown {
   if (err instanceof StoreError) return ApplicationFailure.nonRetryable(err.message, err.reason);
+  // A refused path is the caller's mistake: retrying cannot change the answer.
+  if (err instanceof PathRefused) return ApplicationFailure.nonRetryable(err.message, 'BadInput');
   return err;
 }

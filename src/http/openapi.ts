@@ -40,7 +40,13 @@ export function openApiDocument(version: string) {
     openapi: '3.1.0',
     info: { title: 'courier', version, description: 'Durable file and message pipelines on Temporal: submit, inspect and control jobs.' },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'COURIER_HTTP_TOKEN; required on every POST when configured' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'when COURIER_HTTP_TOKEN is set, every route but /healthz needs it; COURIER_HTTP_READ_TOKEN may GET but not POST',
+        },
+      },
       schemas: {
         ...messageSchemas,
         Message: {

@@ -52,16 +52,23 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   const startedAt = new Date();
   const app = Fastify({ loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger, bodyLimit: config.http.bodyLimit });
 
+  // With a token set, every route but /healthz needs one: job listings show paths, hosts and command output.
   app.addHook('onRequest', async (request: FastifyRequest, reply) => {
-    if (request.method !== 'POST' || !config.http.token) return;
-    if (!tokenMatches(request.headers.authorization, config.http.token)) {
+    const { token, readToken } = config.http;
+    if (!token || request.url.split('?')[0] === '/healthz') return;
+    const given = request.headers.authorization;
+    const reading = request.method === 'GET' || request.method === 'HEAD';
+    if (tokenMatches(given, token) || (reading && readToken && tokenMatches(given, readToken))) return;
+    if (!reading && readToken && tokenMatches(given, readToken)) {
       return sendError(
-        reply.header('www-authenticate', 'Bearer'),
-        401,
-        'Unauthorized',
-        'this route needs `Authorization: Bearer <COURIER_HTTP_TOKEN>`',
+        reply,
+        403,
+        'Forbidden',
+        'the read-only token (COURIER_HTTP_READ_TOKEN) may look but not act; this route needs COURIER_HTTP_TOKEN',
       );
     }
+    const accepted = reading && readToken ? 'COURIER_HTTP_TOKEN or COURIER_HTTP_READ_TOKEN' : 'COURIER_HTTP_TOKEN';
+    return sendError(reply.header('www-authenticate', 'Bearer'), 401, 'Unauthorized', `this route needs \`Authorization: Bearer <${accepted}>\``);
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {

@@ -51,6 +51,9 @@ export async function testEnv(overrides: Record<string, string> = {}): Promise<R
     // Host queues are shared by the namespace: every installation a test makes is its own host.
     COURIER_HOST: `host-${process.pid}-${counter}-${Date.now()}`,
     COURIER_HEARTBEAT_TIMEOUT: '3s',
+    // The suite's files live under its work dir; a worker reads and writes nothing else.
+    COURIER_SOURCE_ROOTS: process.env.COURIER_TEST_TMP ?? os.tmpdir(),
+    COURIER_RESTORE_ROOTS: process.env.COURIER_TEST_TMP ?? os.tmpdir(),
     COURIER_LOG_LEVEL: process.env.COURIER_TEST_LOG_LEVEL ?? 'fatal',
     ...overrides,
   };

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +14,8 @@ import { ObjectNotFoundError } from '../../stores';
 import { bindAll } from '../../activities/bind';
 import type { ActivityDeps } from '../../activities/deps';
 import { errnoCode, permanent } from '../../activities/failures';
+import { makeDirInside, resolveInside } from '../../security/paths';
+import { sourceRoots } from '../../security/roots';
 
 const run = promisify(execFile);
 
@@ -29,7 +31,7 @@ export async function stagePushFile(deps: ActivityDeps, input: { name: string; f
       throw permanent('BadInput', `push ${input.name}: ${deps.store.description} reports no sha256 for "${input.object}"; push a local file instead`);
     return { key: input.object, sha256: info.sha256, size: info.size };
   }
-  const file = input.file!;
+  const file = await resolveInside(input.file!, sourceRoots(deps.config, 'file'), { mustExist: true });
   let hashed;
   try {
     hashed = await hashFile({ file, algorithms: ['sha256'] }, { signal: Context.current().cancellationSignal });
@@ -77,13 +79,22 @@ async function ownerIds(owner: string): Promise<{ uid: number; gid: number }> {
 export async function deliverFile(deps: ActivityDeps, request: DeliveryRequest): Promise<DeliveryResult> {
   const { file } = request;
   const root = deps.config.push.deliveryRoot;
-  const dest = root ? path.join(root, request.dest) : request.dest;
+  if (!root) {
+    throw permanent(
+      'NotConfigured',
+      `host ${request.host} takes no deliveries: set COURIER_DELIVERY_ROOT on it (every destination is written inside it; / allows any path)`,
+    );
+  }
+  // Inside the root whatever the message spells: `..` cannot climb out, and neither can a symbolic link on the way.
+  const roots = { field: 'dest', dirs: [root], setting: `COURIER_DELIVERY_ROOT on host ${request.host}` };
+  const wanted = path.join(root, path.resolve('/', request.dest));
+  await makeDirInside(path.dirname(wanted), roots);
+  const dest = await resolveInside(wanted, roots, { mustExist: false });
   const mode = parseInt(request.mode, 8);
   const already = (await sha256Of(dest)) === file.sha256;
   if (!already) {
     const temp = path.join(path.dirname(dest), `.${path.basename(dest)}.courier-${randomUUID().slice(0, 8)}`);
     try {
-      await fs.mkdir(path.dirname(dest), { recursive: true });
       const hash = createHash('sha256');
       let source;
       try {
@@ -93,7 +104,9 @@ export async function deliverFile(deps: ActivityDeps, request: DeliveryRequest):
         throw err;
       }
       source.on('data', (chunk: Buffer) => hash.update(chunk));
-      await pipeline(source, createWriteStream(temp, { mode: 0o600 }));
+      // Created exclusively under a random name, never through a link planted there.
+      const out = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      await pipeline(source, out.createWriteStream());
       const actual = hash.digest('hex');
       if (actual !== file.sha256) throw new Error(`${file.key} arrived with sha256 ${actual}, expected ${file.sha256}; will fetch again`);
       const handle = await fs.open(temp, 'r+');

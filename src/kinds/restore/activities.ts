@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
@@ -11,6 +12,8 @@ import { errnoCode, permanent } from '../../activities/failures';
 import { throttledHeartbeat } from '../../activities/heartbeat';
 import { hashFile } from '../../hashing/hash-file';
 import { bytesVerified } from '../../metrics';
+import { createBeside, resolveInside } from '../../security/paths';
+import { restoreRoots } from '../../security/roots';
 
 /** Manifests are immutable once written, so one worker can keep the few it is restoring from. */
 
@@ -20,17 +23,16 @@ export async function loadManifest(deps: ActivityDeps, name: string): Promise<Ma
   return { name, size: manifest.size, sha256: manifest.sha256, partCount: manifest.parts.length };
 }
 
-export function tempPathFor(dest: string, jobId: string): string {
-  const tag = createHash('sha256').update(jobId).digest('hex').slice(0, 10);
-  return path.join(path.dirname(dest), `.${path.basename(dest)}.courier-${tag}.partial`);
-}
+/** The temp files of one job beside its destination share this prefix; each has a random tail. */
+const tempPrefix = (dest: string, jobId: string) =>
+  `.${path.basename(dest)}.courier-${createHash('sha256').update(jobId).digest('hex').slice(0, 10)}`;
 
 /** Checks the destination and creates the temp file beside it, at its final size, so parts can land in any order. */
 export async function prepareRestore(
   deps: ActivityDeps,
   input: { jobId: string; dest: string; size: number },
 ): Promise<{ tempPath: string; host: string }> {
-  const { dest } = input;
+  const dest = await resolveInside(input.dest, restoreRoots(deps.config, 'dest'), { mustExist: false });
   try {
     const stat = await fs.stat(path.dirname(dest));
     if (!stat.isDirectory()) throw permanent('BadInput', `destination ${dest}: ${path.dirname(dest)} is not a directory`);
@@ -40,16 +42,21 @@ export async function prepareRestore(
   }
   const existing = await fs.stat(dest).catch(() => undefined);
   if (existing?.isDirectory()) throw permanent('BadInput', `destination ${dest} is a directory; give a file path`);
-  const tempPath = tempPathFor(dest, input.jobId);
+  const prefix = tempPrefix(dest, input.jobId);
   try {
-    const handle = await fs.open(tempPath, 'a');
+    // An earlier attempt's temp file (this job's prefix, a plain file, not a link) goes first.
+    for (const name of await fs.readdir(path.dirname(dest))) {
+      const earlier = path.join(path.dirname(dest), name);
+      if (name.startsWith(`${prefix}-`) && (await fs.lstat(earlier)).isFile()) await fs.rm(earlier, { force: true });
+    }
+    const { path: tempPath, handle } = await createBeside(dest, prefix.slice(path.basename(dest).length + 2));
     await handle.truncate(input.size);
     await handle.close();
+    return { tempPath, host: deps.config.host };
   } catch (err) {
     if (errnoCode(err) === 'EACCES') throw permanent('BadInput', `destination ${dest}: cannot write in ${path.dirname(dest)}: permission denied`);
     throw err;
   }
-  return { tempPath, host: deps.config.host };
 }
 
 /** Downloads one part into its place in the temp file and checks its sha256 against the manifest. */
@@ -69,7 +76,8 @@ export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPat
     throw err;
   }
   const heartbeat = throttledHeartbeat<number>(1000);
-  const handle = await fs.open(input.tempPath, 'r+');
+  // Never through a link: the temp file is this job's own, created exclusively.
+  const handle = await fs.open(input.tempPath, constants.O_RDWR | constants.O_NOFOLLOW);
   let written = 0;
   try {
     for await (const data of stream) {
@@ -100,7 +108,8 @@ export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPat
 }
 
 /** Verifies the whole file and renames it into place; if a crash hit after the rename, the target is checked instead. */
-export async function finishRestore(_deps: ActivityDeps, input: { tempPath: string; dest: string; size: number; sha256: string }): Promise<void> {
+export async function finishRestore(deps: ActivityDeps, given: { tempPath: string; dest: string; size: number; sha256: string }): Promise<void> {
+  const input = { ...given, dest: await resolveInside(given.dest, restoreRoots(deps.config, 'dest'), { mustExist: false }) };
   const exists = await fs.stat(input.tempPath).then(
     () => true,
     () => false,

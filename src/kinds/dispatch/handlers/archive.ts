@@ -1,9 +1,10 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { create } from 'tar';
 import { z } from 'zod';
 import { permanent } from '../../../activities/failures';
+import { PathRefused, resolveInside } from '../../../security/paths';
+import { sourceRoots } from '../../../security/roots';
 import type { Handler } from './registry';
 
 /** What an `archive` message's payload names: the files to pack. */
@@ -21,14 +22,13 @@ export const archiveHandler: Handler = async (message, { jobId, config, store, h
     const lines = parsed.error.issues.map((issue) => `payload.${issue.path.join('.')}: ${issue.message}`);
     throw permanent('BadInput', `archive ${message.name}: ${lines.join('; ')}`);
   }
-  const files = parsed.data.files;
-  for (const file of files) {
-    const real = await fs.realpath(file).catch(() => {
-      throw permanent('BadInput', `archive ${message.name}: ${file} does not exist or cannot be read`);
-    });
-    const roots = config.sourceRoots;
-    if (roots.length > 0 && !roots.some((root) => real === root || real.startsWith(`${root}${path.sep}`))) {
-      throw permanent('BadInput', `archive ${message.name}: ${file} is outside the source roots (${roots.join(':')})`);
+  const files: string[] = [];
+  for (const [i, file] of parsed.data.files.entries()) {
+    try {
+      files.push(await resolveInside(file, sourceRoots(config, `payload.files[${i}]`), { mustExist: true }));
+    } catch (err) {
+      if (err instanceof PathRefused) throw permanent('BadInput', `archive ${message.name}: ${err.message}`);
+      throw err;
     }
   }
   const key = archiveKey(jobId, message.name, message.version);

@@ -8,6 +8,8 @@ import { EtlConfigError, type Pipeline } from '../pipelines';
 import { readRecords, RecordError } from '../records';
 import type { ActivityDeps } from '../../../activities/deps';
 import { errnoCode, permanent } from '../../../activities/failures';
+import { PathRefused, resolveInside } from '../../../security/paths';
+import { sourceRoots } from '../../../security/roots';
 import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbeat';
 
 /** The pipeline as the worker's pipeline file says now; a missing file or pipeline is not retried. */
@@ -56,20 +58,22 @@ export interface SourceFile {
 export async function listEtlSources(deps: ActivityDeps, input: { pipeline: string; source: string; patterns?: string[] }): Promise<SourceFile[]> {
   const pipeline = pipelineFor(deps, input.pipeline);
   const matches = picomatch(input.patterns ?? pipeline.patterns, { dot: false });
-  let stat;
+  let source: string;
   try {
-    stat = await fs.stat(input.source);
+    source = await resolveInside(input.source, sourceRoots(deps.config, 'source'), { mustExist: true });
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT')
+    if (err instanceof PathRefused && /does not exist/.test(err.message))
       throw permanent('NotFound', `ETL source ${input.source} does not exist; check the path (it is read on the worker's machine)`);
     throw err;
   }
+  const stat = await fs.stat(source);
+  // Only regular files: a symbolic link in the directory is not followed out of it.
   const candidates = stat.isDirectory()
-    ? (await fs.readdir(input.source, { withFileTypes: true }))
+    ? (await fs.readdir(source, { withFileTypes: true }))
         .filter((e) => e.isFile())
-        .map((e) => path.join(input.source, e.name))
+        .map((e) => path.join(source, e.name))
         .sort()
-    : [input.source];
+    : [source];
   const files: SourceFile[] = [];
   for (const file of candidates) {
     const base = path.basename(file);
