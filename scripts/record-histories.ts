@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     COURIER_PART_SIZE: '1MiB',
     COURIER_CONCURRENCY: '2',
     COURIER_DELIVERY_ROOT: path.join(work, 'host-root'),
+    COURIER_PUSH_COMMANDS: JSON.stringify({ true: 'true' }),
     COURIER_ETL_ROOT: etlRoot,
   });
   try {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { z } from 'zod';
@@ -130,6 +131,9 @@ const envSchema = z.object({
   COURIER_PUSH_HOST_TIMEOUT: duration(100).default(60_000),
   COURIER_PUSH_COMMAND_TIMEOUT: duration(100).default(5 * 60_000),
   COURIER_DELIVERY_ROOT: z.string().min(1).optional(),
+  // On a host: the post-commands it runs, by key (JSON, or @/path/to/file.json), and the owners a push may give files.
+  COURIER_PUSH_COMMANDS: z.string().optional(),
+  COURIER_PUSH_OWNERS: z.string().optional(),
   // ETL (seed 002): the pipeline file, the root holding E/, T/, L/ and archive/, and how often a failing location is retried.
   COURIER_ETL_CONFIG: z.string().min(1).optional(),
   COURIER_ETL_ROOT: z.string().min(1).optional(),
@@ -205,6 +209,13 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
     push: {
       hostTimeoutMs: env.COURIER_PUSH_HOST_TIMEOUT,
       postCommandTimeoutMs: env.COURIER_PUSH_COMMAND_TIMEOUT,
+      /** The commands this host runs after a delivery, by the key a push names; none by default. */
+      commands: pushCommands(env.COURIER_PUSH_COMMANDS),
+      /** The owners (user or user:group) a push may give its file on this host; none by default. */
+      owners: (env.COURIER_PUSH_OWNERS ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
       /** On a host: every destination is written under this directory, whatever it spells; unset, the host refuses deliveries. `/` allows any path. */
       deliveryRoot: env.COURIER_DELIVERY_ROOT ? path.resolve(env.COURIER_DELIVERY_ROOT) : undefined,
     },
@@ -227,6 +238,36 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
       connectionOptions: temporal.connectionOptions,
     },
   };
+}
+
+const commandMap = z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a key of letters, digits, ".", "-", "_"'), z.string().min(1));
+
+/** A host's post-commands: a JSON object of key to command line, inline or in a file (`@/etc/courier/commands.json`). */
+function pushCommands(setting: string | undefined): Record<string, string> {
+  if (!setting) return {};
+  let text = setting;
+  if (setting.startsWith('@')) {
+    try {
+      text = fs.readFileSync(setting.slice(1), 'utf8');
+    } catch (err) {
+      throw new ConfigError(`invalid courier configuration:\n  COURIER_PUSH_COMMANDS=${setting}: cannot read the file: ${(err as Error).message}`);
+    }
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(
+      `invalid courier configuration:\n  COURIER_PUSH_COMMANDS: not JSON (${(err as Error).message}); give {"key": "command line", ...} or @/path/to/file.json`,
+    );
+  }
+  const parsed = commandMap.safeParse(data);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `invalid courier configuration:\n  COURIER_PUSH_COMMANDS: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(map)'}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data;
 }
 
 /** Colon-separated absolute directories; unset or empty means the working directory. `/` allows everything. */

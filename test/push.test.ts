@@ -20,7 +20,16 @@ describe('push: one file to many hosts, each through its own task queue', () => 
   const workers = new Map<string, ChildProcess>();
 
   async function startHost(host: string) {
-    const child = spawnWorker({ ...stack.env, COURIER_DELIVERY_ROOT: roots.get(host)! }, ['--host', host, '--host-only']);
+    const child = spawnWorker(
+      {
+        ...stack.env,
+        COURIER_DELIVERY_ROOT: roots.get(host)!,
+        // What each host runs after a delivery, by key, and whom it gives files to: the host's own say.
+        COURIER_PUSH_COMMANDS: JSON.stringify({ 'record-sha': 'printf "%s" "$COURIER_PUSH_SHA256" > "$COURIER_PUSH_DEST.post"', noop: 'exit 0' }),
+        COURIER_PUSH_OWNERS: 'no-such-user-xyz',
+      },
+      ['--host', host, '--host-only'],
+    );
     workers.set(host, child);
     await waitUntil(
       `host ${host} to poll`,
@@ -69,7 +78,7 @@ describe('push: one file to many hosts, each through its own task queue', () => 
       file: source,
       dest,
       mode: '0640',
-      postCommand: 'printf "%s" "$COURIER_PUSH_SHA256" > "$COURIER_PUSH_DEST.post"',
+      postCommand: 'record-sha',
       hosts,
     });
     await assert.rejects(waitForJob(stack.client, jobId), (err: unknown) => {
@@ -123,7 +132,7 @@ describe('push: one file to many hosts, each through its own task queue', () => 
       file: source,
       dest: '/etc/app/conf.txt',
       hosts: [b],
-      postCommand: 'exit 0',
+      postCommand: 'noop',
     });
     const result = (await waitForJob(stack.client, ok.jobId)) as PushResult;
     assert.equal(result.hosts[0].outcome, 'delivered');
@@ -143,6 +152,33 @@ describe('push: one file to many hosts, each through its own task queue', () => 
       submit(stack.client, stack.config, { kind: 'push', name: 'both', file: source, object: 'x', dest: '/x', hosts: [b] }),
       (err: unknown) => err instanceof MessageError && /exactly one of file or object/.test(err.message),
     );
+  });
+
+  it('hosts run only the commands they map, and give files only to the owners they allow', async () => {
+    const [a, b] = hosts;
+    const source = await randomFile(dir, 'keyed.txt', 100);
+    await assert.rejects(
+      submit(stack.client, stack.config, { kind: 'push', name: 'shell', file: source, dest: '/k.txt', hosts: [a], postCommand: 'rm -rf /' }),
+      (err: unknown) => err instanceof MessageError && /postCommand: name a command the hosts allow/.test(err.message),
+      'a command line is not a key',
+    );
+    const unknown = await submit(stack.client, stack.config, {
+      kind: 'push',
+      name: 'keyed',
+      file: source,
+      dest: '/k.txt',
+      hosts: [a, b],
+      postCommand: 'wipe',
+    });
+    await assert.rejects(waitForJob(stack.client, unknown.jobId), (err: unknown) => {
+      assert.ok(err instanceof JobFailedError);
+      for (const host of [a, b])
+        assert.match(err.message, new RegExp(`${host} failed: host ${host} has no post-command "wipe"; it allows record-sha, noop`));
+      return true;
+    });
+    for (const host of [a, b]) await assert.rejects(fs.stat(path.join(roots.get(host)!, 'k.txt')), /ENOENT/, 'refused before anything was written');
+    const owner = await submit(stack.client, stack.config, { kind: 'push', name: 'owned', file: source, dest: '/o.txt', hosts: [b], owner: 'root' });
+    await assert.rejects(waitForJob(stack.client, owner.jobId), /does not give files to owner "root"; it allows no-such-user-xyz/);
   });
 
   it('courier queues shows a worker appearing and disappearing', async () => {

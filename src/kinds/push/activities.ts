@@ -85,6 +85,22 @@ export async function deliverFile(deps: ActivityDeps, request: DeliveryRequest):
       `host ${request.host} takes no deliveries: set COURIER_DELIVERY_ROOT on it (every destination is written inside it; / allows any path)`,
     );
   }
+  // The host decides what it runs and whom it gives files to, before anything is written.
+  const command = request.postCommand ? deps.config.push.commands[request.postCommand] : undefined;
+  if (request.postCommand && command === undefined) {
+    const known = Object.keys(deps.config.push.commands);
+    throw permanent(
+      'BadInput',
+      `host ${request.host} has no post-command "${request.postCommand}"; it allows ${known.length ? known.join(', ') : 'none'} (COURIER_PUSH_COMMANDS on that host)`,
+    );
+  }
+  if (request.owner && !deps.config.push.owners.includes(request.owner)) {
+    const allowed = deps.config.push.owners;
+    throw permanent(
+      'BadInput',
+      `host ${request.host} does not give files to owner "${request.owner}"; it allows ${allowed.length ? allowed.join(', ') : 'none'} (COURIER_PUSH_OWNERS on that host)`,
+    );
+  }
   // Inside the root whatever the message spells: `..` cannot climb out, and neither can a symbolic link on the way.
   const roots = { field: 'dest', dirs: [root], setting: `COURIER_DELIVERY_ROOT on host ${request.host}` };
   const wanted = path.join(root, path.resolve('/', request.dest));
@@ -132,9 +148,9 @@ export async function deliverFile(deps: ActivityDeps, request: DeliveryRequest):
     await fs.chmod(dest, mode);
   }
   let postCommand: DeliveryResult['postCommand'];
-  if (request.postCommand) {
+  if (command !== undefined) {
     try {
-      const { stdout } = await run('/bin/sh', ['-c', request.postCommand], {
+      const { stdout } = await run('/bin/sh', ['-c', command], {
         env: { ...process.env, COURIER_PUSH_DEST: dest, COURIER_PUSH_SHA256: file.sha256 },
         timeout: request.postCommandTimeoutMs,
         signal: Context.current().cancellationSignal,

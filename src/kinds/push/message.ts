@@ -20,7 +20,11 @@ export const pushMessage = z
       .string()
       .regex(/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/i, 'must be user or user:group')
       .optional(),
-    postCommand: z.string().min(1).optional(),
+    /** The key of a command each host maps to a command line in its own configuration (COURIER_PUSH_COMMANDS). */
+    postCommand: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'name a command the hosts allow (COURIER_PUSH_COMMANDS on each host), not a command line')
+      .optional(),
     hosts: z
       .array(hostName)
       .min(1)
