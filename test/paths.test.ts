@@ -14,6 +14,7 @@ import { JobFailedError, submit, waitForJob } from '../src/client';
 import { loadConfig, type Config } from '../src/config';
 import type { PushedFile } from '../src/kinds/push/contract';
 import { settingsFor } from '../src/kinds/settings';
+import { openInside, resolveInside } from '../src/security/paths';
 import { createStack, randomFile, type Stack } from './helpers/stack';
 
 describe('paths stay inside their roots', () => {
@@ -158,6 +159,28 @@ describe('paths stay inside their roots', () => {
     }
     const unconfigured = await refusal(() => deliver('/x', { ...config, push: { ...config.push, deliveryRoot: undefined } }));
     assert.match(unconfigured.message, /takes no deliveries: set COURIER_DELIVERY_ROOT/);
+    await outsideUntouched();
+  });
+
+  it('a file or a directory swapped for a link between the check and the open is caught at the open', async () => {
+    const roots = { field: 'source', dirs: [root], setting: 'COURIER_SOURCE_ROOTS' };
+    await fs.mkdir(path.join(root, 'swap'), { recursive: true });
+    await fs.writeFile(path.join(root, 'swap', 'data'), 'mine');
+    const checked = await resolveInside(path.join(root, 'swap', 'data'), roots, { mustExist: true });
+    await fs.rm(checked);
+    await fs.symlink(path.join(outside, 'secret'), checked);
+    await assert.rejects(openInside(checked, roots), /source ".*\/swap\/data" was swapped for a symbolic link after it was checked/);
+
+    await fs.mkdir(path.join(root, 'swapdir'));
+    await fs.writeFile(path.join(root, 'swapdir', 'secret'), 'mine');
+    const inDir = await resolveInside(path.join(root, 'swapdir', 'secret'), roots, { mustExist: true });
+    await fs.rename(path.join(root, 'swapdir'), path.join(root, 'swapdir-moved'));
+    await fs.symlink(outside, path.join(root, 'swapdir'));
+    await assert.rejects(openInside(inDir, roots), /was swapped for .*\/outside\/secret after it was checked, outside the allowed roots/);
+
+    const fine = await openInside(path.join(root, 'fine.csv'), roots);
+    assert.equal(await fs.readFile(fine.via, 'utf8'), 'id\n1\n', 'reads go through the checked descriptor');
+    await fine.handle.close();
     await outsideUntouched();
   });
 

@@ -75,6 +75,33 @@ export async function resolveInside(given: string, roots: Roots, options: { must
 }
 
 /**
+ * Opens a checked path for reading and checks what was actually opened: a
+ * symbolic link swapped in for the file after the check is not followed, and
+ * a directory on the way swapped for a link shows in the descriptor's own path.
+ * Read through `/proc/self/fd/N` (hashing threads too) and the bytes are those of this file.
+ */
+export async function openInside(real: string, roots: Roots): Promise<{ handle: fs.FileHandle; via: string }> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw refuse(roots, real, 'was swapped for a symbolic link after it was checked');
+    throw err;
+  }
+  const via = `/proc/self/fd/${handle.fd}`;
+  try {
+    const opened = await fs.readlink(via);
+    const realRoots = await Promise.all(roots.dirs.map((root) => fs.realpath(root).catch(() => root)));
+    if (!realRoots.some((root) => isInside(opened, root)))
+      throw refuse(roots, real, `was swapped for ${opened} after it was checked, outside the allowed roots`);
+    return { handle, via };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/**
  * Creates a new file beside a checked destination: exclusively and without
  * following links, under a random name, so nothing planted there in advance
  * can redirect the write.
@@ -92,9 +119,14 @@ export async function createBeside(real: string, tag: string, mode = 0o600): Pro
  * must not make mkdir create directories elsewhere), and checks the result again.
  */
 export async function makeDirInside(dir: string, roots: Roots): Promise<void> {
-  let existing = dir;
+  const root = roots.dirs.find((r) => isInside(path.resolve(dir), r));
+  if (!root) throw refuse(roots, dir, 'is outside the allowed roots');
+  // The root itself is the operator's to name; it is made if missing.
+  await fs.mkdir(root, { recursive: true });
+  let existing = path.resolve(dir);
   while (
-    !(await fs.stat(existing).then(
+    existing !== root &&
+    !(await fs.lstat(existing).then(
       () => true,
       () => false,
     ))

@@ -14,7 +14,7 @@ import { ObjectNotFoundError } from '../../stores';
 import { bindAll } from '../../activities/bind';
 import type { ActivityDeps } from '../../activities/deps';
 import { errnoCode, permanent } from '../../activities/failures';
-import { makeDirInside, resolveInside } from '../../security/paths';
+import { makeDirInside, openInside, resolveInside } from '../../security/paths';
 import { sourceRoots } from '../../security/roots';
 
 const run = promisify(execFile);
@@ -31,21 +31,29 @@ export async function stagePushFile(deps: ActivityDeps, input: { name: string; f
       throw permanent('BadInput', `push ${input.name}: ${deps.store.description} reports no sha256 for "${input.object}"; push a local file instead`);
     return { key: input.object, sha256: info.sha256, size: info.size };
   }
-  const file = await resolveInside(input.file!, sourceRoots(deps.config, 'file'), { mustExist: true });
-  let hashed;
+  const roots = sourceRoots(deps.config, 'file');
+  const file = await resolveInside(input.file!, roots, { mustExist: true });
+  // Hashed and stored through one checked descriptor: what is stored is the file that was checked.
+  const { handle, via } = await openInside(file, roots);
   try {
-    hashed = await hashFile({ file, algorithms: ['sha256'] }, { signal: Context.current().cancellationSignal });
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') throw permanent('BadInput', `push ${input.name}: cannot read ${file} (${code})`);
-    throw err;
+    let hashed;
+    try {
+      hashed = await hashFile({ file: via, algorithms: ['sha256'] }, { signal: Context.current().cancellationSignal });
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')
+        throw permanent('BadInput', `push ${input.name}: cannot read ${file} (${code})`);
+      throw err;
+    }
+    const sha256 = hashed.digests.sha256!;
+    const key = pushObjectKey(input.name, sha256);
+    const existing = await deps.store.head(key);
+    if (existing?.sha256 === sha256 && existing.size === hashed.size) return { key, sha256, size: hashed.size };
+    await deps.store.put(key, createReadStream(via), { expectedSha256: sha256, expectedSize: hashed.size });
+    return { key, sha256, size: hashed.size };
+  } finally {
+    await handle.close();
   }
-  const sha256 = hashed.digests.sha256!;
-  const key = pushObjectKey(input.name, sha256);
-  const existing = await deps.store.head(key);
-  if (existing?.sha256 === sha256 && existing.size === hashed.size) return { key, sha256, size: hashed.size };
-  await deps.store.put(key, createReadStream(file), { expectedSha256: sha256, expectedSize: hashed.size });
-  return { key, sha256, size: hashed.size };
 }
 
 async function sha256Of(file: string): Promise<string | undefined> {

@@ -9,6 +9,8 @@ import { permanent } from '../../../activities/failures';
 import { throttledHeartbeat } from '../../../activities/heartbeat';
 import { StagingDir, type PartRecord } from '../../../activities/staging';
 import { hashFile, type HashResult } from '../../../hashing/hash-file';
+import { openInside, resolveInside } from '../../../security/paths';
+import { sourceRoots } from '../../../security/roots';
 
 const CHUNK = 4 * 1024 * 1024;
 
@@ -54,17 +56,21 @@ export async function splitSource(deps: ActivityDeps, input: SplitInput): Promis
   }
 
   const withMd5 = settings.checksums === 'sha256+md5';
+  // Every read goes through one descriptor, checked once it is open: a file swapped after prepare cannot be read instead.
+  const roots = sourceRoots(deps.config, 'source');
+  const { handle, via } = await openInside(await resolveInside(source.path, roots, { mustExist: true }), roots);
   // The whole-file checksums come from a thread that reads the source on its own, beside the split.
   const stopWholeFile = new AbortController();
   const wholeFile = hashFile(
-    { file: source.path, algorithms: withMd5 ? ['sha256', 'md5'] : ['sha256'] },
+    { file: via, algorithms: withMd5 ? ['sha256', 'md5'] : ['sha256'] },
     { signal: AbortSignal.any([signal, stopWholeFile.signal]), dedicated: true },
   );
   wholeFile.catch(() => undefined);
   try {
-    return await splitAlongside(staging, input, withMd5, wholeFile, signal);
+    return await splitAlongside(staging, input, withMd5, wholeFile, signal, via);
   } finally {
     stopWholeFile.abort();
+    await handle.close();
   }
 }
 
@@ -74,6 +80,7 @@ async function splitAlongside(
   withMd5: boolean,
   wholeFile: Promise<HashResult>,
   signal: AbortSignal,
+  readPath: string,
 ): Promise<SplitSummary> {
   const progress = reporter(jobId, source);
 
@@ -86,7 +93,7 @@ async function splitAlongside(
     // A part already uploaded is gone from staging: its source range must still hash the same.
     const check = await hashFile(
       onDisk === undefined
-        ? { file: source.path, start: record.offset, length: record.size, algorithms: ['sha256'] }
+        ? { file: readPath, start: record.offset, length: record.size, algorithms: ['sha256'] }
         : { file: staging.partPath(resumeFrom), algorithms: ['sha256'] },
       { signal },
     );
@@ -98,11 +105,11 @@ async function splitAlongside(
   }
   if (resumeFrom > 0) log.info('split resumes after verified parts', { partsVerified: resumeFrom });
   if (resumeFrom < source.partCount) {
-    await writeParts(staging, source, settings.partSize, resumeFrom, withMd5, progress, signal);
+    await writeParts(staging, source, settings.partSize, resumeFrom, withMd5, progress, signal, readPath);
   }
 
   const whole = await wholeFile;
-  const after = await fs.stat(source.path);
+  const after = await fs.stat(readPath);
   if (whole.size !== source.size || after.size !== source.size || after.mtimeMs !== source.mtimeMs) throw sourceChanged(source);
   progress({ partsDone: source.partCount, bytesDone: source.size }, true);
   return {
@@ -129,9 +136,10 @@ async function writeParts(
   withMd5: boolean,
   progress: (p: SplitProgress, force?: boolean) => void,
   signal: AbortSignal,
+  readPath: string,
 ) {
   const start = first * partSize;
-  const stream = createReadStream(source.path, { start, end: source.size - 1, highWaterMark: CHUNK, signal });
+  const stream = createReadStream(readPath, { start, end: source.size - 1, highWaterMark: CHUNK, signal });
   let index = first;
   let partsDone = first;
   let part = await openPart(staging, index, start, withMd5);
