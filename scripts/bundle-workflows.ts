@@ -6,14 +6,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { encodedFailuresBundle } from '../src/worker';
 
 async function main(): Promise<void> {
   const out = process.argv[2];
   if (!out) throw new Error('usage: tsx scripts/bundle-workflows.ts <output.js>');
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows') });
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  fs.writeFileSync(out, code);
-  console.log(`workflow bundle: ${out} (${(code.length / 1024).toFixed(0)} KiB)`);
+  // Two bundles: the plain one, and one whose failures carry their texts in the (encrypted) payload, for workers with the codec on.
+  for (const [file, failureConverterPath] of [
+    [out, undefined],
+    [encodedFailuresBundle(out), require.resolve('../src/security/failure-converter')],
+  ] as const) {
+    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), failureConverterPath });
+    fs.writeFileSync(file, code);
+    console.log(`workflow bundle: ${file} (${(code.length / 1024).toFixed(0)} KiB)`);
+  }
 }
 
 main().catch((err: Error) => {

@@ -9,6 +9,7 @@ import {
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import type { Config } from './config';
 import { untilReady, type NotReadyError } from './startup/until-ready';
+import { clientDataConverter } from './security/codec';
 import { type StatusEntry } from './jobs/status';
 import { pauseSignal, progressQuery, resumeSignal, statusLogQuery } from './kinds/definitions';
 import { jobTypeOfWorkflow, kindNamed, parseMessage, type JobProgress, type JobResult, type MessageKind } from './kinds/registry';
@@ -68,7 +69,7 @@ export async function connectClient(config: Config, log: (line: string) => void 
         `start it with \`npm start\` or \`courier dev-server\`, point TEMPORAL_ADDRESS at your cluster, or wait longer with COURIER_CONNECT_TIMEOUT`,
     );
   });
-  return new Client({ connection, namespace: config.temporal.namespace });
+  return new Client({ connection, namespace: config.temporal.namespace, dataConverter: clientDataConverter(config.codecKeys) });
 }
 
 export interface Submission {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { callbackUrl, hostName, notifyEvent } from './jobs/fields';
+import { codecKeys, CodecKeyError, type CodecKey } from './security/codec';
 
 const topicPart = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lowercase letters, digits, "-" and "_"');
 /** A dispatch topic: a format, or project.format when routing by project. */
@@ -93,6 +94,9 @@ const envSchema = z.object({
   COURIER_NOTIFY_CALLBACK_URL: callbackUrl.optional(),
   COURIER_NOTIFY_ON: list(notifyEvent).optional(),
   COURIER_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Payload encryption: keys inline (id:base64,...) or in a JSON file; the first encrypts, all decrypt.
+  COURIER_CODEC_KEYS: z.string().optional(),
+  COURIER_CODEC_KEY_FILE: z.string().optional(),
   COURIER_WEBHOOK_TIMEOUT: duration(100).default(10_000),
   COURIER_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   COURIER_WEBHOOK_RETRY_INTERVAL: duration(10).default(5_000),
@@ -152,10 +156,12 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 export type Config = ReturnType<typeof toConfig>;
 
-function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig, rawEnv: NodeJS.ProcessEnv) {
+function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig, rawEnv: NodeJS.ProcessEnv, codec?: CodecKey[]) {
   const dataDir = path.resolve(env.COURIER_DATA_DIR);
   return {
     dataDir,
+    /** Payload encryption keys, the first encrypting; absent, payloads are stored as they are. */
+    codecKeys: codec,
     stagingDir: path.join(dataDir, 'staging'),
     /** The fs store's root: under the data dir, or the path of a file:// store (a mount several hosts share). */
     storeDir: env.COURIER_STORE.startsWith('file://')
@@ -338,6 +344,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
     throw new ConfigError(`invalid courier configuration:\n${lines.join('\n')}`);
   }
+  let codec: CodecKey[] | undefined;
+  try {
+    codec = codecKeys(parsed.data.COURIER_CODEC_KEYS, parsed.data.COURIER_CODEC_KEY_FILE);
+  } catch (err) {
+    if (err instanceof CodecKeyError) throw new ConfigError(`invalid courier configuration:\n  ${err.message}`);
+    throw err;
+  }
   if (parsed.data.COURIER_HTTP_READ_TOKEN && !parsed.data.COURIER_HTTP_TOKEN) {
     throw new ConfigError(
       'invalid courier configuration:\n  COURIER_HTTP_READ_TOKEN is set without COURIER_HTTP_TOKEN: set both, or neither (the API then listens on loopback only)',
@@ -349,7 +362,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     throw new ConfigError(`invalid Temporal connection settings (TEMPORAL_* or the profile file): ${(err as Error).message}`);
   }
-  return toConfig(parsed.data, temporal, env);
+  return toConfig(parsed.data, temporal, env, codec);
 }
 
 function pickTemporalEnv(env: NodeJS.ProcessEnv): Record<string, string> {

@@ -5,6 +5,7 @@ import { hostQueue, hostTopicQueue, topicQueue } from './jobs/keys';
 import type { Config } from './config';
 import { createLogger, installRuntimeLogger, type Logger } from './logger';
 import { untilReady } from './startup/until-ready';
+import { workerDataConverter } from './security/codec';
 
 export interface WorkerParts {
   connection?: NativeConnection;
@@ -31,10 +32,14 @@ export async function connectWorker(config: Config, logger?: Logger): Promise<Na
  * sources bundled here; webpack's report goes to debug and one line says how it went.
  */
 async function workflowCode(config: Config, logger: Logger): Promise<Pick<WorkerOptions, 'workflowBundle'>> {
-  const codePath = config.workflowBundlePath;
-  if (codePath) {
+  const failureConverterPath = workerDataConverter(config.codecKeys)?.failureConverterPath;
+  if (config.workflowBundlePath) {
+    // With the codec on, workflows must put failure texts into the encrypted payload: the bundle built for that.
+    const codePath = failureConverterPath ? encodedFailuresBundle(config.workflowBundlePath) : config.workflowBundlePath;
     if (!fs.existsSync(codePath)) {
-      throw new Error(`COURIER_WORKFLOW_BUNDLE=${codePath} does not exist; build it with \`npm run build\` or unset the variable to bundle at start`);
+      throw new Error(
+        `COURIER_WORKFLOW_BUNDLE: ${codePath} does not exist; build it with \`npm run build\` or unset the variable to bundle at start`,
+      );
     }
     return { workflowBundle: { codePath } };
   }
@@ -42,11 +47,15 @@ async function workflowCode(config: Config, logger: Logger): Promise<Pick<Worker
   const quiet = (level: 'debug' | 'warn' | 'error') => (message: string) => logger[level]({ bundler: true }, message.split('\n')[0]);
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('./workflows'),
+    failureConverterPath,
     logger: { trace: () => undefined, debug: quiet('debug'), info: quiet('debug'), warn: quiet('warn'), error: quiet('error'), log: () => undefined },
   });
   logger.info({ ms: Date.now() - started, kib: Math.round(bundle.code.length / 1024) }, 'workflow code bundled');
   return { workflowBundle: bundle };
 }
+
+/** The bundle `npm run build` makes beside the plain one, for workers with the codec on. */
+export const encodedFailuresBundle = (bundlePath: string) => bundlePath.replace(/\.js$/, '') + '.encoded-failures.js';
 
 /** pid@host: `courier queues` finds the hosts from the identities of the workers that poll. */
 const workerIdentity = (config: Config) => `${process.pid}@${config.host}`;
@@ -62,6 +71,7 @@ export async function createWorker(config: Config, parts: WorkerParts = {}): Pro
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
     identity: workerIdentity(config),
+    dataConverter: workerDataConverter(config.codecKeys),
     activities: parts.wrapActivities ? parts.wrapActivities(activities) : activities,
     ...(parts.workflowBundle ? { workflowBundle: parts.workflowBundle } : await workflowCode(config, logger)),
     // A SIGTERM lets running uploads finish or checkpoint instead of cancelling them at once.
@@ -98,6 +108,7 @@ export async function createHandlerWorkers(
         namespace: config.temporal.namespace,
         taskQueue,
         identity: workerIdentity(config),
+        dataConverter: workerDataConverter(config.codecKeys),
         activities,
         shutdownGraceTime: config.shutdownGraceMs,
       }),
@@ -120,6 +131,7 @@ export async function createHostWorker(config: Config, parts: Omit<WorkerParts, 
     namespace: config.temporal.namespace,
     taskQueue: hostQueue(config.host),
     identity: workerIdentity(config),
+    dataConverter: workerDataConverter(config.codecKeys),
     activities: { ...(parts.wrapActivities ? parts.wrapActivities(activities) : activities), ...createHostActivities(deps) },
     shutdownGraceTime: config.shutdownGraceMs,
   });

@@ -6,6 +6,8 @@ import { loadConfig, type Config } from '../config';
 import { startDevServer, type DevServer } from '../dev-server/dev-server';
 import { createLogger } from '../logger';
 import { builtInHandlers } from '../kinds/dispatch/handlers';
+import { AesGcmCodec } from '../security/codec';
+import { createCodecServer } from '../security/codec-server';
 import { connectClient } from '../client';
 import { freePort, portOpen } from '../dev-server/free-port';
 import { startHttpServer } from '../http/start';
@@ -94,6 +96,27 @@ function readyBanner(config: Config, uiUrl: string | undefined, httpUrl: string)
 }
 
 export function registerServerCommands(program: Command): void {
+  program
+    .command('codec-server')
+    .description('serve /encode and /decode with the configured codec keys, for the Temporal UI and CLI (--codec-endpoint)')
+    .option('--port <port>', 'port', '8888')
+    .option('--host <address>', 'bind address (whoever reaches it reads decoded payloads)', '127.0.0.1')
+    .option('--origin <urls>', 'comma-separated web UI origins allowed by CORS', 'http://localhost:8233')
+    .action(async (opts: { port: string; host: string; origin: string }) => {
+      const config = loadConfig();
+      if (!config.codecKeys) throw new CliError('codec-server: no codec keys; set COURIER_CODEC_KEYS or COURIER_CODEC_KEY_FILE', EXIT.badInput);
+      const app = createCodecServer(
+        new AesGcmCodec(config.codecKeys),
+        opts.origin.split(',').map((o) => o.trim()),
+      );
+      const url = await app.listen({ port: Number(opts.port), host: opts.host });
+      process.stderr.write(`codec server at ${url} (key ${config.codecKeys[0].id} encrypts; origins ${opts.origin})\n`);
+      await new Promise<void>((resolve) => {
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+      });
+      await app.close();
+    });
+
   program
     .command('dev-server')
     .description('run only the local Temporal dev server (SQLite file under the data dir, web UI on)')

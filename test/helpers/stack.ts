@@ -20,11 +20,17 @@ export function temporalAddress(): string {
   return address;
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** One workflow bundle per test file. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'src', 'workflows'), logger: quietBundlerLogger });
-  return bundle;
+const bundles = new Map<boolean, Promise<WorkflowBundleWithSourceMap>>();
+/** One workflow bundle per test file; with the codec on, the one whose failures carry their texts in the encrypted payload. */
+export function workflowBundle(encodedFailures = false): Promise<WorkflowBundleWithSourceMap> {
+  if (!bundles.has(encodedFailures)) {
+    const failureConverterPath = encodedFailures ? path.join(ROOT, 'src', 'security', 'failure-converter.ts') : undefined;
+    bundles.set(
+      encodedFailures,
+      bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'src', 'workflows'), failureConverterPath, logger: quietBundlerLogger }),
+    );
+  }
+  return bundles.get(encodedFailures)!;
 }
 
 const quietBundlerLogger = {
@@ -89,7 +95,12 @@ export async function createStack(overrides: Record<string, string> = {}): Promi
       const logger = createLogger(config, 'test-worker');
       installRuntimeLogger(logger);
       connection ??= await NativeConnection.connect({ address: config.temporal.address });
-      const worker = await createWorker(config, { ...parts, connection, workflowBundle: await workflowBundle(), logger });
+      const worker = await createWorker(config, {
+        ...parts,
+        connection,
+        workflowBundle: await workflowBundle(config.codecKeys !== undefined),
+        logger,
+      });
       // This installation's host: the file steps of its jobs run here.
       const host = await createHostWorker(config, { ...parts, connection, logger });
       stack.worker = worker;

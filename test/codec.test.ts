@@ -1,0 +1,118 @@
+/**
+ * Payloads encrypted the Temporal way: with the codec keys set, what Temporal
+ * stores (read raw, bytes searched) holds no source path, e-mail address or
+ * failure text; courier's CLI and API still show them; the codec server
+ * decodes what the web UI would send it. The same jobs without the codec show
+ * the markers, so the search can fail.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { temporal } from '@temporalio/proto';
+import { getJob, submit, waitForJob } from '../src/client';
+import { AesGcmCodec } from '../src/security/codec';
+import { createCodecServer } from '../src/security/codec-server';
+import { startSmtp, type SmtpReceiver } from './helpers/receivers';
+import { createStack, randomFile, runCli, type Stack } from './helpers/stack';
+
+const marker = `sekrit${process.pid}`;
+
+describe('payload encryption', () => {
+  const key = randomBytes(32).toString('base64');
+  let smtp: SmtpReceiver;
+  let encrypted: Stack;
+  let plain: Stack;
+  let dir: string;
+
+  before(async () => {
+    smtp = await startSmtp();
+    const env = { COURIER_SMTP_URL: smtp.url, COURIER_HEARTBEAT_TIMEOUT: '5s' };
+    encrypted = await createStack({ ...env, COURIER_CODEC_KEYS: `k1:${key}` });
+    plain = await createStack(env);
+    await encrypted.startWorker();
+    await plain.startWorker();
+    dir = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, `${marker}-`));
+  });
+  after(async () => {
+    await encrypted?.close();
+    await plain?.close();
+    await smtp?.close();
+  });
+
+  /** A completed backup and a failed one, with the marker in the paths and a mail address (a name shows in the job id, which Temporal keeps in clear). */
+  async function jobsOn(stack: Stack, tag: string) {
+    const source = await randomFile(dir, `${tag}-${marker}.bin`, 200_000);
+    const done = await submit(stack.client, stack.config, {
+      kind: 'backup',
+      name: `${tag}-done`,
+      source,
+      notify: { email: [`${marker}@ops.example`] },
+    });
+    await waitForJob(stack.client, done.jobId);
+    const failed = await submit(stack.client, stack.config, { kind: 'backup', name: `${tag}-missing`, source: path.join(dir, `missing-${marker}`) });
+    await assert.rejects(
+      waitForJob(stack.client, failed.jobId),
+      new RegExp(`missing-${marker}" does not exist`),
+      'the client still reads the failure text',
+    );
+    const raw = async (jobId: string) =>
+      Buffer.from(temporal.api.history.v1.History.encode(await stack.client.workflow.getHandle(jobId).fetchHistory()).finish());
+    return { source, done, failed, raw: Buffer.concat([await raw(done.jobId), await raw(failed.jobId)]) };
+  }
+
+  it('with the codec on, stored histories hold no path, address or failure text; courier still shows them', async () => {
+    const control = await jobsOn(plain, 'plain');
+    assert.ok(control.raw.includes(marker), 'without the codec the marker is in the raw history (the search works)');
+    assert.ok(control.raw.includes('does not exist'), 'and so is the failure text');
+
+    const { source, done, failed, raw } = await jobsOn(encrypted, 'enc');
+    assert.ok(!raw.includes(marker), 'no path or address in plaintext');
+    assert.ok(!raw.includes('does not exist'), 'no failure text in plaintext');
+    assert.ok(raw.includes('binary/encrypted'), 'the payloads are there, encrypted');
+
+    const view = await getJob(encrypted.client, done.jobId);
+    assert.equal(view.result?.kind === 'backup' && view.result.name, 'enc-done');
+    assert.match(JSON.stringify(view.statusLog), /completed/);
+    const status = await runCli(['status', failed.jobId], encrypted.env);
+    assert.match(status.stdout, new RegExp(`missing-${marker}" does not exist`), 'the CLI shows the decoded cause');
+    assert.ok(source.includes(marker));
+  });
+
+  it('the codec server decodes what the web UI sends it, and answers its CORS preflight', async () => {
+    const { done } = await jobsOn(encrypted, 'served');
+    const history = await encrypted.client.workflow.getHandle(done.jobId).fetchHistory();
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    assert.ok(input);
+    const server = createCodecServer(new AesGcmCodec(encrypted.config.codecKeys!), ['http://localhost:8233']);
+    const url = await server.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const preflight = await fetch(`${url}/decode`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://localhost:8233', 'access-control-request-method': 'POST' },
+      });
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers.get('access-control-allow-origin'), 'http://localhost:8233');
+      const asSent = {
+        payloads: [
+          {
+            metadata: Object.fromEntries(Object.entries(input.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+            data: Buffer.from(input.data ?? []).toString('base64'),
+          },
+        ],
+      };
+      const decoded = (await (
+        await fetch(`${url}/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(asSent) })
+      ).json()) as {
+        payloads: { data: string }[];
+      };
+      assert.match(Buffer.from(decoded.payloads[0].data, 'base64').toString(), new RegExp(`served-${marker}\\.bin`), 'the source path, decoded');
+      const wrongKey = createCodecServer(new AesGcmCodec([{ id: 'k1', key: randomBytes(32) }]), []);
+      const refused = await wrongKey.inject({ method: 'POST', url: '/decode', payload: asSent });
+      assert.equal(refused.statusCode, 400, 'a wrong key cannot read it');
+    } finally {
+      await server.close();
+    }
+  });
+});
