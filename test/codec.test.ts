@@ -14,6 +14,7 @@ import { temporal } from '@temporalio/proto';
 import { getJob, submit, waitForJob } from '../src/client';
 import { AesGcmCodec } from '../src/security/codec';
 import { createCodecServer } from '../src/security/codec-server';
+import { COLUMNS, writePipelines } from './helpers/etl';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
 import { createStack, randomFile, runCli, type Stack } from './helpers/stack';
 
@@ -28,12 +29,16 @@ describe('payload encryption', () => {
 
   before(async () => {
     smtp = await startSmtp();
-    const env = { COURIER_SMTP_URL: smtp.url, COURIER_HEARTBEAT_TIMEOUT: '5s' };
+    dir = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, `${marker}-`));
+    await writePipelines(path.join(dir, 'etl'), {
+      locations: { local: { kind: 'sqlite', path: 'etl.sqlite' } },
+      pipelines: { orders: { columns: COLUMNS, key: ['id'], table: 'codec_orders', batchSize: 10, locations: ['local'] } },
+    });
+    const env = { COURIER_SMTP_URL: smtp.url, COURIER_HEARTBEAT_TIMEOUT: '5s', COURIER_ETL_ROOT: path.join(dir, 'etl') };
     encrypted = await createStack({ ...env, COURIER_CODEC_KEYS: `k1:${key}` });
     plain = await createStack(env);
     await encrypted.startWorker();
     await plain.startWorker();
-    dir = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, `${marker}-`));
   });
   after(async () => {
     await encrypted?.close();
@@ -57,19 +62,35 @@ describe('payload encryption', () => {
       new RegExp(`missing-${marker}" does not exist`),
       'the client still reads the failure text',
     );
+    // A push this host cannot take (it has no delivery root), and an ETL file that does not validate.
+    const push = await submit(stack.client, stack.config, {
+      kind: 'push',
+      name: `${tag}-push`,
+      file: source,
+      dest: '/x',
+      hosts: [stack.config.host],
+    });
+    await assert.rejects(waitForJob(stack.client, push.jobId), /takes no deliveries/);
+    const etlSource = path.join(dir, `${tag}-${marker}.csv`);
+    await fs.writeFile(etlSource, 'wrong,header\n1,2\n');
+    const etl = await submit(stack.client, stack.config, { kind: 'etl', pipeline: 'orders', source: etlSource });
+    await assert.rejects(waitForJob(stack.client, etl.jobId), /does not match the pipeline/);
     const raw = async (jobId: string) =>
       Buffer.from(temporal.api.history.v1.History.encode(await stack.client.workflow.getHandle(jobId).fetchHistory()).finish());
-    return { source, done, failed, raw: Buffer.concat([await raw(done.jobId), await raw(failed.jobId)]) };
+    const ids = [done.jobId, failed.jobId, push.jobId, etl.jobId];
+    return { source, done, failed, raw: Buffer.concat(await Promise.all(ids.map(raw))) };
   }
 
   it('with the codec on, stored histories hold no path, address or failure text; courier still shows them', async () => {
     const control = await jobsOn(plain, 'plain');
     assert.ok(control.raw.includes(marker), 'without the codec the marker is in the raw history (the search works)');
-    assert.ok(control.raw.includes('does not exist'), 'and so is the failure text');
+    for (const text of ['does not exist', 'takes no deliveries', 'does not match the pipeline'])
+      assert.ok(control.raw.includes(text), `and so is the failure text: ${text}`);
 
     const { source, done, failed, raw } = await jobsOn(encrypted, 'enc');
     assert.ok(!raw.includes(marker), 'no path or address in plaintext');
-    assert.ok(!raw.includes('does not exist'), 'no failure text in plaintext');
+    for (const text of ['does not exist', 'takes no deliveries', 'does not match the pipeline'])
+      assert.ok(!raw.includes(text), `no failure text in plaintext: ${text}`);
     assert.ok(raw.includes('binary/encrypted'), 'the payloads are there, encrypted');
 
     const view = await getJob(encrypted.client, done.jobId);
