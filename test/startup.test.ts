@@ -95,7 +95,15 @@ describe('start-up waits for what it connects to', () => {
   });
 
   it('courier start with a server already there: a few readable start-up lines, then where to look and a first command that works', async () => {
-    const env = { ...(await testEnv({ COURIER_LOG_LEVEL: 'info', COURIER_HTTP_PORT: String(await freePort()) })) };
+    // The roots a new user has: none set, so the worker reads this checkout, where the first command's package.json lives.
+    const env = {
+      ...(await testEnv({
+        COURIER_LOG_LEVEL: 'info',
+        COURIER_HTTP_PORT: String(await freePort()),
+        COURIER_SOURCE_ROOTS: '',
+        COURIER_RESTORE_ROOTS: '',
+      })),
+    };
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'courier'), 'start'], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -78,7 +78,7 @@ describe('submission: duplicates and bad messages', () => {
   it('a missing source, a directory and a path outside the source roots fail the job with the cause; the worker lives on', async () => {
     const missing = await runCli(['backup', path.join(dir, 'no-such-file'), '--wait'], stack.env);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /no-such-file does not exist/);
+    assert.match(missing.stderr, /source ".*\/no-such-file" does not exist/);
 
     const directory = await runCli(['backup', dir, '--name', 'a-directory', '--wait'], stack.env);
     assert.equal(directory.code, 1);

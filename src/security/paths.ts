@@ -37,6 +37,9 @@ export function isInside(child: string, parent: string): boolean {
 const refuse = (roots: Roots, given: string, why: string) =>
   new PathRefused(roots.field, `${roots.field} ${JSON.stringify(given)} ${why}; allowed: ${roots.dirs.join(', ') || 'nothing'} (${roots.setting})`);
 
+/** A path that is inside its roots but cannot be used: the roots are beside the point. */
+const unusable = (roots: Roots, given: string, why: string) => new PathRefused(roots.field, `${roots.field} ${JSON.stringify(given)} ${why}`);
+
 /** Follows every symlink of the path; for a path not there yet, of its directory. */
 async function realPath(given: string, mustExist: boolean): Promise<string> {
   try {
@@ -62,10 +65,10 @@ export async function resolveInside(given: string, roots: Roots, options: { must
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR')
-      throw refuse(roots, given, options.mustExist ? 'does not exist' : 'is in a directory that does not exist');
-    if (code === 'ENAMETOOLONG') throw refuse(roots, given, 'is too long a name for this file system');
-    if (code === 'EACCES') throw refuse(roots, given, 'cannot be reached: permission denied');
-    if (code === 'ELOOP') throw refuse(roots, given, 'is a loop of symbolic links');
+      throw unusable(roots, given, options.mustExist ? 'does not exist' : 'is in a directory that does not exist');
+    if (code === 'ENAMETOOLONG') throw unusable(roots, given, 'is too long a name for this file system');
+    if (code === 'EACCES') throw unusable(roots, given, 'cannot be reached: permission denied');
+    if (code === 'ELOOP') throw unusable(roots, given, 'is a loop of symbolic links');
     throw err;
   }
   const realRoots = await Promise.all(roots.dirs.map((root) => fs.realpath(root).catch(() => root)));
