@@ -19,7 +19,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
-RUN mkdir -p /var/lib/courier && chown node:node /var/lib/courier
+# /run/courier holds the payload encryption keys (a volume the codec-keys step fills once).
+RUN mkdir -p /var/lib/courier /run/courier && chown node:node /var/lib/courier /run/courier
 USER node
 VOLUME ["/var/lib/courier"]
 # Healthy when the Temporal server answers this worker's connection settings.

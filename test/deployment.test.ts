@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -34,8 +36,13 @@ const interpolate = (value: string) =>
 const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 const services = compose.services;
 const courierServices = Object.entries(services).filter(([, s]) => s.build !== undefined);
+/** The key file the codec-keys step makes in the stack, made here by the same command, so the configuration loads as in the stack. */
+const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'codec-keys-')), 'codec-keys.json');
+execFileSync(process.execPath, [path.join(ROOT, 'bin', 'courier'), 'codec-keys', keyFile]);
 const environment = (service: Service) =>
-  Object.fromEntries(Object.entries(service.environment ?? {}).map(([key, value]) => [key, interpolate(String(value))]));
+  Object.fromEntries(
+    Object.entries(service.environment ?? {}).map(([key, value]) => [key, key === 'COURIER_CODEC_KEY_FILE' ? keyFile : interpolate(String(value))]),
+  );
 const durationMs = (text: string) => {
   const match = /^(\d+)(s|m|h)$/.exec(text);
   assert.ok(match, `duration ${text}`);
@@ -57,8 +64,8 @@ describe('docker-compose.yml: the self-hosted stack', () => {
     }
     assert.deepEqual(
       courierServices.map(([, s]) => s.command?.[0] ?? 'worker').sort(),
-      ['http', 'worker'],
-      'a courier worker and the HTTP API, built from the Dockerfile',
+      ['codec-keys', 'codec-server', 'http', 'worker'],
+      'a courier worker, the HTTP API, the key step and the codec server, built from the Dockerfile',
     );
     assert.ok(services.temporal.ports?.includes('7233:7233'));
     assert.ok(services['temporal-ui'].ports?.includes('8080:8080'));
@@ -106,6 +113,25 @@ describe('docker-compose.yml: the self-hosted stack', () => {
     for (const key of SEARCH_ATTRIBUTES) assert.match(namespace, new RegExp(`\\b${key.name}\\b`), `${key.name} is created`);
   });
 
+  it('encrypts payloads: a one-shot step makes the key file every courier process reads, and the UI decodes through the codec server', () => {
+    const step = services['codec-keys'];
+    assert.deepEqual(step.command, ['codec-keys', String(step.environment?.COURIER_CODEC_KEY_FILE)]);
+    for (const name of ['courier-worker', 'courier-http', 'codec-server']) {
+      assert.equal(
+        (services[name].depends_on as Record<string, { condition: string }>)['codec-keys']?.condition,
+        'service_completed_successfully',
+        name,
+      );
+      assert.ok(services[name].volumes?.includes('codec-keys:/run/courier:ro'), `${name} mounts the keys read-only`);
+    }
+    const server = services['codec-server'];
+    const at = server.command!.indexOf('--port');
+    const port = at >= 0 ? server.command![at + 1] : '8888';
+    assert.ok(server.ports?.includes(`127.0.0.1:${port}:${port}`), 'the codec server is published on loopback only');
+    assert.equal(services['temporal-ui'].environment?.TEMPORAL_CODEC_ENDPOINT, `http://localhost:${port}`);
+    assert.ok(JSON.parse(fs.readFileSync(keyFile, 'utf8'))[0].key, 'courier codec-keys wrote a key');
+  });
+
   it("gives courier only variables it reads, with values its configuration accepts, pointing at the stack's own ports", () => {
     for (const [name, service] of courierServices) {
       const env = environment(service);
@@ -142,7 +168,13 @@ describe('docker-compose.yml: the self-hosted stack', () => {
         assert.ok(config.http.token, `${name}: the HTTP API has a token, so it may bind beyond loopback`);
         assert.ok(service.ports?.includes(`${config.http.port}:${config.http.port}`), `${name}: publishes COURIER_HTTP_PORT`);
       }
-      assert.ok(!service.command || ['worker', 'http'].includes(service.command[0]), `${name}: runs a courier command`);
+      assert.ok(!service.command || ['worker', 'http', 'codec-keys', 'codec-server'].includes(service.command[0]), `${name}: runs a courier command`);
+      assert.ok(config.codecKeys?.length, `${name}: payloads are encrypted`);
+      const keys = String(service.environment?.COURIER_CODEC_KEY_FILE);
+      assert.ok(
+        (service.volumes ?? []).some((v) => v.startsWith('codec-keys:') && keys.startsWith(`${v.split(':')[1]}/`)),
+        `${name}: reads ${keys} from the codec-keys volume`,
+      );
     }
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -96,6 +97,25 @@ function readyBanner(config: Config, uiUrl: string | undefined, httpUrl: string)
 }
 
 export function registerServerCommands(program: Command): void {
+  program
+    .command('codec-keys')
+    .description('make a payload encryption key file if there is none (with --rotate, put a new key first; older keys still decrypt)')
+    .argument('<file>', 'the key file, as COURIER_CODEC_KEY_FILE names it')
+    .option('--rotate', 'add a new encrypting key in front of the existing ones')
+    .action(async (file: string, opts: { rotate?: boolean }) => {
+      const existing = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { id: string; key: string }[]) : [];
+      if (existing.length > 0 && !opts.rotate) {
+        process.stdout.write(`${file}: ${existing.length} key(s), "${existing[0].id}" encrypts; nothing to do\n`);
+        return;
+      }
+      const id = `k${Date.now().toString(36)}`;
+      const keys = [{ id, key: randomBytes(32).toString('base64') }, ...existing];
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      fs.writeFileSync(`${file}.new`, JSON.stringify(keys, null, 1), { mode: 0o600 });
+      fs.renameSync(`${file}.new`, file);
+      process.stdout.write(`${file}: key "${id}" encrypts from now on (${keys.length} key(s)); restart workers and clients to use it\n`);
+    });
+
   program
     .command('codec-server')
     .description('serve /encode and /decode with the configured codec keys, for the Temporal UI and CLI (--codec-endpoint)')
