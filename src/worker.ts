@@ -6,6 +6,7 @@ import type { Config } from './config';
 import { createLogger, installRuntimeLogger, type Logger } from './logger';
 import { untilReady } from './startup/until-ready';
 import { workerDataConverter } from './security/codec';
+import { hostIdOf } from './security/host-tags';
 
 export interface WorkerParts {
   connection?: NativeConnection;
@@ -58,7 +59,7 @@ async function workflowCode(config: Config, logger: Logger): Promise<Pick<Worker
 export const encodedFailuresBundle = (bundlePath: string) => bundlePath.replace(/\.js$/, '') + '.encoded-failures.js';
 
 /** pid@host: `courier queues` finds the hosts from the identities of the workers that poll. */
-const workerIdentity = (config: Config) => `${process.pid}@${config.host}`;
+const workerIdentity = (config: Config) => `${process.pid}@${hostIdOf(config)}`;
 
 /** The one place that joins workflows, activities and the store onto a task queue. */
 export async function createWorker(config: Config, parts: WorkerParts = {}): Promise<Worker> {
@@ -100,7 +101,7 @@ export async function createHandlerWorkers(
   const connection = parts.connection ?? (await connectWorker(config, logger));
   const activities = createHandlerActivities(deps);
   // Each topic twice: its shared queue, and this host's own for work that names the host.
-  const queues = topics.flatMap((topic) => [topicQueue(config.taskQueue, topic), hostTopicQueue(config.taskQueue, topic, config.host)]);
+  const queues = topics.flatMap((topic) => [topicQueue(config.taskQueue, topic), hostTopicQueue(config.taskQueue, topic, hostIdOf(config))]);
   return Promise.all(
     queues.map((taskQueue) =>
       Worker.create({
@@ -129,7 +130,7 @@ export async function createHostWorker(config: Config, parts: Omit<WorkerParts, 
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
-    taskQueue: hostQueue(config.host),
+    taskQueue: hostQueue(hostIdOf(config)),
     identity: workerIdentity(config),
     dataConverter: workerDataConverter(config.codecKeys),
     activities: { ...(parts.wrapActivities ? parts.wrapActivities(activities) : activities), ...createHostActivities(deps) },

@@ -1,7 +1,7 @@
 /**
  * Payloads encrypted the Temporal way: with the codec keys set, what Temporal
- * stores (read raw, bytes searched) holds no source path, e-mail address or
- * failure text; courier's CLI and API still show them; the codec server
+ * stores (read raw, bytes searched) holds no source path, host name, e-mail
+ * address or failure text; courier's CLI and API still show them; the codec server
  * decodes what the web UI would send it. The same jobs without the codec show
  * the markers, so the search can fail.
  */
@@ -16,7 +16,7 @@ import { AesGcmCodec } from '../src/security/codec';
 import { createCodecServer } from '../src/security/codec-server';
 import { COLUMNS, writePipelines } from './helpers/etl';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
-import { createStack, randomFile, runCli, type Stack } from './helpers/stack';
+import { createStack, randomFile, runCli, waitUntil, type Stack } from './helpers/stack';
 
 const marker = `sekrit${process.pid}`;
 
@@ -92,6 +92,21 @@ describe('payload encryption', () => {
     for (const text of ['does not exist', 'takes no deliveries', 'does not match the pipeline'])
       assert.ok(!raw.includes(text), `no failure text in plaintext: ${text}`);
     assert.ok(raw.includes('binary/encrypted'), 'the payloads are there, encrypted');
+    // Queue names, worker identities and the CourierHost attribute carry a keyed tag, not the host's name.
+    assert.ok(control.raw.includes(plain.config.host), 'without the codec the host name is in the raw history');
+    assert.ok(!raw.includes(encrypted.config.host), 'with it, the host name is not');
+    // A job that names its host finds it by the same tag; listing by the host's name finds the job.
+    const named = await submit(encrypted.client, encrypted.config, { kind: 'backup', name: 'enc-named', source, host: encrypted.config.host });
+    const result = await waitForJob(encrypted.client, named.jobId);
+    assert.equal(
+      result.kind === 'backup' && result.host !== encrypted.config.host && /^h[0-9a-f]{24}$/.test(result.host ?? ''),
+      true,
+      'pinned by its tag',
+    );
+    await waitUntil('courier list --host NAME to find it', async () => {
+      const listed = await runCli(['list', '--host', encrypted.config.host, '--json'], encrypted.env);
+      return (JSON.parse(listed.stdout) as { jobId: string }[]).some((j) => j.jobId === named.jobId);
+    });
 
     const view = await getJob(encrypted.client, done.jobId);
     assert.equal(view.result?.kind === 'backup' && view.result.name, 'enc-done');

@@ -2,10 +2,11 @@ import { Context } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
 import { hostQueue } from '../jobs/keys';
 import type { ActivityDeps } from './deps';
+import { hostIdOf } from '../security/host-tags';
 
 /** The host of the worker running this step: a job that names no host is pinned to it. */
 export async function hostOfWorker(deps: ActivityDeps): Promise<{ host: string }> {
-  return { host: deps.config.host };
+  return { host: hostIdOf(deps.config) };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { StatusEntry } from '../jobs/status';
 import { STATUS_NAMES } from '../jobs/status';
 import { JOB_TYPE_NAMES, KINDS, meterOf, parseMessage, parseMessageJson, summaryOf, type Message } from '../kinds/registry';
 import { parseJobFilter } from '../operations/job-pages';
+import { hostTag } from '../security/host-tags';
 import { formatDuration } from './format';
 import { CliError, EXIT, printJson } from './output';
 import { progressView } from './progress-bar';
@@ -145,8 +146,10 @@ export function registerJobCommands(program: Command): void {
     .option('--json', 'print JSON for scripts')
     .action(async (opts: { status?: string; kind?: string; project?: string; host?: string; limit: string; json?: boolean }) => {
       // Checked before connecting: a bad filter is the caller's mistake, named, not an empty list.
-      const filter = parseJobFilter({ status: opts.status, kind: opts.kind, project: opts.project, host: opts.host });
+      const parsed = parseJobFilter({ status: opts.status, kind: opts.kind, project: opts.project, host: opts.host });
       const config = loadConfig();
+      // Jobs carry a host as its queue knows it: with the codec on, its tag.
+      const filter = parsed.host ? { ...parsed, host: hostTag(config.codecKeys, parsed.host) } : parsed;
       const client = await connectClient(config);
       try {
         const jobs = await listJobs(client, filter, Number(opts.limit) || 50);

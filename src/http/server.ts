@@ -9,6 +9,7 @@ import { listJobPage, parseJobFilter, type JobFilter } from '../operations/job-p
 import { retryJob } from '../operations/retry-job';
 import { describeHosts, describeQueues } from '../operations/task-queues';
 import { MessageError } from '../jobs/message-error';
+import { hostTag } from '../security/host-tags';
 import { sendError, sendFailure } from './errors';
 import { openApiDocument } from './openapi';
 
@@ -38,12 +39,14 @@ function tokenMatches(given: string | undefined, expected: string): boolean {
 }
 
 /** Filters from the query string, refusing unknown values by name. */
-function pageQuery(query: Record<string, string | undefined>): { filter: JobFilter; pageSize: number; pageToken?: string } {
+function pageQuery(config: Config, query: Record<string, string | undefined>): { filter: JobFilter; pageSize: number; pageToken?: string } {
   const { pageSize: size, pageToken, ...rest } = query;
   const pageSize = size === undefined ? 50 : Number(size);
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)
     throw new MessageError(`bad query parameter pageSize: ${size}; use 1-1000`, ['pageSize']);
-  return { filter: parseJobFilter(rest), pageSize, pageToken };
+  const filter = parseJobFilter(rest);
+  // Jobs carry a host as its queue knows it: with the codec on, its tag.
+  return { filter: filter.host ? { ...filter, host: hostTag(config.codecKeys, filter.host) } : filter, pageSize, pageToken };
 }
 
 /** The operator's HTTP API over Temporal: jobs, queues, health, metrics. */
@@ -103,7 +106,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
 
   app.get('/v1/jobs', async (request, reply) => {
     try {
-      const { filter, pageSize, pageToken } = pageQuery(request.query as Record<string, string | undefined>);
+      const { filter, pageSize, pageToken } = pageQuery(config, request.query as Record<string, string | undefined>);
       return await listJobPage(client, { ...filter, taskQueue: config.taskQueue }, pageSize, pageToken);
     } catch (err) {
       return sendFailure(reply, err);

@@ -26,7 +26,12 @@ export interface JobSettings {
   layout: 'parts' | 'object';
   /** Pinning file steps to one host; absent in jobs started before hosts existed, which run them on the shared queue. */
   hosts?: HostSettings;
+  /** With the codec on: the tag each host the message names goes by in queue names and identities (see hostTag). */
+  hostTags?: Record<string, string>;
 }
+
+/** The host a message named, as its queue and identity carry it. */
+export const hostIdIn = (settings: JobSettings, host: string): string => settings.hostTags?.[host] ?? host;
 
 export interface HostSettings {
   /** A pinned host whose queue nobody polls for this long counts as lost. */

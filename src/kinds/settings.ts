@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import type { ChecksumSet, NotifySettings } from '../jobs/fields';
 import { MessageError } from '../jobs/message-error';
 import type { JobSettings, NotifyPlan } from '../jobs/settings';
+import { hostTag } from '../security/host-tags';
 
 /** What a message may ask of its settings; each kind's message has some of these fields. */
 export interface SettingsAsked {
@@ -11,6 +12,9 @@ export interface SettingsAsked {
   notify?: NotifySettings;
   /** A dispatch message's own callback (seed 003); notify.callbackUrl wins. */
   callbackUrl?: string;
+  /** The hosts a message names: with the codec on, the job learns the tags they go by. */
+  host?: string;
+  hosts?: string[];
 }
 
 /** A job's settings: what its message asks over the configured defaults; a job no message asked for (the scheduled cleanup) gets the defaults. */
@@ -24,7 +28,13 @@ export function settingsFor(config: Config, asked: SettingsAsked = {}): JobSetti
     ledger: config.ledgerUrl !== undefined,
     layout: layoutFor(config, asked.layout),
     hosts: config.hosts,
+    ...hostTagsFor(config, [...(asked.host ? [asked.host] : []), ...(asked.hosts ?? [])]),
   };
+}
+
+function hostTagsFor(config: Config, names: string[]): Pick<JobSettings, 'hostTags'> {
+  if (!config.codecKeys || names.length === 0) return {};
+  return { hostTags: Object.fromEntries(names.map((name) => [name, hostTag(config.codecKeys, name)])) };
 }
 
 function layoutFor(config: Config, asked?: JobSettings['layout']): JobSettings['layout'] {

@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import type { CleanupInput } from '../kinds/etl/contract';
 import { etlCleanupType } from '../kinds/etl/kind';
 import { settingsFor } from '../kinds/settings';
+import { hostTag } from '../security/host-tags';
 import { CourierHost, CourierKind, CourierStatus } from '../search-attributes';
 
 export interface CleanupScheduleView {
@@ -26,7 +27,9 @@ export async function createCleanupSchedule(
   options: { id: string; everyMs: number; olderThanMs: number; host?: string },
 ): Promise<void> {
   const settings = settingsFor(config);
-  const input: CleanupInput = { olderThanMs: options.olderThanMs, settings, ...(options.host ? { host: options.host } : {}) };
+  // The host as its queue knows it: with the codec on, its tag.
+  const host = options.host && hostTag(config.codecKeys, options.host);
+  const input: CleanupInput = { olderThanMs: options.olderThanMs, settings, ...(host ? { host } : {}) };
   await client.schedule.create({
     scheduleId: options.id,
     spec: { intervals: [{ every: options.everyMs }] },
@@ -40,7 +43,7 @@ export async function createCleanupSchedule(
       typedSearchAttributes: [
         { key: CourierKind, value: etlCleanupType.name },
         { key: CourierStatus, value: 'queued' },
-        ...(options.host ? [{ key: CourierHost, value: options.host }] : []),
+        ...(host ? [{ key: CourierHost, value: host }] : []),
       ],
     },
     memo: { courier: 'etl-cleanup', olderThanMs: options.olderThanMs, ...(options.host ? { host: options.host } : {}) },

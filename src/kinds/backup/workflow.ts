@@ -2,6 +2,7 @@ import { CancellationScope, continueAsNew, isCancellation, proxyActivities, setH
 import type { Activities } from '../../activities';
 import type { BackupInput, BackupProgress, BackupResult, BackupState } from './contract';
 import type { BackupMessage } from './message';
+import { hostIdIn } from '../../jobs/settings';
 import { admit, type Submitted } from '../../workflows/admit';
 import { byteMover, quickStep } from '../../workflows/activity-options';
 import { splitProgressSignal } from './definitions';
@@ -42,7 +43,12 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
   const assembly = proxyActivities<Activities>({ ...quickStep, startToCloseTimeout: '1 hour' });
   const objectLayout = settings.layout === 'object';
   // Staged parts live on one host's disk; a job that named no host may start them again on another.
-  const pin = pinHost(job, { settings: settings.hosts, named: message.host, pinned: state.source?.host, mayMove: !message.host });
+  const pin = pinHost(job, {
+    settings: settings.hosts,
+    named: message.host && hostIdIn(settings, message.host),
+    pinned: state.source?.host,
+    mayMove: !message.host,
+  });
 
   /** Prepare, split, upload and verify, manifest, staging removed: every step that reads staging runs on the pinned host. */
   const fileSteps = async (): Promise<BackupResult | undefined> => {

@@ -2,6 +2,7 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Config } from '../../config';
 import { hostTopicQueue, topicQueue } from '../../jobs/keys';
 import { MessageError } from '../../jobs/message-error';
+import { hostTag } from '../../security/host-tags';
 import { digest } from '../digest';
 import type { MessageKind } from '../kind';
 import { settingsFor } from '../settings';
@@ -21,7 +22,7 @@ export function dispatchSettingsFor(config: Config, message: DispatchMessage): D
   const topic = config.dispatch.route === 'format' ? message.format : `${message.project}.${message.format}`;
   return {
     topic,
-    taskQueue: message.host ? hostTopicQueue(config.taskQueue, topic, message.host) : topicQueue(config.taskQueue, topic),
+    taskQueue: message.host ? hostTopicQueue(config.taskQueue, topic, hostTag(config.codecKeys, message.host)) : topicQueue(config.taskQueue, topic),
     ...(message.host ? { host: message.host } : {}),
     checkIntervalMs: config.dispatch.checkIntervalMs,
     maxChecks: config.dispatch.maxChecks,

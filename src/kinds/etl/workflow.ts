@@ -1,6 +1,7 @@
 import { ApplicationFailure, isCancellation, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
 import type { EtlInput, EtlProgress, EtlResult, LocationTally, TransformOutcome, TransformResult } from './contract';
 import type { EtlMessage } from './message';
+import { hostIdIn } from '../../jobs/settings';
 import { admit, type Submitted } from '../../workflows/admit';
 import { STAGE_DIRS } from './layout';
 import { CourierHost, CourierKind, CourierProject, CourierStatus } from '../../search-attributes';
@@ -42,7 +43,7 @@ export async function etl(started: EtlInput | Submitted<EtlMessage>): Promise<Et
   });
   const { progress } = job;
   // The files it extracts stay on this host's disk until their loads are done, so the job waits for the host rather than moving.
-  const pin = pinHost(job, { settings: settings.hosts, named: message.host, mayMove: false });
+  const pin = pinHost(job, { settings: settings.hosts, named: message.host && hostIdIn(settings, message.host), mayMove: false });
   const files = etlActivities(settings, pin);
   const { workflowId } = workflowInfo();
   try {

@@ -2,6 +2,7 @@ import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities, HostActivities } from '../../activities';
 import type { HostOutcome, PushInput, PushProgress, PushResult } from './contract';
 import type { PushMessage } from './message';
+import { hostIdIn } from '../../jobs/settings';
 import { admit, type Submitted } from '../../workflows/admit';
 import { hostQueue } from '../../jobs/keys';
 import { NON_RETRYABLE, quickStep } from '../../workflows/activity-options';
@@ -37,7 +38,7 @@ export async function push(started: PushInput | Submitted<PushMessage>): Promise
     /** One host's delivery, on its own task queue; a host nobody serves is unreachable, not a failure of the others. */
     const deliverTo = async (host: string): Promise<HostOutcome> => {
       const { deliverFile } = proxyActivities<HostActivities>({
-        taskQueue: hostQueue(host),
+        taskQueue: hostQueue(hostIdIn(settings, host)),
         // Nothing polling the host's queue in this time means the host is down or not running courier.
         scheduleToStartTimeout: input.push.hostTimeoutMs,
         startToCloseTimeout: '1 hour',
@@ -64,7 +65,7 @@ export async function push(started: PushInput | Submitted<PushMessage>): Promise
           return {
             host,
             outcome: 'unreachable',
-            cause: `nothing polled task queue ${hostQueue(host)} within ${Math.round(input.push.hostTimeoutMs / 1000)} s; is \`courier worker --host ${host}\` running?`,
+            cause: `nothing polled task queue ${hostQueue(hostIdIn(settings, host))} within ${Math.round(input.push.hostTimeoutMs / 1000)} s; is \`courier worker --host ${host}\` running?`,
           };
         }
         return { host, outcome: 'failed', cause: rootCause(err).message };

@@ -14,6 +14,7 @@ import { hashFile } from '../../hashing/hash-file';
 import { bytesVerified } from '../../metrics';
 import { createBeside, resolveInside } from '../../security/paths';
 import { restoreRoots } from '../../security/roots';
+import { hostIdOf } from '../../security/host-tags';
 
 /** Manifests are immutable once written, so one worker can keep the few it is restoring from. */
 
@@ -52,7 +53,7 @@ export async function prepareRestore(
     const { path: tempPath, handle } = await createBeside(dest, prefix.slice(path.basename(dest).length + 2));
     await handle.truncate(input.size);
     await handle.close();
-    return { tempPath, host: deps.config.host };
+    return { tempPath, host: hostIdOf(deps.config) };
   } catch (err) {
     if (errnoCode(err) === 'EACCES') throw permanent('BadInput', `destination ${dest}: cannot write in ${path.dirname(dest)}: permission denied`);
     throw err;

@@ -2,6 +2,7 @@ import { CancellationScope, continueAsNew, proxyActivities, workflowInfo } from 
 import type { Activities } from '../../activities';
 import type { RestoreInput, RestoreProgress, RestoreResult, RestoreState } from './contract';
 import type { RestoreMessage } from './message';
+import { hostIdIn } from '../../jobs/settings';
 import { admit, type Submitted } from '../../workflows/admit';
 import { byteMover, quickStep } from '../../workflows/activity-options';
 import { trackJob } from '../../workflows/job-tracker';
@@ -28,7 +29,12 @@ export async function restore(started: RestoreInput | Submitted<RestoreMessage>)
   const { progress } = job;
   const onStore = proxyActivities<Activities>(quickStep);
   // The temp file lives on one host's disk; a restore that named no host may start again on another.
-  const pin = pinHost(job, { settings: settings.hosts, named: message.host, pinned: state.host, mayMove: !message.host });
+  const pin = pinHost(job, {
+    settings: settings.hosts,
+    named: message.host && hostIdIn(settings, message.host),
+    pinned: state.host,
+    mayMove: !message.host,
+  });
 
   /** Temp file, every part into it, whole-file check and rename: all on the pinned host. */
   const fileSteps = async (): Promise<RestoreResult | undefined> => {

@@ -5,6 +5,7 @@ import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { isInside, resolveInside } from '../../../security/paths';
 import { sourceRoots } from '../../../security/roots';
+import { hostIdOf } from '../../../security/host-tags';
 import { checkObjectLayout } from './object-upload';
 
 /** Checks the source before any work: a bad path fails the job at once with the reason, never retried. */
@@ -26,7 +27,7 @@ export async function prepareBackup(deps: ActivityDeps, input: BackupInput): Pro
     throw permanent('BadInput', `source ${source} is not readable: permission denied`);
   }
   const info: SourceInfo = {
-    host: deps.config.host,
+    host: hostIdOf(deps.config),
     path: real,
     size: stat.size,
     mtimeMs: stat.mtimeMs,

@@ -3,6 +3,7 @@ import type { DispatchInput, HandlerOutput } from '../contract';
 import { handlerStartedSignal } from '../definitions';
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
+import { hostIdOf } from '../../../security/host-tags';
 
 /**
  * The work of a dispatch job, run by a worker that polls the message's topic
@@ -32,4 +33,4 @@ export async function runHandler(deps: ActivityDeps, input: Pick<DispatchInput, 
 }
 
 /** The identity the worker polls with: pid@host. */
-const workerIdentity = (deps: ActivityDeps) => `${process.pid}@${deps.config.host}`;
+const workerIdentity = (deps: ActivityDeps) => `${process.pid}@${hostIdOf(deps.config)}`;
