@@ -12,6 +12,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import { getJob, submit, waitForJob } from '../src/client';
+import { startHttpServer } from '../src/http/start';
+import { createLogger } from '../src/logger';
 import { AesGcmCodec } from '../src/security/codec';
 import { createCodecServer } from '../src/security/codec-server';
 import { COLUMNS, writePipelines } from './helpers/etl';
@@ -113,6 +115,14 @@ describe('payload encryption', () => {
     assert.match(JSON.stringify(view.statusLog), /completed/);
     const status = await runCli(['status', failed.jobId], encrypted.env);
     assert.match(status.stdout, new RegExp(`missing-${marker}" does not exist`), 'the CLI shows the decoded cause');
+    const httpConfig = { ...encrypted.config, http: { ...encrypted.config.http, port: 0 } };
+    const { app, url } = await startHttpServer({ config: httpConfig, client: encrypted.client, logger: createLogger(httpConfig) });
+    try {
+      const shown = (await (await fetch(`${url}/v1/jobs/${failed.jobId}`)).json()) as { error?: string };
+      assert.match(shown.error ?? '', new RegExp(`missing-${marker}" does not exist`), 'the HTTP API shows the decoded cause');
+    } finally {
+      await app.close();
+    }
     assert.ok(source.includes(marker));
   });
 
