@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { ENCODED_FAILURES } from '../src/security/codec';
 import { encodedFailuresBundle } from '../src/worker';
 
 async function main(): Promise<void> {
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
   // Two bundles: the plain one, and one whose failures carry their texts in the (encrypted) payload, for workers with the codec on.
   for (const [file, failureConverterPath] of [
     [out, undefined],
-    [encodedFailuresBundle(out), require.resolve('../src/security/failure-converter')],
+    [encodedFailuresBundle(out), ENCODED_FAILURES],
   ] as const) {
     const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), failureConverterPath });
     fs.writeFileSync(file, code);

@@ -5,7 +5,7 @@ import { hostQueue, hostTopicQueue, topicQueue } from './jobs/keys';
 import type { Config } from './config';
 import { createLogger, installRuntimeLogger, type Logger } from './logger';
 import { untilReady } from './startup/until-ready';
-import { workerDataConverter } from './security/codec';
+import { ENCODED_FAILURES, workerDataConverter } from './security/codec';
 import { hostIdOf } from './security/host-tags';
 
 export interface WorkerParts {
@@ -33,7 +33,7 @@ export async function connectWorker(config: Config, logger?: Logger): Promise<Na
  * sources bundled here; webpack's report goes to debug and one line says how it went.
  */
 async function workflowCode(config: Config, logger: Logger): Promise<Pick<WorkerOptions, 'workflowBundle'>> {
-  const failureConverterPath = workerDataConverter(config.codecKeys)?.failureConverterPath;
+  const failureConverterPath = config.codecKeys ? ENCODED_FAILURES : undefined;
   if (config.workflowBundlePath) {
     // With the codec on, workflows must put failure texts into the encrypted payload: the bundle built for that.
     const codePath = failureConverterPath ? encodedFailuresBundle(config.workflowBundlePath) : config.workflowBundlePath;
@@ -100,6 +100,7 @@ export async function createHandlerWorkers(
   installRuntimeLogger(logger);
   const connection = parts.connection ?? (await connectWorker(config, logger));
   const activities = createHandlerActivities(deps);
+  const dataConverter = workerDataConverter(config.codecKeys);
   // Each topic twice: its shared queue, and this host's own for work that names the host.
   const queues = topics.flatMap((topic) => [topicQueue(config.taskQueue, topic), hostTopicQueue(config.taskQueue, topic, hostIdOf(config))]);
   return Promise.all(
@@ -109,7 +110,7 @@ export async function createHandlerWorkers(
         namespace: config.temporal.namespace,
         taskQueue,
         identity: workerIdentity(config),
-        dataConverter: workerDataConverter(config.codecKeys),
+        dataConverter,
         activities,
         shutdownGraceTime: config.shutdownGraceMs,
       }),

@@ -3,13 +3,13 @@
  * OpenAPI description, the worker's admission of bare messages and the types
  * of results and progress all read it; adding a kind means a folder and a line here.
  */
+import type { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { z } from 'zod';
 import { MessageError, parseWith } from '../jobs/message-error';
 import { backupKind } from './backup/kind';
 import { dispatchKind } from './dispatch/kind';
 import { etlCleanupType, etlKind, etlLoadType, etlTransformType } from './etl/kind';
-import type { MessageKind as KindDefinition, Meter } from './kind';
-import type { ProgressBase } from '../jobs/progress';
+import type { Meter } from './kind';
 import { pushKind } from './push/kind';
 import { restoreKind } from './restore/kind';
 import { verifyKind } from './verify/kind';
@@ -44,7 +44,7 @@ export interface AnyMessageKind {
   description: string;
   schema: z.ZodType;
   workflow: (input: never) => Promise<unknown>;
-  reusePolicy: KindDefinition<string, z.ZodType<{ kind: string }>, unknown, unknown, ProgressBase>['reusePolicy'];
+  reusePolicy: WorkflowIdReusePolicy;
   jobId(message: Message): string;
   input(config: Parameters<AnyKind['input']>[0], message: Message & { id: string }): unknown;
   /** Validates a message of this kind, naming each bad field. */

@@ -86,8 +86,11 @@ export function clientDataConverter(keys: CodecKey[] | undefined) {
   return { payloadCodecs: [new AesGcmCodec(keys)] };
 }
 
+/** The failure converter that moves failure texts into the (encrypted) payload; bundles and workers load it by path. */
+export const ENCODED_FAILURES = require.resolve('./failure-converter');
+
 /** A worker's: the codec, and failures whose texts go into the encrypted payload. */
 export function workerDataConverter(keys: CodecKey[] | undefined) {
   if (!keys) return undefined;
-  return { payloadCodecs: [new AesGcmCodec(keys)], failureConverterPath: require.resolve('./failure-converter') };
+  return { payloadCodecs: [new AesGcmCodec(keys)], failureConverterPath: ENCODED_FAILURES };
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { connectClient, queryProgress } from '../../src/client';
+import { ENCODED_FAILURES } from '../../src/security/codec';
 import type { TransferProgress } from '../../src/kinds/backup/contract';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger, installRuntimeLogger } from '../../src/logger';
@@ -24,7 +25,7 @@ const bundles = new Map<boolean, Promise<WorkflowBundleWithSourceMap>>();
 /** One workflow bundle per test file; with the codec on, the one whose failures carry their texts in the encrypted payload. */
 export function workflowBundle(encodedFailures = false): Promise<WorkflowBundleWithSourceMap> {
   if (!bundles.has(encodedFailures)) {
-    const failureConverterPath = encodedFailures ? path.join(ROOT, 'src', 'security', 'failure-converter.ts') : undefined;
+    const failureConverterPath = encodedFailures ? ENCODED_FAILURES : undefined;
     bundles.set(
       encodedFailures,
       bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'src', 'workflows'), failureConverterPath, logger: quietBundlerLogger }),
