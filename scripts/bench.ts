@@ -10,6 +10,12 @@
  *   BENCH_ROUNDS  rounds of each tool (default 3)
  *   BENCH_S3=0    skips the S3 rounds
  *   COURIER_PART_SIZE / COURIER_CONCURRENCY apply to courier; rclone chunks at the same size.
+ *
+ * Then (scripts/bench/snapshots.ts) snapshots against restic: first and second
+ * backup, restore, bytes written and CSV store size, ending with
+ * `ratio snap_backup=… snap_backup2=… snap_restore=… snap_bytes2=… snap_csv_store=…`.
+ *   BENCH_BIG     the large file for the memory check (default 10GiB; 0 skips it)
+ *   `npm run bench -- snapshots` runs only that part; `-- files` only the rest.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,6 +28,7 @@ import { freePort } from '../src/dev-server/free-port';
 import { randomFile, sha256File } from '../test/helpers/files';
 import { median, peakRssMiB, run, spawnWorker, stopWorker } from './bench/processes';
 import { benchS3 } from './bench/s3';
+import { benchSnapshots } from './bench/snapshots';
 
 const MiB = 1024 * 1024;
 
@@ -50,7 +57,9 @@ function sizeFrom(variable: string, fallback: string): number {
 }
 
 async function main(): Promise<void> {
-  requireRclone();
+  const mode = process.argv[2] ?? 'all';
+  if (!['all', 'files', 'snapshots'].includes(mode)) throw new Error(`unknown mode "${mode}": use files, snapshots, or nothing for both`);
+  if (mode !== 'snapshots') requireRclone();
   const size = sizeFrom('BENCH_SIZE', '1GiB');
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS=${process.env.BENCH_ROUNDS} must be a whole number of at least 1`);
@@ -70,6 +79,16 @@ async function main(): Promise<void> {
   });
   env.TEMPORAL_ADDRESS = server.address;
   const config = loadConfig(env);
+  if (mode === 'snapshots') {
+    try {
+      const snap = await benchSnapshots({ work, env, size, bigSize: process.env.BENCH_BIG === '0' ? 0 : sizeFrom('BENCH_BIG', '10GiB') });
+      console.log(snap.ratios);
+    } finally {
+      await server.stop();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+    return;
+  }
   const worker = spawnWorker(env);
   const client = await connectClient(config);
   const rcloneEnv: NodeJS.ProcessEnv = {
@@ -168,7 +187,13 @@ async function main(): Promise<void> {
       console.log(`ratio s3_backup_object=${(s3.courierObject / s3.rclone).toFixed(2)}`);
       console.log(`ratio s3_backup=${(s3.courierParts / s3.rclone).toFixed(2)}`);
     }
+    let snapRatios = '';
+    if (mode === 'all') {
+      fs.rmSync(source);
+      snapRatios = (await benchSnapshots({ work, env, size, bigSize: process.env.BENCH_BIG === '0' ? 0 : sizeFrom('BENCH_BIG', '10GiB') })).ratios;
+    }
     console.log(fsRatios);
+    if (snapRatios) console.log(snapRatios);
   } finally {
     await stopWorker(worker);
     await client.connection.close();

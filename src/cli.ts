@@ -4,6 +4,7 @@ import { registerJobCommands } from './cli/job-commands';
 import { exitCodeFor } from './cli/output';
 import { registerOperatorCommands } from './cli/operator-commands';
 import { registerServerCommands } from './cli/server-commands';
+import { registerStoreCommands } from './cli/store-commands';
 
 const program = new Command('courier')
   .description('durable file and message pipelines on Temporal')
@@ -14,6 +15,7 @@ registerServerCommands(program);
 registerJobCommands(program);
 registerOperatorCommands(program);
 registerEtlCommands(program);
+registerStoreCommands(program);
 
 program.exitOverride();
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -86,7 +86,7 @@ const envSchema = z.object({
     )
     .default('fs'),
   COURIER_S3_PATH_STYLE: z.enum(['true', 'false', '1', '0']).default('false'),
-  COURIER_S3_LAYOUT: z.enum(['parts', 'object']).default('parts'),
+  COURIER_S3_LAYOUT: z.enum(['chunks', 'parts', 'object']).default('chunks'),
   COURIER_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   COURIER_DEV_SERVER_UI_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   // Notifications: defaults for messages that do not say, and how to deliver them.
@@ -143,6 +143,10 @@ const envSchema = z.object({
   COURIER_ETL_ROOT: z.string().min(1).optional(),
   COURIER_ETL_LOAD_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   COURIER_WATCH_STABLE: duration(50).default(2000),
+  // The backup repository: its key (a key file's bytes or a passphrase) and, for one made without `courier store init`, compression.
+  COURIER_REPO_KEY_FILE: z.string().min(1).optional(),
+  COURIER_REPO_PASSWORD: z.string().min(1).optional(),
+  COURIER_COMPRESSION: z.enum(['brotli', 'none']).default('brotli'),
   // Start-up: how long a process waits for the Temporal server (and a test for its S3 server) to answer.
   COURIER_CONNECT_TIMEOUT: duration(100).default(60_000),
   COURIER_METRICS_ADDRESS: z
@@ -169,6 +173,7 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
       : path.join(dataDir, 'store'),
     store: storeSetting(env.COURIER_STORE, env.COURIER_S3_PATH_STYLE === 'true' || env.COURIER_S3_PATH_STYLE === '1', env.COURIER_S3_LAYOUT, rawEnv),
     partSize: env.COURIER_PART_SIZE,
+    repository: { keyFile: env.COURIER_REPO_KEY_FILE, password: env.COURIER_REPO_PASSWORD, compression: env.COURIER_COMPRESSION },
     concurrency: env.COURIER_CONCURRENCY,
     /**
      * Where paths a message names for reading may lead (backup source, push file,
@@ -305,9 +310,9 @@ export interface AwsSettings {
 }
 
 export type StoreSetting =
-  { kind: 'fs' } | { kind: 's3'; bucket: string; prefix: string; pathStyle: boolean; layout: 'parts' | 'object'; aws: AwsSettings };
+  { kind: 'fs' } | { kind: 's3'; bucket: string; prefix: string; pathStyle: boolean; layout: 'chunks' | 'parts' | 'object'; aws: AwsSettings };
 
-function storeSetting(url: string, pathStyle: boolean, layout: 'parts' | 'object', env: NodeJS.ProcessEnv): StoreSetting {
+function storeSetting(url: string, pathStyle: boolean, layout: 'chunks' | 'parts' | 'object', env: NodeJS.ProcessEnv): StoreSetting {
   if (url === 'fs' || url.startsWith('file://')) return { kind: 'fs' };
   const [bucket, ...rest] = url.slice('s3://'.length).split('/');
   const prefix = rest.filter(Boolean).join('/');

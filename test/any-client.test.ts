@@ -14,7 +14,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ensureTemporalCli } from '../src/dev-server/temporal-cli';
 import { listJobs, waitForJob } from '../src/client';
 import { KINDS } from '../src/kinds/registry';
-import { partKey } from '../src/jobs/keys';
+import { chunkOnDisk, flipByte, snapshotsOf } from './helpers/repository';
 import { csv, dropTables, idsIn, uniqueTable, writePipelines, COLUMNS } from './helpers/etl';
 import { createStack, randomFile, sha256File, temporalAddress, waitUntil, type Stack } from './helpers/stack';
 
@@ -83,8 +83,9 @@ describe('any Temporal client starts a job with just its message', () => {
       push: { name: `cli-push-${process.pid}`, file: source, dest: '/pushed.bin', hosts: [stack.config.host] },
       etl: { pipeline: 'orders', source: etlSource },
     };
-    // A restore and a verify need the backup first; every other kind starts at once.
-    assert.deepEqual(KINDS.map((k) => k.name).sort(), [...Object.keys(messages), 'restore', 'verify'].sort(), 'the test covers every kind');
+    // A restore, verify, forget, prune and check need the backup first; every other kind starts at once.
+    const later = ['restore', 'verify', 'forget', 'prune', 'check'];
+    assert.deepEqual(KINDS.map((k) => k.name).sort(), [...Object.keys(messages), ...later].sort(), 'the test covers every kind');
     const ids = Object.fromEntries(Object.keys(messages).map((kind) => [kind, id(kind)]));
     for (const [kind, message] of Object.entries(messages)) await startWithCli(kind, ids[kind], message);
 
@@ -115,18 +116,27 @@ describe('any Temporal client starts a job with just its message', () => {
     await startWithCli('verify', verifyId, { name: `cli-${process.pid}` });
     const verified = await waitForJob(stack.client, verifyId);
     assert.deepEqual(verified.kind === 'verify' && [verified.partCount, verified.bad], [4, []]);
+    const repositoryIds: Record<string, string> = {};
+    for (const [kind, message] of [
+      ['forget', { name: `cli-${process.pid}`, keepLast: 1 }],
+      ['prune', {}],
+      ['check', { readDataSubset: '100%' }],
+    ] as const) {
+      repositoryIds[kind] = id(kind);
+      await startWithCli(kind, repositoryIds[kind], message);
+      assert.equal((await waitForJob(stack.client, repositoryIds[kind])).kind, kind);
+    }
     // The same check sees a part that rotted in the store, and names it.
-    const part = path.join(stack.config.storeDir, 'objects', partKey(`cli-${process.pid}`, 2));
-    const bytes = await fs.readFile(part);
-    bytes[100] ^= 0xff;
-    await fs.writeFile(part, bytes);
+    const [snapshot] = await snapshotsOf(stack.config, `cli-${process.pid}`);
+    const where = await chunkOnDisk(stack.config, snapshot!, 2);
+    await flipByte(where.file, where.offset + 10);
     const recheck = `${verifyId}-again`;
     await startWithCli('verify', recheck, { name: `cli-${process.pid}` });
     await assert.rejects(waitForJob(stack.client, recheck), (err: Error) => /1 of 4 part\(s\) do not match: part 2:/.test(err.message));
 
     // The search attributes courier's client sets, the workflow set itself: listings find every job by kind.
-    for (const kind of [...Object.keys(messages), 'restore', 'verify']) {
-      const jobId = kind === 'restore' ? restoreId : kind === 'verify' ? verifyId : ids[kind];
+    for (const kind of [...Object.keys(messages), ...later]) {
+      const jobId = kind === 'restore' ? restoreId : kind === 'verify' ? verifyId : (repositoryIds[kind] ?? ids[kind]);
       const listed = await waitUntil(`${kind} listed`, async () =>
         (await listJobs(stack.client, { kind: kind as 'backup' })).find((j) => j.jobId === jobId),
       );

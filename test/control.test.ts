@@ -6,7 +6,9 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { cancelJob, listJobs, pauseJob, queryProgress, resumeJob, statusLogOf, submit, waitForJob } from '../src/client';
 import type { BackupResult } from '../src/kinds/backup/contract';
-import { jobRecordKey, manifestKey } from '../src/jobs/keys';
+import { jobRecordKey } from '../src/jobs/keys';
+import { repoKeys } from '../src/repository/layout';
+import { snapshotsOf } from './helpers/repository';
 import { FsStore } from '../src/stores/fs-store';
 import { StagingDir } from '../src/activities/staging';
 import { createStack, randomFile, transferProgress, waitUntil, type Stack } from './helpers/stack';
@@ -35,9 +37,9 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
     stack.startWorker({
       wrapActivities: (real) => ({
         ...real,
-        async uploadPart(ref) {
+        async backupSegment(ref) {
           await sleep(250);
-          return real.uploadPart(ref);
+          return real.backupSegment(ref);
         },
       }),
     });
@@ -99,11 +101,13 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
     await assert.rejects(fs.stat(staging.dir), /ENOENT/, 'staging dir removed');
 
     const store = new FsStore(stack.config.storeDir);
-    assert.equal(await store.head(manifestKey(name)), undefined, 'no manifest: the backup is not visible as complete');
-    const parts = await store.list(`backups/${name}/parts`);
-    assert.ok(parts.length < 20, 'cancelled before the end');
-    const objects = await fs.readdir(path.join(stack.config.storeDir, 'objects', 'backups', name, 'parts')).catch(() => []);
-    assert.equal(objects.length, parts.length, 'every object in the store has its verified checksum; none is half-written');
+    assert.deepEqual(await snapshotsOf(stack.config, name), [], 'no snapshot: the backup is not visible as complete');
+    assert.deepEqual(await store.list(repoKeys.pendingPrefix), [], 'its claim on the repository is withdrawn');
+    const packs = await store.list(repoKeys.packsPrefix);
+    const objects = await fs
+      .readdir(path.join(stack.config.storeDir, 'objects', 'repo', 'packs'), { recursive: true, withFileTypes: true })
+      .catch(() => []);
+    assert.equal(objects.filter((e) => e.isFile()).length, packs.length, 'every object in the store has its verified checksum; none is half-written');
     assert.deepEqual(await fs.readdir(path.join(stack.config.storeDir, 'tmp')), [], 'no temp files left by the cancelled uploads');
 
     const record = JSON.parse(await fs.readFile(path.join(stack.config.storeDir, 'objects', jobRecordKey(jobId)), 'utf8'));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JobFailedError, submit, waitForJob } from '../src/client';
 import type { BackupResult } from '../src/kinds/backup/contract';
-import { partKey } from '../src/jobs/keys';
+import { chunkOnDisk, flipByte, snapshotsOf } from './helpers/repository';
 import { createStack, randomFile, type Stack } from './helpers/stack';
 
 const MiB = 1024 * 1024;
@@ -40,22 +40,20 @@ describe('restore from a damaged store', () => {
     assert.deepEqual(partials, [], 'no half-written temp file is left');
   }
 
-  it('a part whose bytes changed on the store disk fails naming the part', async () => {
-    await backUp('bitrot');
-    const object = path.join(stack.config.storeDir, 'objects', partKey('bitrot', 1));
-    const handle = await fs.open(object, 'r+');
-    const byte = Buffer.alloc(1);
-    await handle.read(byte, 0, 1, 4096);
-    byte[0] ^= 0xff;
-    await handle.write(byte, 0, 1, 4096);
-    await handle.close();
-    await restoreFails('bitrot', /part 1 of backup bitrot is corrupt/);
+  it('a chunk whose bytes changed on the store disk fails naming the chunk, its pack and the snapshot', async () => {
+    const backed = await backUp('bitrot');
+    const [snapshot] = await snapshotsOf(stack.config, 'bitrot');
+    const where = await chunkOnDisk(stack.config, snapshot!, 1);
+    await flipByte(where.file, where.offset + 100);
+    await restoreFails('bitrot', new RegExp(`chunk ${where.chunk} \\(pack ${where.pack}\\) of snapshot ${backed.snapshot} of bitrot is damaged`));
   });
 
-  it('a part missing from the store fails naming the part', async () => {
+  it('a pack missing from the store fails naming the pack', async () => {
     await backUp('missing-object');
-    await fs.rm(path.join(stack.config.storeDir, 'objects', partKey('missing-object', 2)));
-    await restoreFails('missing-object', /part 2 of backup missing-object is missing/);
+    const [snapshot] = await snapshotsOf(stack.config, 'missing-object');
+    const where = await chunkOnDisk(stack.config, snapshot!, 2);
+    await fs.rm(where.file);
+    await restoreFails('missing-object', new RegExp(`pack ${where.pack}|${where.pack}.* is missing`));
   });
 
   it('an unknown backup name fails with a clear cause', async () => {

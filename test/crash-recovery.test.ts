@@ -4,10 +4,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { queryProgress, submit, waitForJob } from '../src/client';
 import type { BackupResult } from '../src/kinds/backup/contract';
-import { partKey } from '../src/jobs/keys';
-import { openStore } from '../src/stores';
+import { PackIndex } from '../src/repository/pack-index';
+import { repositoryOf, snapshotsOf } from './helpers/repository';
 import { createStack, randomFile, sha256File, spawnWorker, waitUntil, type Stack } from './helpers/stack';
-import { watchPartCommits, type PartCommits } from './helpers/store-commits';
 
 const MiB = 1024 * 1024;
 
@@ -21,81 +20,56 @@ describe('a worker killed with SIGKILL', () => {
   });
   after(() => stack.close());
 
-  async function assertStoredExactlyOnce(result: BackupResult, source: string, commits: PartCommits) {
-    // Listing the store cannot show a second copy: part keys are fixed, so a part stored twice is still one object.
-    // The commits counted from outside the workers can: a part the recovering worker stores again (one the killed
-    // worker had already stored) is committed a second time, and the count of that part goes above one.
-    const parts = Array.from({ length: result.partCount }, (_, index) => index);
-    await waitUntil('the watcher to see every part committed', async () => commits.counts().size >= result.partCount, 10_000).catch(() => undefined);
-    commits.close();
-    assert.deepEqual(commits.errors, [], 'the watcher saw every commit');
-    const counts = commits.counts();
-    const notOnce = [...new Set([...parts, ...counts.keys()])].filter((index) => counts.get(index) !== 1);
-    assert.deepEqual(
-      notOnce.map((index) => `part ${index}: committed ${counts.get(index) ?? 0} time(s)`),
-      [],
-      'every part was committed to the store exactly once, by the killed worker or by the one that finished the job',
-    );
-
-    const store = openStore(stack.config);
-    const stored = await store.list(`backups/${result.name}/parts`);
-    assert.equal(stored.length, result.partCount, 'one object per part, no stray keys');
-    const manifest = JSON.parse(await fs.readFile(path.join(stack.config.storeDir, 'objects', result.manifestKey), 'utf8')) as {
-      parts: { index: number; sha256: string; size: number }[];
-    };
-    for (const part of manifest.parts) {
-      const info = stored[part.index];
-      assert.equal(info.key, partKey(result.name, part.index));
-      assert.equal(info.sha256, part.sha256, `part ${part.index} checksum`);
+  /** From the store's own pack tables: chunk bytes stored more than once (a pack the killed worker stored but had not yet recorded). */
+  async function storedTwice(): Promise<{ bytes: number; packs: number }> {
+    const index = await new PackIndex().refresh(await repositoryOf(stack.config));
+    const seen = new Set<string>();
+    let bytes = 0;
+    for (const table of index.packs()) {
+      for (const [id, , length] of table.chunks) {
+        if (seen.has(id)) bytes += length;
+        seen.add(id);
+      }
     }
-    await assert.rejects(fs.stat(path.join(stack.config.stagingDir, result.name)), 'staging removed');
-    const dest = path.join(dir, `${result.name}.restored`);
-    const restore = await submit(stack.client, stack.config, { kind: 'restore', name: result.name, dest });
-    await waitForJob(stack.client, restore.jobId);
-    assert.equal(await sha256File(dest), await sha256File(source), 'restore is identical');
+    return { bytes, packs: index.packCount };
   }
 
-  it('in the middle of uploads: a second worker finishes the job, every part stored once', async () => {
-    const source = await randomFile(dir, 'killed-mid-upload', 120 * MiB + 5);
-    const commits = await watchPartCommits(stack.config.storeDir, 'killed-mid-upload');
+  it('in the middle of a deduplicating backup: a second worker finishes it, at most the packs in flight are sent again, nothing is lost', async () => {
+    const base = await randomFile(dir, 'killed-base', 24 * MiB);
+    const backed = await submit(stack.client, stack.config, { kind: 'backup', name: 'killed-mid-upload', source: base });
+    await stack.startWorker();
+    await waitForJob(stack.client, backed.jobId);
+    await stack.stopWorker();
+    // The second version shares its first 24 MiB with the first: those chunks are found, the rest is new.
+    const source = path.join(dir, 'killed-mid-upload');
+    await fs.writeFile(source, Buffer.concat([await fs.readFile(base), await fs.readFile(await randomFile(dir, 'killed-tail', 96 * MiB + 5))]));
     const first = spawnWorker(stack.env);
-    const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'killed-mid-upload', source });
-    const atKill = await waitUntil('uploads under way', async () => {
+    const { jobId } = await submit(stack.client, { ...stack.config, partSize: 4 * MiB }, { kind: 'backup', name: 'killed-mid-upload', source });
+    const atKill = await waitUntil('segments under way', async () => {
       const p = await queryProgress(stack.client, jobId, 1000);
       return p?.kind === 'backup' && p.phase === 'upload' && p.partsDone >= 10 ? p : undefined;
     });
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
-    assert.ok(atKill.partsDone < atKill.partsTotal, 'the worker died before the upload finished');
+    assert.ok(atKill.partsDone < atKill.partsTotal, 'the worker died before the backup finished');
 
     await stack.startWorker();
     const result = (await waitForJob(stack.client, jobId)) as BackupResult;
-    assert.equal(result.partCount, 121);
-    // A lower bound only (partsUploaded counts one result per part, so it cannot show a second upload): every part
-    // counts as uploaded by this job except the ones in flight at the kill, which the retry found already stored.
-    assert.ok(result.partsUploaded >= result.partCount - 2, 'every part but the ones in flight at the kill counts as uploaded by this job');
-    await assertStoredExactlyOnce(result, source, commits);
+    assert.equal(result.partCount, 31);
+    const twice = await storedTwice();
+    // Two segments run at once; each has at most one pack stored but not yet in its table when the worker dies.
+    assert.ok(twice.bytes <= 2 * 16 * MiB, `${twice.bytes} bytes stored twice`);
+    const dest = path.join(dir, 'killed-mid-upload.restored');
+    const restore = await submit(stack.client, stack.config, { kind: 'restore', name: 'killed-mid-upload', dest });
+    await waitForJob(stack.client, restore.jobId);
+    assert.equal(await sha256File(dest), await sha256File(source), 'restore is identical');
+    const earlier = (await snapshotsOf(stack.config, 'killed-mid-upload'))[0]!;
+    const old = path.join(dir, 'killed-base.restored');
+    await waitForJob(
+      stack.client,
+      (await submit(stack.client, stack.config, { kind: 'restore', name: 'killed-mid-upload', dest: old, snapshot: earlier.id })).jobId,
+    );
+    assert.equal(await sha256File(old), await sha256File(base), 'the earlier snapshot is untouched');
     await stack.stopWorker();
-  });
-
-  it('in the middle of the split: the retried split keeps the verified parts and writes the rest', async () => {
-    const source = await randomFile(dir, 'killed-mid-split', 400 * MiB);
-    const commits = await watchPartCommits(stack.config.storeDir, 'killed-mid-split');
-    const env = { ...stack.env, COURIER_PART_SIZE: '8MiB' };
-    const first = spawnWorker(env);
-    const { jobId } = await submit(stack.client, { ...stack.config, partSize: 8 * MiB }, { kind: 'backup', name: 'killed-mid-split', source });
-    const staged = path.join(stack.config.stagingDir, 'killed-mid-split');
-    await waitUntil('a few parts split', async () => {
-      const names = await fs.readdir(staged).catch(() => []);
-      return names.filter((n) => /^part-\d+\.json$/.test(n)).length >= 3;
-    });
-    first.kill('SIGKILL');
-    await new Promise((resolve) => first.once('exit', resolve));
-
-    await stack.startWorker();
-    const result = (await waitForJob(stack.client, jobId)) as BackupResult;
-    assert.equal(result.partCount, 50);
-    assert.ok(result.partsReusedBySplit >= 3, `the split kept finished parts (kept ${result.partsReusedBySplit})`);
-    await assertStoredExactlyOnce(result, source, commits);
   });
 });

@@ -47,9 +47,9 @@ describe('HTTP API against the real stack', () => {
       wrapActivities: (real) => ({
         ...real,
         // Parts of jobs named slow-* take a while, so pause and cancel find them running.
-        async uploadPart(ref) {
-          if (ref.backup.startsWith('slow-')) await new Promise((resolve) => setTimeout(resolve, 200));
-          return real.uploadPart(ref);
+        async backupSegment(ref) {
+          if (ref.name.startsWith('slow-')) await new Promise((resolve) => setTimeout(resolve, 200));
+          return real.backupSegment(ref);
         },
       }),
     });

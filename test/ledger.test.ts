@@ -21,9 +21,9 @@ describe('the PostgreSQL status ledger', () => {
     await stack.startWorker({
       wrapActivities: (real) => ({
         ...real,
-        async uploadPart(ref) {
+        async backupSegment(ref) {
           await new Promise((resolve) => setTimeout(resolve, 200));
-          return real.uploadPart(ref);
+          return real.backupSegment(ref);
         },
       }),
     });

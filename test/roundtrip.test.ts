@@ -6,6 +6,7 @@ import { submit, waitForJob } from '../src/client';
 import type { BackupResult } from '../src/kinds/backup/contract';
 import type { JobProgress } from '../src/kinds/registry';
 import type { RestoreResult } from '../src/kinds/restore/contract';
+import { snapshotsOf } from './helpers/repository';
 import { createStack, randomFile, sha256File, type Stack } from './helpers/stack';
 
 const MiB = 1024 * 1024;
@@ -60,11 +61,9 @@ describe('backup and restore round trips', () => {
   it('N parts plus one byte', async () => {
     const { backed } = await roundTrip('plus-one', 5 * PART + 1);
     assert.equal(backed.partCount, 6);
-    const manifest = JSON.parse(await fs.readFile(path.join(stack.config.storeDir, 'objects', backed.manifestKey), 'utf8')) as {
-      parts: { size: number }[];
-    };
+    const [snapshot] = (await snapshotsOf(stack.config, 'plus-one')).filter((s) => s.id === backed.snapshot);
     assert.deepEqual(
-      manifest.parts.map((p) => p.size),
+      snapshot!.segments.map((s) => s.size),
       [PART, PART, PART, PART, PART, 1],
     );
   });

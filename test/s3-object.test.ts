@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { cancelJob, JobFailedError, queryProgress, submit, waitForJob } from '../src/client';
 import type { BackupResult } from '../src/kinds/backup/contract';
-import { objectKey } from '../src/jobs/keys';
+import { snapshotObjectKey } from '../src/repository/layout';
 import { S3Store } from '../src/stores/s3-store';
 import { startS3Server, type S3Server } from './helpers/s3-server';
 import { createStack, randomFile, sha256File, spawnWorker, waitUntil, type Stack } from './helpers/stack';
@@ -55,11 +55,22 @@ describe('S3 store, object layout: one object through a resumable multipart uplo
         stack.client,
         (await submit(stack.client, stack.config, { kind: 'backup', name, source })).jobId,
       )) as BackupResult;
-      assert.equal(result.objectKey, objectKey(name));
-      const object = await store.head(objectKey(name));
+      assert.equal(result.objectKey, snapshotObjectKey(name, result.snapshot!));
+      const object = await store.head(result.objectKey!);
       assert.equal(object?.size, size, 'one object holds the whole file');
-      assert.equal((await store.list(`backups/${name}/parts`)).length, 0, 'no per-part objects');
+      assert.deepEqual(
+        (await store.list(`backups/${name}`)).map((o) => o.key),
+        [result.objectKey],
+        'one plain object per snapshot, nothing else',
+      );
       await restoreMatches(name, source);
+      // A second backup of the name is a second object: the first is not overwritten.
+      const again = (await waitForJob(
+        stack.client,
+        (await submit(stack.client, stack.config, { kind: 'backup', name, source, id: `${name}-again` })).jobId,
+      )) as BackupResult;
+      assert.notEqual(again.objectKey, result.objectKey);
+      assert.equal((await store.head(result.objectKey!))?.size, size, 'the first snapshot keeps its object');
     });
   }
 
@@ -67,8 +78,11 @@ describe('S3 store, object layout: one object through a resumable multipart uplo
     await stack.startWorker();
     const name = 'object-bitrot';
     const source = await randomFile(dir, name, 3 * 5 * MiB);
-    await waitForJob(stack.client, (await submit(stack.client, stack.config, { kind: 'backup', name, source })).jobId);
-    const handle = await fs.open(path.join(s3.root, BUCKET, 'courier', objectKey(name)), 'r+');
+    const backed = (await waitForJob(
+      stack.client,
+      (await submit(stack.client, stack.config, { kind: 'backup', name, source })).jobId,
+    )) as BackupResult;
+    const handle = await fs.open(path.join(s3.root, BUCKET, 'courier', backed.objectKey!), 'r+');
     await handle.write(Buffer.from('rot'), 0, 3, 5 * MiB + 1000);
     await handle.close();
     const dest = path.join(dir, `${name}.out`);
@@ -93,9 +107,9 @@ describe('S3 store, object layout: one object through a resumable multipart uplo
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
 
-    const [upload] = (await store.listMultipartUploads(`backups/${name}`)).filter((u) => u.key === objectKey(name));
+    const [upload] = await store.listMultipartUploads(`backups/${name}`);
     assert.ok(upload, 'the multipart upload is open');
-    const before = new Set((await store.listParts(objectKey(name), upload.uploadId)).map((p) => p.partNumber - 1));
+    const before = new Set((await store.listParts(upload.key, upload.uploadId)).map((p) => p.partNumber - 1));
     assert.ok(before.size >= 5 && before.size < 60, `killed mid-upload with ${before.size} parts in the upload`);
 
     const sentAfter = new Set<number>();
@@ -138,11 +152,12 @@ describe('S3 store, object layout: one object through a resumable multipart uplo
       const progress = await queryProgress(stack.client, jobId);
       return progress?.kind === 'backup' && progress.phase === 'upload' && progress.partsDone >= 2;
     });
-    assert.equal((await store.listMultipartUploads(`backups/${name}`)).length, 1);
+    const uploads = await store.listMultipartUploads(`backups/${name}`);
+    assert.equal(uploads.length, 1);
     await cancelJob(stack.client, jobId);
     await assert.rejects(waitForJob(stack.client, jobId), (err: unknown) => err instanceof JobFailedError && err.status === 'cancelled');
     assert.deepEqual(await store.listMultipartUploads(`backups/${name}`), []);
-    assert.equal(await store.head(objectKey(name)), undefined);
+    assert.equal(await store.head(uploads[0]!.key), undefined);
   });
 
   it('refuses a part size below the 5 MiB multipart minimum with a clear message', async () => {

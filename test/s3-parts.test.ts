@@ -4,14 +4,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JobFailedError, submit, waitForJob } from '../src/client';
 import type { BackupResult } from '../src/kinds/backup/contract';
-import { partKey } from '../src/jobs/keys';
-import { StagingDir } from '../src/activities/staging';
+import { randomBytes } from 'node:crypto';
+import { chunkOnDisk, flipByte, snapshotsOf } from './helpers/repository';
 import { startS3Server, type S3Server } from './helpers/s3-server';
-import { createStack, randomFile, sha256File, type Stack } from './helpers/stack';
+import { createStack, randomFile, runCli, sha256File, type Stack } from './helpers/stack';
 
 const MiB = 1024 * 1024;
 
-describe('S3 store, parts layout, against a real S3 server (versitygw)', () => {
+describe('S3 store, encrypted chunks, against a real S3 server (versitygw)', () => {
   let s3: S3Server;
   let stack: Stack;
   let dir: string;
@@ -19,7 +19,11 @@ describe('S3 store, parts layout, against a real S3 server (versitygw)', () => {
   before(async () => {
     s3 = await startS3Server();
     await s3.createBucket('courier-parts');
-    stack = await createStack({ ...s3.envFor('courier-parts'), COURIER_PART_SIZE: '1MiB' });
+    const keys = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP ?? '/tmp', 's3-key-'));
+    await fs.writeFile(path.join(keys, 'repo.key'), randomBytes(32).toString('base64'));
+    stack = await createStack({ ...s3.envFor('courier-parts'), COURIER_PART_SIZE: '1MiB', COURIER_REPO_KEY_FILE: path.join(keys, 'repo.key') });
+    const init = await runCli(['store', 'init'], stack.env);
+    assert.equal(init.code, 0, init.stderr);
     await stack.startWorker();
     dir = await fs.mkdtemp(path.join(stack.config.dataDir, '..', 's3-files-'));
   });
@@ -40,8 +44,9 @@ describe('S3 store, parts layout, against a real S3 server (versitygw)', () => {
       const result = (await waitForJob(stack.client, backup.jobId)) as BackupResult;
       assert.equal(result.partCount, Math.ceil(size / MiB));
       if (size > 0) {
-        const onServer = path.join(s3.root, 'courier-parts', 'courier', partKey(name, 0));
-        assert.ok((await fs.stat(onServer)).size > 0, 'the part is an object in the bucket');
+        const [snapshot] = await snapshotsOf(stack.config, name);
+        const where = await chunkOnDisk(stack.config, snapshot!, 0, path.join(s3.root, 'courier-parts', 'courier'));
+        assert.ok((await fs.stat(where.file)).size > 0, 'its pack is an object in the bucket');
       }
       const dest = path.join(dir, `${name}.out`);
       const restore = await submit(stack.client, stack.config, { kind: 'restore', name, dest });
@@ -50,25 +55,27 @@ describe('S3 store, parts layout, against a real S3 server (versitygw)', () => {
     });
   }
 
-  it('a part corrupted on the server disk fails the restore naming the part', async () => {
+  it('a chunk corrupted on the server disk fails the restore naming the chunk', async () => {
     const name = 's3-bitrot';
     const source = await randomFile(dir, name, 3 * MiB);
     await waitForJob(stack.client, (await submit(stack.client, stack.config, { kind: 'backup', name, source })).jobId);
-    const onServer = path.join(s3.root, 'courier-parts', 'courier', partKey(name, 1));
-    const handle = await fs.open(onServer, 'r+');
-    await handle.write(Buffer.from('rot'), 0, 3, 1000);
-    await handle.close();
+    const [snapshot] = await snapshotsOf(stack.config, name);
+    const where = await chunkOnDisk(stack.config, snapshot!, 1, path.join(s3.root, 'courier-parts', 'courier'));
+    await flipByte(where.file, where.offset + 1000);
     const dest = path.join(dir, `${name}.out`);
     const restore = await submit(stack.client, stack.config, { kind: 'restore', name, dest });
     await assert.rejects(waitForJob(stack.client, restore.jobId), (err: unknown) => {
       assert.ok(err instanceof JobFailedError);
-      assert.match(err.message, /part 1 of backup s3-bitrot is corrupt/);
+      assert.match(
+        err.message,
+        new RegExp(`chunk ${where.chunk} \\(pack ${where.pack}\\) of snapshot ${snapshot!.id} of s3-bitrot is damaged: authentication failed`),
+      );
       return true;
     });
     await assert.rejects(fs.stat(dest), /ENOENT/, 'the target is untouched');
   });
 
-  it('wrong credentials and a missing bucket fail the job with a clear error and keep the staged parts', async () => {
+  it('wrong credentials and a missing bucket fail the job with a clear error', async () => {
     for (const [label, env, pattern] of [
       ['wrong credentials', { ...s3.envFor('courier-parts'), AWS_SECRET_ACCESS_KEY: 'not-the-secret' }, /refused the credentials/],
       ['a missing bucket', s3.envFor('no-such-bucket'), /bucket "no-such-bucket" does not exist/],
@@ -84,8 +91,6 @@ describe('S3 store, parts layout, against a real S3 server (versitygw)', () => {
           assert.match(err.message, pattern);
           return true;
         });
-        const staging = new StagingDir(broken.config.stagingDir, name);
-        for (let index = 0; index < 3; index++) assert.ok(await staging.partSize(index), `${label}: part ${index} is still staged`);
       } finally {
         await broken.close();
       }

@@ -3,7 +3,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { getJob, submit, waitForJob } from '../src/client';
-import { partKey } from '../src/jobs/keys';
+import { repoKeys } from '../src/repository/layout';
+import { PackIndex } from '../src/repository/pack-index';
+import { repositoryOf } from './helpers/repository';
 import { type BackupResult } from '../src/kinds/backup/contract';
 import { S3Store } from '../src/stores/s3-store';
 import { startS3Server, type S3Server } from './helpers/s3-server';
@@ -34,7 +36,7 @@ describe('graceful shutdown: SIGTERM lets running uploads finish, then the worke
     await s3?.stop();
   });
 
-  it('a worker stopped mid-backup exits 0 and the next worker completes the job without uploading any part twice', async () => {
+  it('a worker stopped mid-backup exits 0 and the next worker completes the job without storing any chunk twice', async () => {
     const name = 'shutdown-mid-backup';
     const dir = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'shutdown-'));
     const source = await randomFile(dir, `${name}.bin`, 40 * 8 * MiB);
@@ -64,27 +66,31 @@ describe('graceful shutdown: SIGTERM lets running uploads finish, then the worke
     }
     const jobId = jobIdOf!;
 
-    const inStore = new Set((await store.list(`backups/${name}/parts`)).map((object) => object.key));
-    assert.ok(inStore.size >= 3 && inStore.size < 40, `stopped mid-backup with ${inStore.size} of 40 parts in the store`);
+    const packsAtStop = (await store.list(repoKeys.packsPrefix)).length;
+    assert.ok(packsAtStop >= 1, `stopped mid-backup with ${packsAtStop} pack(s) stored`);
 
-    const sentAgain: number[] = [];
-    const sentByNext: number[] = [];
+    const byNext: { index: number; newChunks: number; chunks: number }[] = [];
     await stack.startWorker({
       wrapActivities: (real) => ({
         ...real,
-        async uploadPart(ref) {
-          const result = await real.uploadPart(ref);
-          if (result.uploaded) sentByNext.push(ref.index);
-          if (result.uploaded && inStore.has(partKey(name, ref.index))) sentAgain.push(ref.index);
+        async backupSegment(ref) {
+          const result = await real.backupSegment(ref);
+          byNext.push({ index: ref.index, newChunks: result.newChunks, chunks: result.chunks });
           return result;
         },
       }),
     });
     const result = (await waitForJob(stack.client, jobId)) as BackupResult;
     assert.equal(result.partCount, 40);
-    assert.deepEqual(sentAgain, [], 'no part the stopped worker uploaded was uploaded again');
-    assert.equal(sentByNext.length, 40 - inStore.size, 'the next worker uploaded exactly the missing parts');
-    assert.equal(result.partsUploaded, 40, 'each part was uploaded once in all');
+    assert.ok(byNext.length > 0 && byNext.length < 40, `the next worker ran the ${byNext.length} segment(s) left`);
+    assert.deepEqual(
+      byNext.filter((s) => s.newChunks !== s.chunks).map((s) => s.index),
+      [],
+      'no segment the stopped worker had finished ran again: every chunk the next worker met was new',
+    );
+    const index = await new PackIndex().refresh(await repositoryOf(stack.config));
+    const ids = index.packs().flatMap((t) => t.chunks.map(([id]) => id));
+    assert.equal(new Set(ids).size, ids.length, 'no chunk was stored twice');
 
     const dest = path.join(dir, `${name}.out`);
     await waitForJob(stack.client, (await submit(stack.client, stack.config, { kind: 'restore', name, dest })).jobId);

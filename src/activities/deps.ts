@@ -7,6 +7,10 @@ import { openPipelineFile, type PipelineFile } from '../kinds/etl/pipelines';
 import { messageKinds, type AnyMessageKind } from '../kinds/registry';
 import { openStore, type ObjectStore } from '../stores';
 import { openLedger, type Ledger } from './ledger';
+import { PackIndex } from '../repository/pack-index';
+import { repositoryOpener } from '../repository/open';
+import type { Repository } from '../repository/repository';
+import { createSnapshotCache, type SnapshotCache } from '../repository/snapshot-cache';
 
 /** What every activity needs from the worker that hosts it; nothing an activity uses lives in a module global. */
 export interface ActivityDeps {
@@ -19,6 +23,11 @@ export interface ActivityDeps {
   /** The mail server, when COURIER_SMTP_URL is set. */
   mailer?: Pick<Transporter, 'sendMail'>;
   manifests: ManifestCache;
+  /** The backup repository, opened (and unlocked) once per worker. */
+  repository: () => Promise<Repository>;
+  /** Which chunks the repository holds, kept between activities. */
+  packIndex: PackIndex;
+  snapshots: SnapshotCache;
   /** COURIER_ETL_CONFIG, re-read when it changes. */
   pipelines: PipelineFile;
   /** Dispatch handlers by format. */
@@ -33,6 +42,7 @@ export interface OwnedDeps extends ActivityDeps {
 /** The dependencies a worker's activities share, from its configuration; any of them may be given instead. */
 export function createDeps(config: Config, given: Partial<ActivityDeps> = {}): OwnedDeps {
   const store = given.store ?? openStore(config);
+  const repository = given.repository ?? repositoryOpener(config, store);
   const ledger = 'ledger' in given ? given.ledger : config.ledgerUrl ? openLedger(config.ledgerUrl) : undefined;
   const transport = 'mailer' in given ? undefined : config.smtp.url ? createTransport(config.smtp.url) : undefined;
   return {
@@ -42,6 +52,9 @@ export function createDeps(config: Config, given: Partial<ActivityDeps> = {}): O
     ledger,
     mailer: given.mailer ?? transport,
     manifests: given.manifests ?? createManifestCache(store),
+    repository,
+    packIndex: given.packIndex ?? new PackIndex(),
+    snapshots: given.snapshots ?? createSnapshotCache(repository),
     pipelines: given.pipelines ?? openPipelineFile(config.etl.configFile),
     handlers: given.handlers ?? builtInHandlers(),
     async close() {

@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { PathRefused } from '../security/paths';
 import { StoreError } from '../stores';
+import { RepositoryError } from '../repository/repository';
+import { DamagedObject } from '../repository/seal';
 
 /**
  * Failures that retrying cannot fix: bad input or lost data. The type lets
@@ -21,5 +23,8 @@ export function asFailure(err: unknown): unknown {
   if (err instanceof StoreError) return ApplicationFailure.nonRetryable(err.message, err.reason);
   // A refused path is the caller's mistake: retrying cannot change the answer.
   if (err instanceof PathRefused) return ApplicationFailure.nonRetryable(err.message, 'BadInput');
+  // No repository, no key or the wrong one: an operator must act first. Damage does not heal by reading again.
+  if (err instanceof RepositoryError) return ApplicationFailure.nonRetryable(err.message, err.reason === 'Damaged' ? 'Corrupt' : 'NotConfigured');
+  if (err instanceof DamagedObject) return ApplicationFailure.nonRetryable(err.message, 'Corrupt');
   return err;
 }

@@ -16,7 +16,7 @@ import type { Inbox } from '../watch/inbox';
 import { CliError, EXIT, hostOption, printJson } from './output';
 import { table, withClient } from './operator-commands';
 
-function durationOption(flag: string, text: string): number {
+export function durationOption(flag: string, text: string): number {
   // Days are the natural unit for cleanup ages; parseDuration knows up to hours.
   const days = /^\s*(\d+)\s*d\s*$/.exec(text);
   if (days) return Number(days[1]) * 86_400_000;

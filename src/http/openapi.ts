@@ -116,6 +116,17 @@ export function openApiDocument(version: string) {
           responses: { 200: { description: 'queues', ...json({ type: 'object' }) } },
         },
       },
+      '/v1/backups/{name}/snapshots': {
+        get: {
+          summary: "A backup name's snapshots, oldest first; restore one by giving its id as the restore message's snapshot",
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            200: { description: 'snapshots', ...json({ type: 'object' }) },
+            404: { description: 'no snapshots of that name' },
+            409: { description: 'the repository cannot be opened (no repository, no key, wrong key)' },
+          },
+        },
+      },
       '/healthz': {
         get: {
           summary: 'Temporal reachable, server and worker uptime',

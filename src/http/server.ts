@@ -12,6 +12,11 @@ import { MessageError } from '../jobs/message-error';
 import { hostTag } from '../security/host-tags';
 import { sendError, sendFailure } from './errors';
 import { openApiDocument } from './openapi';
+import { backupName } from '../jobs/fields';
+import { snapshotViews } from '../operations/snapshot-views';
+import { repositoryOpener } from '../repository/open';
+import { RepositoryError, type Repository } from '../repository/repository';
+import { openStore } from '../stores';
 
 export interface HttpDeps {
   config: Config;
@@ -28,6 +33,7 @@ const ROUTES: { pattern: RegExp; methods: string[] }[] = [
   { pattern: /^\/v1\/jobs\/[^/]+\/?$/, methods: ['GET'] },
   { pattern: /^\/v1\/jobs\/[^/]+\/(cancel|pause|resume|retry)\/?$/, methods: ['POST'] },
   { pattern: /^\/v1\/queues\/?$/, methods: ['GET'] },
+  { pattern: /^\/v1\/backups\/[^/]+\/snapshots\/?$/, methods: ['GET'] },
   { pattern: /^\/(healthz|metrics|openapi\.json)$/, methods: ['GET'] },
 ];
 
@@ -137,6 +143,23 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
       const submission = await retryJob(client, config, request.params.id);
       return await getJob(client, submission.jobId);
     } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  // The repository is opened on first use: a server that never lists snapshots needs no store key.
+  let repository: (() => Promise<Repository>) | undefined;
+  app.get<{ Params: { name: string } }>('/v1/backups/:name/snapshots', async (request, reply) => {
+    const name = backupName.safeParse(request.params.name);
+    if (!name.success)
+      return sendError(reply, 400, 'BadRequest', `bad backup name "${request.params.name}": ${name.error.issues[0]?.message}`, { fields: ['name'] });
+    try {
+      repository ??= repositoryOpener(config, openStore(config));
+      const snapshots = await snapshotViews(await repository(), openStore(config), name.data);
+      if (snapshots.length === 0) return sendError(reply, 404, 'NotFound', `no snapshots of "${name.data}"`);
+      return { name: name.data, snapshots };
+    } catch (err) {
+      if (err instanceof RepositoryError) return sendError(reply, 409, 'Conflict', err.message);
       return sendFailure(reply, err);
     }
   });

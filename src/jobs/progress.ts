@@ -13,6 +13,7 @@ export type Phase =
   | 'transform'
   | 'load'
   | 'archive'
+  | 'wait'
   | 'completed'
   | 'failed';
 

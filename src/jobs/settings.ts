@@ -23,7 +23,8 @@ export interface JobSettings {
   /** Status transitions are appended to the PostgreSQL ledger. */
   ledger: boolean;
   /** How a backup's parts are kept: one object each, or one object assembled by a multipart upload. */
-  layout: 'parts' | 'object';
+  /** chunks: deduplicated snapshots in the repository (`parts`, its older name, in jobs started before snapshots); object: one plain S3 object per snapshot. */
+  layout: 'chunks' | 'parts' | 'object';
   /** Pinning file steps to one host; absent in jobs started before hosts existed, which run them on the shared queue. */
   hosts?: HostSettings;
   /** With the codec on: the tag each host the message names goes by in queue names and identities (see hostTag). */

@@ -13,9 +13,12 @@ import type { Meter } from './kind';
 import { pushKind } from './push/kind';
 import { restoreKind } from './restore/kind';
 import { verifyKind } from './verify/kind';
+import { forgetKind } from './forget/kind';
+import { pruneKind } from './prune/kind';
+import { checkKind } from './check/kind';
 
 /** Every kind of message courier takes. */
-export const KINDS = [backupKind, restoreKind, dispatchKind, pushKind, etlKind, verifyKind] as const;
+export const KINDS = [backupKind, restoreKind, dispatchKind, pushKind, etlKind, verifyKind, forgetKind, pruneKind, checkKind] as const;
 
 /** Every workflow courier runs: the kinds', and the jobs they start. */
 export const JOB_TYPES = [...KINDS, etlTransformType, etlLoadType, etlCleanupType] as const;

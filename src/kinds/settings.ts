@@ -38,11 +38,12 @@ function hostTagsFor(config: Config, names: string[]): Pick<JobSettings, 'hostTa
 }
 
 function layoutFor(config: Config, asked?: JobSettings['layout']): JobSettings['layout'] {
-  const layout = asked ?? (config.store.kind === 's3' ? config.store.layout : 'parts');
+  const layout = asked ?? (config.store.kind === 's3' ? config.store.layout : 'chunks');
   if (layout === 'object' && config.store.kind !== 's3') {
-    throw new MessageError('layout: "object" needs an S3 store (COURIER_STORE=s3://bucket/prefix); the fs store keeps parts', ['layout']);
+    throw new MessageError('layout: "object" needs an S3 store (COURIER_STORE=s3://bucket/prefix); the fs store keeps chunks', ['layout']);
   }
-  return layout;
+  // "parts" is what chunks were called before backups became snapshots.
+  return layout === 'parts' ? 'chunks' : layout;
 }
 
 /**

@@ -2,12 +2,15 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temp
 import type { Config } from '../config';
 import type { CleanupInput } from '../kinds/etl/contract';
 import { etlCleanupType } from '../kinds/etl/kind';
+import { kindNamed } from '../kinds/registry';
 import { settingsFor } from '../kinds/settings';
 import { hostTag } from '../security/host-tags';
 import { CourierHost, CourierKind, CourierStatus } from '../search-attributes';
 
 export interface CleanupScheduleView {
   id: string;
+  /** What it runs: etl-cleanup, prune or check. */
+  runs?: string;
   every?: string;
   olderThanMs?: number;
   paused: boolean;
@@ -50,12 +53,45 @@ export async function createCleanupSchedule(
   });
 }
 
+/**
+ * A Temporal Schedule that starts a prune or a check every `everyMs` with just
+ * its message: the worker admits it and resolves its settings, as for any client.
+ */
+export async function createRepositorySchedule(
+  client: Client,
+  config: Config,
+  options: { id: string; everyMs: number; message: { kind: 'prune' } | { kind: 'check'; readDataSubset: string } },
+): Promise<void> {
+  const kind = kindNamed(options.message.kind)!;
+  kind.parse(options.message);
+  await client.schedule.create({
+    scheduleId: options.id,
+    spec: { intervals: [{ every: options.everyMs }] },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+    action: {
+      type: 'startWorkflow',
+      workflowType: kind.workflow as (message: unknown) => Promise<unknown>,
+      workflowId: options.id,
+      taskQueue: config.taskQueue,
+      args: [options.message],
+      typedSearchAttributes: [
+        { key: CourierKind, value: kind.name },
+        { key: CourierStatus, value: 'queued' },
+      ],
+    },
+    memo: { courier: kind.name },
+  });
+}
+
+const SCHEDULED = ['etl-cleanup', 'prune', 'check'];
+
 async function viewOf(client: Client, id: string): Promise<CleanupScheduleView> {
   const described = await client.schedule.getHandle(id).describe();
   const every = described.spec.intervals?.[0]?.every;
   return {
     id,
     every: every === undefined ? undefined : `${Math.round(Number(every) / 1000)}s`,
+    runs: String((described.memo as Record<string, unknown> | undefined)?.courier ?? ''),
     olderThanMs: Number((described.memo as Record<string, unknown> | undefined)?.olderThanMs ?? NaN) || undefined,
     paused: described.state.paused,
     nextRuns: described.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString()),
@@ -67,7 +103,7 @@ async function viewOf(client: Client, id: string): Promise<CleanupScheduleView> 
 export async function listCleanupSchedules(client: Client): Promise<CleanupScheduleView[]> {
   const views: CleanupScheduleView[] = [];
   for await (const summary of client.schedule.list()) {
-    if ((summary.memo as Record<string, unknown> | undefined)?.courier !== 'etl-cleanup') continue;
+    if (!SCHEDULED.includes(String((summary.memo as Record<string, unknown> | undefined)?.courier))) continue;
     views.push(await viewOf(client, summary.scheduleId));
   }
   return views.sort((a, b) => a.id.localeCompare(b.id));

@@ -7,3 +7,6 @@ export { etlTransform } from '../kinds/etl/transform-workflow';
 export { etlLoad } from '../kinds/etl/load-workflow';
 export { etlCleanup } from '../kinds/etl/cleanup-workflow';
 export { verify } from '../kinds/verify/workflow';
+export { forget } from '../kinds/forget/workflow';
+export { prune } from '../kinds/prune/workflow';
+export { check } from '../kinds/check/workflow';

@@ -31,6 +31,8 @@ export interface PartRef {
 
 export interface ObjectPartRef extends PartRef {
   uploadId: string;
+  /** The snapshot's object; absent for jobs started before snapshots. */
+  key?: string;
 }
 
 export interface PartResult {
@@ -38,6 +40,37 @@ export interface PartResult {
   size: number;
   /** false when the part was already in the store, verified, from an earlier attempt. */
   uploaded: boolean;
+}
+
+/** One segment of the source, cut into chunks by content: the unit of a chunked backup's work. */
+export interface SegmentRef {
+  jobId: string;
+  /** The backup's name, for logs and people. */
+  name: string;
+  /** The snapshot the job writes: its lists are stored under it. */
+  snapshotId: string;
+  source: SourceInfo;
+  index: number;
+  segmentSize: number;
+}
+
+export interface SegmentResult {
+  index: number;
+  offset: number;
+  size: number;
+  /** The id of the segment's chunk list in the repository. */
+  list: string;
+  chunks: number;
+  /** Chunks the repository lacked, their plain bytes, and the sealed bytes stored for them. */
+  newChunks: number;
+  bytesNew: number;
+  bytesStored: number;
+  packs: number;
+}
+
+export interface WholeFile {
+  sha256: string;
+  md5?: string;
 }
 
 export interface BackupState {
@@ -52,6 +85,11 @@ export interface BackupState {
   uploadId?: string;
   /** Hosts this job was pinned to and lost, in order. */
   hostsLost?: string[];
+  /** The snapshot this job writes (jobs started before snapshots existed have none). */
+  snapshotId?: string;
+  /** A chunked backup's finished segments. */
+  segments?: SegmentResult[];
+  whole?: WholeFile;
 }
 
 export interface BackupInput {
@@ -82,6 +120,13 @@ export interface BackupResult {
   sha256: string;
   md5?: string;
   manifestKey: string;
+  /** The snapshot written; absent for backups made before snapshots. */
+  snapshot?: string;
+  layout?: 'chunks' | 'object' | 'parts';
+  /** A chunked backup: chunks in the file, those the repository lacked, and the bytes stored for them. */
+  chunks?: number;
+  newChunks?: number;
+  bytesStored?: number;
   /** The object layout's single object. */
   objectKey?: string;
   partsUploaded: number;

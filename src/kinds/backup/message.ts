@@ -11,8 +11,8 @@ export const backupMessage = z.strictObject({
   source: absolutePath,
   partSize: z.number().int().min(1).max(MAX_PART_SIZE).optional(),
   checksums: checksumSet.optional(),
-  /** S3 only: `parts` stores each part as an object; `object` assembles one object with a multipart upload. */
-  layout: z.enum(['parts', 'object']).optional(),
+  /** `chunks` (default): deduplicated, compressed, encrypted snapshots; `object` (S3 only): one plain object per snapshot. `parts` is the older name of `chunks`. */
+  layout: z.enum(['chunks', 'parts', 'object']).optional(),
   host: pinnedHost,
   project: project.optional(),
   notify: notifySettings.optional(),

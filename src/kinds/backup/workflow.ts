@@ -1,4 +1,4 @@
-import { CancellationScope, continueAsNew, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, continueAsNew, isCancellation, patched, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { BackupInput, BackupProgress, BackupResult, BackupState } from './contract';
 import type { BackupMessage } from './message';
@@ -9,21 +9,30 @@ import { splitProgressSignal } from './definitions';
 import { trackJob } from '../../workflows/job-tracker';
 import { pinHost } from '../../workflows/host-pin';
 import { PARTS_PER_RUN, runPartPool } from '../../workflows/part-pool';
+import { snapshotIdFor } from '../../repository/snapshot-id';
+import { repoKeys, snapshotObjectKey } from '../../repository/layout';
 
 /**
- * A backup (seed 000): check the source, split it into checksummed parts in
- * staging, upload and verify every part (deleting each local copy only after
- * its verified upload), store the manifest, remove staging, report.
+ * A backup (seed 000) as a snapshot: check the source, then cut each segment
+ * into chunks by content and store the chunks the repository lacks, while the
+ * whole file is hashed beside it; write the snapshot, report. In the `object`
+ * layout: split into checksummed parts in staging, upload and verify each as a
+ * range of one plain object (deleting each local copy only after its verified
+ * upload), write the snapshot, remove staging.
  */
 export async function backup(started: BackupInput | Submitted<BackupMessage>): Promise<BackupResult> {
   const input = await admit<BackupInput>('backup', started);
   const { message, settings } = input;
+  // Jobs started before snapshots replay as they ran: parts under the name, one manifest.
+  const snapshots = patched('snapshots') && (input.state === undefined || input.state.snapshotId !== undefined);
   const state: BackupState = input.state ?? {
     nextPart: 0,
     bytesUploaded: 0,
     partsUploaded: 0,
     startedAt: new Date().toISOString(),
   };
+  if (snapshots) state.snapshotId ??= snapshotIdFor(state.startedAt, uuid4());
+  const chunked = snapshots && settings.layout !== 'object';
   const job = trackJob<BackupProgress>({
     kind: 'backup',
     subject: message.name,
@@ -42,6 +51,7 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
   // Assembling a large object can take the server a while, and it does not heartbeat.
   const assembly = proxyActivities<Activities>({ ...quickStep, startToCloseTimeout: '1 hour' });
   const objectLayout = settings.layout === 'object';
+  const objectKeyOf = () => (state.snapshotId ? snapshotObjectKey(message.name, state.snapshotId) : undefined);
   // Staged parts live on one host's disk; a job that named no host may start them again on another.
   const pin = pinHost(job, {
     settings: settings.hosts,
@@ -61,7 +71,7 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
       state.split = await pin.step(byteMover(settings), (on) => on.splitSource({ jobId: message.id, message, settings, source }));
     }
     const split = state.split;
-    if (objectLayout && split.partCount > 0) state.uploadId ??= await onStore.startObjectUpload({ backup: message.name });
+    if (objectLayout && split.partCount > 0) state.uploadId ??= await onStore.startObjectUpload({ backup: message.name, key: objectKeyOf() });
 
     progress.enter('upload');
     Object.assign(progress, { partsDone: state.nextPart, bytesDone: state.bytesUploaded });
@@ -76,7 +86,7 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
         startedThisRun++;
         const part = await pin.step(byteMover(settings), (on) =>
           objectLayout
-            ? on.uploadObjectPart({ backup: message.name, index, uploadId: state.uploadId! })
+            ? on.uploadObjectPart({ backup: message.name, key: objectKeyOf(), index, uploadId: state.uploadId! })
             : on.uploadPart({ backup: message.name, index, ...(state.hostsLost ? { mayBeStored: true } : {}) }),
         );
         progress.partsDone++;
@@ -89,7 +99,13 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
 
     progress.enter('manifest');
     const objectKey = objectLayout
-      ? await assembly.completeObjectUpload({ backup: message.name, uploadId: state.uploadId, partCount: split.partCount, size: split.size })
+      ? await assembly.completeObjectUpload({
+          backup: message.name,
+          key: objectKeyOf(),
+          uploadId: state.uploadId,
+          partCount: split.partCount,
+          size: split.size,
+        })
       : undefined;
     const stored = await pin.step(quickStep, (on) =>
       on.uploadManifest({
@@ -101,6 +117,8 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
         split,
         startedAt: state.startedAt,
         partsUploaded: state.partsUploaded,
+        ...(state.snapshotId ? { snapshotId: state.snapshotId } : {}),
+        ...(state.source?.host ? { host: state.source.host } : {}),
       }),
     );
     progress.enter('cleanup');
@@ -108,18 +126,101 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
     return { kind: 'backup', ...stored, ...(pin.host ? { host: pin.host } : {}), ...(state.hostsLost ? { hostsLost: state.hostsLost } : {}) };
   };
 
+  /** Segments cut into chunks on the pinned host, the whole file hashed beside them there; the snapshot from anywhere. */
+  const chunkSteps = async (): Promise<BackupResult | undefined> => {
+    if (!state.source) {
+      progress.enter('prepare');
+      const source = await pin.first(quickStep, (on) => on.prepareBackup(input));
+      await onStore.markPending({ jobId: message.id, snapshotId: state.snapshotId!, startedAt: state.startedAt });
+      Object.assign(state, { source, segments: [], nextPart: 0, bytesUploaded: 0 });
+    }
+    const source = state.source!;
+    const segments = (state.segments ??= []);
+    Object.assign(progress, { partsTotal: source.partCount, bytesTotal: source.size, partsDone: segments.length, bytesDone: state.bytesUploaded });
+    progress.enter('upload');
+    const hashing = state.whole
+      ? Promise.resolve(state.whole)
+      : pin.step(byteMover(settings), (on) => on.hashSource({ source, md5: settings.checksums === 'sha256+md5' }));
+    hashing.catch(() => undefined);
+    let startedThisRun = 0;
+    state.nextPart = await runPartPool({
+      from: state.nextPart,
+      total: source.partCount,
+      concurrency: settings.concurrency,
+      mayStart: () => startedThisRun < PARTS_PER_RUN && !workflowInfo().continueAsNewSuggested,
+      paused: () => job.paused,
+      work: async (index) => {
+        startedThisRun++;
+        const segment = await pin.step(byteMover(settings), (on) =>
+          on.backupSegment({ jobId: message.id, name: message.name, snapshotId: state.snapshotId!, source, index, segmentSize: settings.partSize }),
+        );
+        segments.push(segment);
+        progress.partsDone++;
+        progress.bytesDone += segment.size;
+        state.bytesUploaded += segment.size;
+        if (segment.newChunks > 0) state.partsUploaded++;
+      },
+    });
+    // The hash finishes before any continue-as-new: a new run cannot wait for an activity of the old one.
+    state.whole = await hashing;
+    if (state.nextPart < source.partCount) return undefined;
+    progress.enter('manifest');
+    const snapshot = await onStore.writeSnapshot({
+      jobId: message.id,
+      message,
+      source,
+      snapshotId: state.snapshotId!,
+      startedAt: state.startedAt,
+      segmentSize: settings.partSize,
+      segments,
+      whole: state.whole,
+    });
+    return {
+      kind: 'backup',
+      jobId: message.id,
+      name: message.name,
+      size: snapshot.size,
+      partCount: source.partCount,
+      sha256: snapshot.sha256,
+      ...(snapshot.md5 ? { md5: snapshot.md5 } : {}),
+      manifestKey: repoKeys.snapshot(snapshot.name, snapshot.id),
+      snapshot: snapshot.id,
+      layout: 'chunks',
+      chunks: snapshot.stats.chunks,
+      newChunks: snapshot.stats.newChunks,
+      bytesStored: snapshot.stats.bytesStored,
+      partsUploaded: state.partsUploaded,
+      partsReusedBySplit: 0,
+      ...(pin.host ? { host: pin.host } : {}),
+      ...(state.hostsLost ? { hostsLost: state.hostsLost } : {}),
+      startedAt: state.startedAt,
+      completedAt: snapshot.time,
+    };
+  };
+
   let result: BackupResult | undefined;
   try {
     if (!job.paused) job.set('running');
     // On another host the split runs again; parts the store already verified are not sent again.
-    result = await pin.run(fileSteps, (lost) => {
-      Object.assign(state, { source: undefined, split: undefined, nextPart: 0, bytesUploaded: 0, hostsLost: [...(state.hostsLost ?? []), lost] });
+    result = await pin.run(chunked ? chunkSteps : fileSteps, (lost) => {
+      Object.assign(state, {
+        source: undefined,
+        split: undefined,
+        segments: undefined,
+        whole: undefined,
+        nextPart: 0,
+        bytesUploaded: 0,
+        hostsLost: [...(state.hostsLost ?? []), lost],
+      });
     });
     if (result) await job.complete({ ...result });
   } catch (err) {
     // A multipart upload that will never complete is aborted, so the server keeps no orphaned parts.
     const abortUpload = async () => {
-      if (state.uploadId) await onStore.abortObjectUpload({ backup: message.name, uploadId: state.uploadId }).catch(() => undefined);
+      if (state.uploadId)
+        await onStore.abortObjectUpload({ backup: message.name, key: objectKeyOf(), uploadId: state.uploadId }).catch(() => undefined);
+      // What a failed chunked backup stored stays for prune; only its claim on the repository goes.
+      if (chunked && state.source) await onStore.clearPending({ jobId: message.id }).catch(() => undefined);
     };
     if (!isCancellation(err)) await CancellationScope.nonCancellable(abortUpload);
     // A cancelled backup takes its staging data with it; verified parts in the store stay.

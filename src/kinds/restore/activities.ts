@@ -15,13 +15,29 @@ import { bytesVerified } from '../../metrics';
 import { createBeside, resolveInside } from '../../security/paths';
 import { restoreRoots } from '../../security/roots';
 import { hostIdOf } from '../../security/host-tags';
+import { snapshotIds } from '../../repository/snapshots';
+import { restoreSegment } from './chunked-restore';
 
-/** Manifests are immutable once written, so one worker can keep the few it is restoring from. */
-
-export async function loadManifest(deps: ActivityDeps, name: string): Promise<ManifestSummary> {
+/**
+ * What a restore reads: the snapshot asked for, else the name's latest, else
+ * a backup made before snapshots. Opening the repository here means a missing
+ * or wrong key fails the restore before anything is written.
+ */
+export async function loadManifest(deps: ActivityDeps, asked: string | { name: string; snapshot?: string }): Promise<ManifestSummary> {
+  const { name, snapshot: wanted } = typeof asked === 'string' ? { name: asked, snapshot: undefined } : asked;
+  const repo = await deps.repository();
+  const id = wanted ?? (await snapshotIds(repo, name)).at(-1);
+  if (id) {
+    const snapshot = await deps.snapshots.read(name, id);
+    if (!snapshot) {
+      throw permanent('NotFound', `backup "${name}" has no snapshot ${id} in ${deps.store.description}; \`courier snapshots ${name}\` lists them`);
+    }
+    const partCount = snapshot.layout === 'chunks' ? snapshot.segments.length : (snapshot.object?.parts.length ?? 0);
+    return { name, snapshot: id, layout: snapshot.layout, size: snapshot.size, sha256: snapshot.sha256, partCount };
+  }
   deps.manifests.forget(name);
   const manifest = await deps.manifests.read(name);
-  return { name, size: manifest.size, sha256: manifest.sha256, partCount: manifest.parts.length };
+  return { name, layout: 'parts', size: manifest.size, sha256: manifest.sha256, partCount: manifest.parts.length };
 }
 
 /** The temp files of one job beside its destination share this prefix; each has a random tail. */
@@ -61,11 +77,20 @@ export async function prepareRestore(
 }
 
 /** Downloads one part into its place in the temp file and checks its sha256 against the manifest. */
-export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPath: string }): Promise<number> {
-  const manifest = await deps.manifests.read(input.backup);
+export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPath: string; snapshot?: string }): Promise<number> {
+  const signal = Context.current().cancellationSignal;
+  const snapshot = input.snapshot ? await deps.snapshots.read(input.backup, input.snapshot) : undefined;
+  if (input.snapshot && !snapshot) throw permanent('NotFound', `backup "${input.backup}" has no snapshot ${input.snapshot}`);
+  if (snapshot?.layout === 'chunks') {
+    const size = await restoreSegment(deps, snapshot, input.index, input.tempPath, signal, throttledHeartbeat<number>(1000));
+    bytesVerified.inc(size);
+    return size;
+  }
+  const manifest = snapshot?.object
+    ? { layout: 'object' as const, parts: snapshot.object.parts.map((p) => ({ ...p, key: snapshot.object!.key })) }
+    : await deps.manifests.read(input.backup);
   const part = manifest.parts[input.index];
   if (!part) throw permanent('Corrupt', `backup ${input.backup} has no part ${input.index} in its manifest`);
-  const signal = Context.current().cancellationSignal;
   let stream;
   try {
     const range = manifest.layout === 'object' ? { start: part.offset, length: part.size } : undefined;

@@ -6,6 +6,9 @@ import type { RestoreMessage } from './message';
 
 export interface ManifestSummary {
   name: string;
+  /** The snapshot restored; absent for a backup made before snapshots. */
+  snapshot?: string;
+  layout?: 'chunks' | 'object' | 'parts';
   size: number;
   sha256: string;
   partCount: number;
@@ -41,6 +44,7 @@ export interface RestoreResult {
   size: number;
   sha256: string;
   partCount: number;
+  snapshot?: string;
   /** The host that received the file. */
   host?: string;
   hostsLost?: string[];

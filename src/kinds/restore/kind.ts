@@ -26,7 +26,8 @@ export const restoreKind: MessageKind<
   // A restore may be repeated: the file may have been lost again.
   reusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
   input: (config, message) => ({ message, settings: settingsFor(config, message) }),
-  summary: (r) => `restored ${r.name} to ${r.dest}: ${formatBytes(r.size)}, sha256 ${r.sha256} verified, job ${r.jobId}`,
+  summary: (r) =>
+    `restored ${r.name}${r.snapshot ? ` (snapshot ${r.snapshot})` : ''} to ${r.dest}: ${formatBytes(r.size)}, sha256 ${r.sha256} verified, job ${r.jobId}`,
   meter: transferMeter,
   activities: restoreActivities,
   command(program, submit) {
@@ -36,12 +37,20 @@ export const restoreKind: MessageKind<
       .argument('<name>', 'backup name')
       .argument('<dest>', 'file to write')
       .option('--id <id>', 'job id (default: derived from name and destination)')
+      .option('--snapshot <id>', 'which snapshot (`courier snapshots NAME`; default: the latest)')
       .option('--host <name>', 'the host that must receive the file (default: whichever worker takes the job)')
       .option('--no-wait', 'print the job id and return at once')
       .option('--json', 'print JSON for scripts')
-      .action(async (name: string, dest: string, opts: { id?: string; host?: string; wait?: boolean; json?: boolean }) => {
+      .action(async (name: string, dest: string, opts: { id?: string; snapshot?: string; host?: string; wait?: boolean; json?: boolean }) => {
         await submit(
-          { kind: 'restore', name, dest: path.resolve(dest), ...(opts.id ? { id: opts.id } : {}), ...(opts.host ? { host: opts.host } : {}) },
+          {
+            kind: 'restore',
+            name,
+            dest: path.resolve(dest),
+            ...(opts.id ? { id: opts.id } : {}),
+            ...(opts.snapshot ? { snapshot: opts.snapshot } : {}),
+            ...(opts.host ? { host: opts.host } : {}),
+          },
           opts,
         );
       });

@@ -7,6 +7,11 @@ export const restoreMessage = z.strictObject({
   id: jobId.optional(),
   name: backupName,
   dest: absolutePath,
+  /** Which snapshot of the name (`courier snapshots NAME`); the latest by default. */
+  snapshot: z
+    .string()
+    .regex(/^\d{8}T\d{6}Z-[0-9a-f]{8}$/, 'must be a snapshot id such as 20261124T031500Z-1a2b3c4d (see `courier snapshots NAME`)')
+    .optional(),
   /** The host that must receive the file. */
   host: pinnedHost,
   project: project.optional(),

@@ -40,7 +40,8 @@ export async function restore(started: RestoreInput | Submitted<RestoreMessage>)
   const fileSteps = async (): Promise<RestoreResult | undefined> => {
     if (!state.manifest || !state.tempPath) {
       progress.enter('prepare');
-      const manifest = state.manifest ?? (await onStore.loadManifest(message.name));
+      const manifest =
+        state.manifest ?? (await onStore.loadManifest({ name: message.name, ...(message.snapshot ? { snapshot: message.snapshot } : {}) }));
       Object.assign(progress, { partsTotal: manifest.partCount, bytesTotal: manifest.size });
       const prepared = await pin.first(quickStep, (on) => on.prepareRestore({ jobId: message.id, dest: message.dest, size: manifest.size }));
       Object.assign(state, { manifest, tempPath: prepared.tempPath, host: prepared.host });
@@ -60,7 +61,9 @@ export async function restore(started: RestoreInput | Submitted<RestoreMessage>)
         paused: () => job.paused,
         work: async (index) => {
           startedThisRun++;
-          const size = await pin.step(byteMover(settings), (on) => on.restorePart({ backup: message.name, index, tempPath }));
+          const size = await pin.step(byteMover(settings), (on) =>
+            on.restorePart({ backup: message.name, index, tempPath, ...(manifest.snapshot ? { snapshot: manifest.snapshot } : {}) }),
+          );
           progress.partsDone++;
           progress.bytesDone += size;
           state.bytesRestored += size;
@@ -82,6 +85,7 @@ export async function restore(started: RestoreInput | Submitted<RestoreMessage>)
       size: manifest.size,
       sha256: manifest.sha256,
       partCount: manifest.partCount,
+      ...(manifest.snapshot ? { snapshot: manifest.snapshot } : {}),
       ...(pin.host ? { host: pin.host } : {}),
       ...(state.hostsLost ? { hostsLost: state.hostsLost } : {}),
       completedAt: new Date().toISOString(),

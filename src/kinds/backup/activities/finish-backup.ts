@@ -6,6 +6,7 @@ import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { putManifest, type Manifest } from '../manifest';
 import { StagingDir } from '../../../activities/staging';
+import { putSnapshot } from '../../../repository/snapshots';
 
 export interface ManifestInput {
   jobId: string;
@@ -17,6 +18,9 @@ export interface ManifestInput {
   partsUploaded: number;
   /** Set for the object layout: every part is a range of this object. */
   objectKey?: string;
+  /** Written as this snapshot; absent for jobs started before snapshots, which write the name's one manifest. */
+  snapshotId?: string;
+  host?: string;
 }
 
 /** Builds the manifest from the part records split left in staging, and stores it. */
@@ -32,6 +36,46 @@ export async function uploadManifest(deps: ActivityDeps, input: ManifestInput): 
     parts.push({ ...record, key: input.objectKey ?? partKey(message.name, index) });
   }
   const completedAt = new Date().toISOString();
+  if (input.snapshotId && input.objectKey) {
+    const repo = await deps.repository();
+    const { key, snapshot } = await putSnapshot(repo, {
+      version: 2,
+      id: input.snapshotId,
+      name: message.name,
+      jobId: input.jobId,
+      ...(input.host ? { host: input.host } : {}),
+      source: input.sourcePath,
+      size: split.size,
+      sha256: split.sha256,
+      ...(split.md5 ? { md5: split.md5 } : {}),
+      startedAt: input.startedAt,
+      time: completedAt,
+      message,
+      layout: 'object',
+      segments: [],
+      object: {
+        key: input.objectKey,
+        parts: parts.map(({ index, offset, size, sha256, md5 }) => ({ index, offset, size, sha256, ...(md5 ? { md5 } : {}) })),
+      },
+      stats: { chunks: 0, newChunks: 0, bytesNew: split.size, bytesStored: split.size },
+    });
+    return {
+      jobId: input.jobId,
+      name: message.name,
+      size: split.size,
+      partCount: split.partCount,
+      sha256: split.sha256,
+      ...(split.md5 ? { md5: split.md5 } : {}),
+      manifestKey: key,
+      snapshot: snapshot.id,
+      layout: 'object',
+      objectKey: input.objectKey,
+      partsUploaded: input.partsUploaded,
+      partsReusedBySplit: split.partsReused,
+      startedAt: input.startedAt,
+      completedAt: snapshot.time,
+    };
+  }
   const manifest: Manifest = {
     version: 1,
     jobId: input.jobId,

@@ -1,5 +1,6 @@
 import { bindAll } from '../../../activities/bind';
 import type { ActivityDeps } from '../../../activities/deps';
+import { backupSegment, clearPending, hashSource, markPending, writeSnapshot } from './chunked-backup';
 import { discardStaging, removeStaging, uploadManifest } from './finish-backup';
 import { abortObjectUpload, completeObjectUpload, startObjectUpload, uploadObjectPart } from './object-upload';
 import { prepareBackup } from './prepare-backup';
@@ -19,4 +20,9 @@ export const backupActivities = (deps: ActivityDeps) =>
     uploadObjectPart,
     completeObjectUpload,
     abortObjectUpload,
+    markPending,
+    clearPending,
+    backupSegment,
+    hashSource,
+    writeSnapshot,
   });

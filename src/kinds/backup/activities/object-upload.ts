@@ -38,8 +38,8 @@ export function checkObjectLayout(source: SourceInfo, partSize: number): void {
   }
 }
 
-export async function startObjectUpload(deps: ActivityDeps, input: { backup: string }): Promise<string> {
-  return multipart(deps.store).startMultipart(objectKey(input.backup));
+export async function startObjectUpload(deps: ActivityDeps, input: { backup: string; key?: string }): Promise<string> {
+  return multipart(deps.store).startMultipart(input.key ?? objectKey(input.backup));
 }
 
 /**
@@ -49,7 +49,7 @@ export async function startObjectUpload(deps: ActivityDeps, input: { backup: str
  */
 export async function uploadObjectPart(deps: ActivityDeps, ref: ObjectPartRef): Promise<PartResult> {
   const store = multipart(deps.store);
-  const key = objectKey(ref.backup);
+  const key = ref.key ?? objectKey(ref.backup);
   const staging = new StagingDir(deps.config.stagingDir, ref.backup);
   const record = await staging.readRecord(ref.index);
   if (!record) throw permanent('PartLost', `part ${ref.index} of backup ${ref.backup} has no record in ${staging.dir}; the split did not finish it`);
@@ -100,10 +100,10 @@ export function compositeSha256(partSha256s: string[]): string {
 /** Checks that the upload holds every part with its recorded checksum, assembles the object and checks its composite checksum. */
 export async function completeObjectUpload(
   deps: ActivityDeps,
-  input: { backup: string; uploadId?: string; partCount: number; size: number },
+  input: { backup: string; key?: string; uploadId?: string; partCount: number; size: number },
 ): Promise<string> {
   const store = multipart(deps.store);
-  const key = objectKey(input.backup);
+  const key = input.key ?? objectKey(input.backup);
   const staging = new StagingDir(deps.config.stagingDir, input.backup);
   const held = new Map(input.uploadId ? (await store.listParts(key, input.uploadId)).map((part) => [part.partNumber, part]) : []);
   const parts: UploadedPart[] = [];
@@ -135,6 +135,6 @@ export async function completeObjectUpload(
 }
 
 /** Drops a multipart upload and every part it holds, so nothing is orphaned on the server. */
-export async function abortObjectUpload(deps: ActivityDeps, input: { backup: string; uploadId: string }): Promise<void> {
-  await multipart(deps.store).abortMultipart(objectKey(input.backup), input.uploadId);
+export async function abortObjectUpload(deps: ActivityDeps, input: { backup: string; key?: string; uploadId: string }): Promise<void> {
+  await multipart(deps.store).abortMultipart(input.key ?? objectKey(input.backup), input.uploadId);
 }

@@ -34,5 +34,7 @@ export async function prepareBackup(deps: ActivityDeps, input: BackupInput): Pro
     partCount: partCountFor(stat.size, input.settings.partSize),
   };
   if (input.settings.layout === 'object') checkObjectLayout(info, input.settings.partSize);
+  // No repository, no key or the wrong one: said now, before any byte is read.
+  else await deps.repository();
   return info;
 }

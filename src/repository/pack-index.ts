@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { idOfKey, repoKeys } from './layout';
+import { putBytes, readObject, type Repository } from './repository';
+
+/** Where a chunk's sealed bytes are: a byte range of a pack. */
+export interface ChunkLocation {
+  pack: string;
+  offset: number;
+  length: number;
+  /** Its plain length. */
+  raw: number;
+}
+
+/** One pack's table of contents, stored beside it once the pack is verified: [id, offset, length, raw] per chunk. */
+export const packTableSchema = z.object({
+  pack: z.string(),
+  chunks: z.array(z.tuple([z.string(), z.number().int(), z.number().int(), z.number().int()])),
+});
+export type PackTable = z.infer<typeof packTableSchema>;
+
+const condemnationSchema = z.object({ at: z.string(), by: z.string(), packs: z.array(z.string()), lists: z.array(z.string()).default([]) });
+export type Condemnation = z.infer<typeof condemnationSchema>;
+
+export async function readPackTable(repo: Repository, packId: string): Promise<PackTable | undefined> {
+  const key = repoKeys.index(packId);
+  const bytes = await readObject(repo.store, key);
+  if (!bytes) return undefined;
+  return packTableSchema.parse(await repo.sealer.openJson(bytes, key, `pack index ${key}`));
+}
+
+export async function writePackTable(repo: Repository, table: PackTable): Promise<void> {
+  const key = repoKeys.index(table.pack);
+  await putBytes(repo.store, key, await repo.sealer.sealJson(table, key));
+}
+
+export async function readCondemnations(repo: Repository): Promise<{ key: string; value: Condemnation }[]> {
+  const found = [];
+  for (const { key } of await repo.store.list(repoKeys.condemnedPrefix)) {
+    const bytes = await readObject(repo.store, key);
+    if (bytes) found.push({ key, value: condemnationSchema.parse(await repo.sealer.openJson(bytes, key, `condemnation ${key}`)) });
+  }
+  return found;
+}
+
+export async function writeCondemnation(repo: Repository, id: string, value: Condemnation): Promise<string> {
+  const key = repoKeys.condemned(id);
+  await putBytes(repo.store, key, await repo.sealer.sealJson(value, key));
+  return key;
+}
+
+async function inBatches<T>(items: readonly T[], width: number, each: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await each(items[next++]!);
+    }),
+  );
+}
+
+/**
+ * Which chunks the repository holds and where, read from the pack tables and
+ * kept by a worker between activities; each refresh reads only new tables.
+ * Packs a prune has condemned count as absent for deduplication, so nothing
+ * new comes to rely on a pack that may soon be deleted.
+ */
+export class PackIndex {
+  private readonly tables = new Map<string, PackTable>();
+  private readonly chunks = new Map<string, ChunkLocation>();
+  private condemned = new Set<string>();
+
+  get packCount(): number {
+    return this.tables.size;
+  }
+
+  get chunkCount(): number {
+    return this.chunks.size;
+  }
+
+  async refresh(repo: Repository): Promise<this> {
+    const listed = (await repo.store.list(repoKeys.indexPrefix)).map((o) => idOfKey(o.key));
+    const present = new Set(listed);
+    const gone = [...this.tables.keys()].filter((pack) => !present.has(pack));
+    for (const pack of gone) this.tables.delete(pack);
+    const fresh = listed.filter((pack) => !this.tables.has(pack));
+    await inBatches(fresh, 16, async (pack) => {
+      const table = await readPackTable(repo, pack);
+      if (table) this.tables.set(pack, table);
+    });
+    const condemned = new Set((await readCondemnations(repo)).flatMap((c) => c.value.packs));
+    const marksChanged = condemned.size !== this.condemned.size || [...condemned].some((pack) => !this.condemned.has(pack));
+    this.condemned = condemned;
+    // A chunk's location prefers a pack no prune has marked: a new or lifted mark changes which that is.
+    if (gone.length > 0 || marksChanged) {
+      this.chunks.clear();
+      for (const table of this.tables.values()) this.addTable(table);
+    } else {
+      for (const pack of fresh) if (this.tables.has(pack)) this.addTable(this.tables.get(pack)!);
+    }
+    return this;
+  }
+
+  /** A pack this worker just wrote: known at once, without waiting for the next listing. */
+  add(table: PackTable): void {
+    this.tables.set(table.pack, table);
+    this.addTable(table);
+  }
+
+  private addTable(table: PackTable): void {
+    for (const [id, offset, length, raw] of table.chunks) {
+      const known = this.chunks.get(id);
+      // A chunk stored twice (two backups sent it at once) is read from a pack no prune has condemned.
+      if (!known || this.condemned.has(known.pack)) this.chunks.set(id, { pack: table.pack, offset, length, raw });
+    }
+  }
+
+  /** Stored in a pack no prune has condemned: a backup may refer to it instead of sending it. */
+  has(id: string): boolean {
+    const at = this.chunks.get(id);
+    return at !== undefined && !this.condemned.has(at.pack);
+  }
+
+  chunkIds(): string[] {
+    return [...this.chunks.keys()];
+  }
+
+  locate(id: string): ChunkLocation | undefined {
+    return this.chunks.get(id);
+  }
+
+  packs(): PackTable[] {
+    return [...this.tables.values()];
+  }
+}

@@ -1,0 +1,75 @@
+import { repoKeys } from './layout';
+import type { ChunkLocation } from './pack-index';
+import type { Repository } from './repository';
+import { DamagedObject } from './seal';
+import { ObjectNotFoundError } from '../stores';
+
+export interface Placed {
+  id: string;
+  at: ChunkLocation;
+}
+
+/** Chunks stored side by side in one pack come in one ranged read. */
+function runsOf<T extends Placed>(chunks: T[]): T[][] {
+  const runs: T[][] = [];
+  for (const chunk of chunks) {
+    const run = runs.at(-1);
+    const last = run?.at(-1);
+    if (run && last && last.at.pack === chunk.at.pack && last.at.offset + last.at.length === chunk.at.offset && run.length < 1024) run.push(chunk);
+    else runs.push([chunk]);
+  }
+  return runs;
+}
+
+/**
+ * Reads chunks in the order given, each opened (authenticated when
+ * encrypted) and checked against its id: `each` receives its plain bytes, or
+ * the reason it is damaged. A missing pack damages every chunk it held.
+ */
+export async function readChunks<T extends Placed>(
+  repo: Repository,
+  chunks: T[],
+  each: (chunk: T, result: { plain: Buffer } | { damage: string }) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<number> {
+  let bytesRead = 0;
+  for (const run of runsOf(chunks)) {
+    const first = run[0]!.at;
+    const last = run.at(-1)!.at;
+    const key = repoKeys.pack(first.pack);
+    const parts: Buffer[] = [];
+    try {
+      for await (const part of await repo.store.get(key, {
+        signal,
+        range: { start: first.offset, length: last.offset + last.length - first.offset },
+      })) {
+        parts.push(part as Buffer);
+      }
+    } catch (err) {
+      if (!(err instanceof ObjectNotFoundError)) throw err;
+      for (const chunk of run) await each(chunk, { damage: `pack ${key} is missing` });
+      continue;
+    }
+    const bytes = Buffer.concat(parts);
+    bytesRead += bytes.length;
+    for (const chunk of run) {
+      const start = chunk.at.offset - first.offset;
+      if (bytes.length < start + chunk.at.length) {
+        await each(chunk, { damage: `pack ${key} is shorter than its index says` });
+        continue;
+      }
+      let plain: Buffer;
+      try {
+        plain = await repo.sealer.open(bytes.subarray(start, start + chunk.at.length), chunk.id, `chunk ${chunk.id}`);
+      } catch (err) {
+        if (!(err instanceof DamagedObject)) throw err;
+        await each(chunk, { damage: err.reason });
+        continue;
+      }
+      if (plain.length !== chunk.at.raw || repo.sealer.idOf(plain) !== chunk.id)
+        await each(chunk, { damage: `chunk ${chunk.id}: its content does not match its id` });
+      else await each(chunk, { plain });
+    }
+  }
+  return bytesRead;
+}

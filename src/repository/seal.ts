@@ -1,0 +1,127 @@
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+
+/**
+ * How one chunk or metadata object is stored. Plain: `00 codec payload`.
+ * Encrypted: `01 nonce(12) AES-256-GCM(codec payload) tag(16)`, with the
+ * object's identity (chunk id or key) as associated data, so a valid object
+ * moved to another name does not open. The codec byte sits inside the
+ * ciphertext: whether a chunk compressed says something about its content.
+ */
+export const Codec = { raw: 0, brotli: 1 } as const;
+export type Compression = 'brotli' | 'none';
+
+const PLAIN = 0;
+const SEALED = 1;
+const NONCE = 12;
+const TAG = 16;
+
+const brotli = promisify(zlib.brotliCompress);
+const unbrotli = promisify(zlib.brotliDecompress);
+
+/** Too little saved to be worth a decompression on every restore. */
+const worthKeeping = (raw: number, packed: number) => packed <= raw * 0.97;
+
+export class DamagedObject extends Error {
+  constructor(
+    readonly what: string,
+    readonly reason: string,
+  ) {
+    super(`${what} is damaged: ${reason}`);
+    this.name = 'DamagedObject';
+  }
+}
+
+export interface SealKeys {
+  /** AES-256-GCM key for chunks and metadata. */
+  encryption: Buffer;
+  /** HMAC-SHA256 key for chunk ids. */
+  mac: Buffer;
+}
+
+/** Seals and opens objects; without keys it only frames them. */
+export class Sealer {
+  constructor(
+    readonly keys: SealKeys | undefined,
+    readonly compression: Compression,
+  ) {}
+
+  get encrypted(): boolean {
+    return this.keys !== undefined;
+  }
+
+  /** A chunk's name: its sha256, or with encryption its HMAC, so names say nothing about contents to whoever holds no key. */
+  idOf(plain: Uint8Array): string {
+    return (this.keys ? createHmac('sha256', this.keys.mac) : createHash('sha256')).update(plain).digest('hex');
+  }
+
+  /** Compresses (compression runs on libuv's pool, off the event loop) when `tryCompress` and it pays. */
+  async seal(plain: Buffer, identity: string, tryCompress = true): Promise<{ bytes: Buffer; compressed: boolean }> {
+    let codec: number = Codec.raw;
+    let payload = plain;
+    if (tryCompress && this.compression === 'brotli' && plain.length > 64) {
+      const packed = await brotli(plain, {
+        params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 2, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: plain.length },
+      });
+      if (worthKeeping(plain.length, packed.length)) {
+        codec = Codec.brotli;
+        payload = packed;
+      }
+    }
+    const framed = Buffer.concat([Buffer.from([codec]), payload]);
+    if (!this.keys) return { bytes: Buffer.concat([Buffer.from([PLAIN]), framed]), compressed: codec !== Codec.raw };
+    const nonce = randomBytes(NONCE);
+    const cipher = createCipheriv('aes-256-gcm', this.keys.encryption, nonce);
+    cipher.setAAD(Buffer.from(identity));
+    const body = Buffer.concat([cipher.update(framed), cipher.final()]);
+    return { bytes: Buffer.concat([Buffer.from([SEALED]), nonce, body, cipher.getAuthTag()]), compressed: codec !== Codec.raw };
+  }
+
+  /** The plain bytes; a wrong key, a tampered object or one moved from another name throws DamagedObject naming `what`. */
+  async open(sealed: Buffer, identity: string, what: string): Promise<Buffer> {
+    const kind = sealed[0];
+    let framed: Buffer;
+    if (kind === PLAIN) {
+      if (this.keys) throw new DamagedObject(what, 'stored unencrypted in an encrypted repository');
+      framed = sealed.subarray(1);
+    } else if (kind === SEALED) {
+      if (!this.keys) throw new DamagedObject(what, 'encrypted, but this repository is opened without a key');
+      if (sealed.length < 1 + NONCE + TAG + 1) throw new DamagedObject(what, `only ${sealed.length} bytes`);
+      const decipher = createDecipheriv('aes-256-gcm', this.keys.encryption, sealed.subarray(1, 1 + NONCE));
+      decipher.setAAD(Buffer.from(identity));
+      decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
+      try {
+        framed = Buffer.concat([decipher.update(sealed.subarray(1 + NONCE, sealed.length - TAG)), decipher.final()]);
+      } catch {
+        throw new DamagedObject(what, 'authentication failed (changed bytes, or the wrong repository key)');
+      }
+    } else {
+      throw new DamagedObject(what, `unknown format byte ${kind}`);
+    }
+    const codec = framed[0];
+    const payload = framed.subarray(1);
+    if (codec === Codec.raw) return payload;
+    if (codec === Codec.brotli) {
+      try {
+        return await unbrotli(payload);
+      } catch (err) {
+        throw new DamagedObject(what, `does not decompress: ${(err as Error).message}`);
+      }
+    }
+    throw new DamagedObject(what, `unknown codec ${codec}`);
+  }
+
+  async sealJson(value: unknown, identity: string): Promise<Buffer> {
+    return (await this.seal(Buffer.from(JSON.stringify(value)), identity)).bytes;
+  }
+
+  async openJson(sealed: Buffer, identity: string, what: string): Promise<unknown> {
+    const text = (await this.open(sealed, identity, what)).toString('utf8');
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new DamagedObject(what, 'not JSON');
+    }
+  }
+}
