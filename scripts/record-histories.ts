@@ -79,6 +79,12 @@ async function main(): Promise<void> {
       ['restore', { kind: 'restore', name: 'recorded', dest: path.join(work, 'restored.bin') }, true],
       ['verify', { kind: 'verify', name: 'recorded' }, true],
       ['backup-failed', { kind: 'backup', name: 'recorded-missing', source: path.join(work, 'no-such-file') }, false],
+      // Snapshots over the chunk repository, and the repository's upkeep.
+      ['backup-chunks', { kind: 'backup', name: 'recorded-chunks', source }, true],
+      ['restore-chunks', { kind: 'restore', name: 'recorded-chunks', dest: path.join(work, 'restored-chunks.bin') }, true],
+      ['forget', { kind: 'forget', name: 'recorded-chunks', keepLast: 1 }, true],
+      ['prune', { kind: 'prune' }, true],
+      ['check', { kind: 'check', readDataSubset: '100%' }, true],
       [
         'dispatch',
         {
