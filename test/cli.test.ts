@@ -46,7 +46,7 @@ describe('the courier command', () => {
     const dest = path.join(dir, 'waited.out');
     const restore = await runCli(['restore', 'waited', dest], stack.env);
     assert.equal(restore.code, 0, restore.stderr);
-    assert.match(restore.stdout, /restored waited to .*waited\.out: 2\.0 MiB/);
+    assert.match(restore.stdout, /restored waited \(snapshot \S+\) to .*waited\.out: 2\.0 MiB/);
     assert.equal(await sha256File(dest), await sha256File(source));
   });
 

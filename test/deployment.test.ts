@@ -64,8 +64,8 @@ describe('docker-compose.yml: the self-hosted stack', () => {
     }
     assert.deepEqual(
       courierServices.map(([, s]) => s.command?.[0] ?? 'worker').sort(),
-      ['codec-keys', 'codec-server', 'http', 'worker'],
-      'a courier worker, the HTTP API, the key step and the codec server, built from the Dockerfile',
+      ['codec-keys', 'codec-server', 'http', 'store', 'worker'],
+      'a courier worker, the HTTP API, the key step, the repository step and the codec server, built from the Dockerfile',
     );
     assert.ok(services.temporal.ports?.includes('7233:7233'));
     assert.ok(services['temporal-ui'].ports?.includes('8080:8080'));
@@ -132,6 +132,21 @@ describe('docker-compose.yml: the self-hosted stack', () => {
     assert.ok(JSON.parse(fs.readFileSync(keyFile, 'utf8'))[0].key, 'courier codec-keys wrote a key');
   });
 
+  it('encrypts backups: a one-shot step makes the repository key and the repository before any worker or API starts', () => {
+    const step = services['repo-init'];
+    const keyFile = String(step.environment?.COURIER_REPO_KEY_FILE);
+    assert.deepEqual(step.command, ['store', 'init', '--key-file', keyFile, '--new-key', '--if-missing']);
+    assert.equal((step.depends_on as Record<string, { condition: string }>)['s3-bucket']?.condition, 'service_completed_successfully');
+    for (const name of ['courier-worker', 'courier-http']) {
+      assert.equal(
+        (services[name].depends_on as Record<string, { condition: string }>)['repo-init']?.condition,
+        'service_completed_successfully',
+        name,
+      );
+      assert.equal(services[name].environment?.COURIER_REPO_KEY_FILE, keyFile, `${name} opens the repository with the same key`);
+    }
+  });
+
   it("gives courier only variables it reads, with values its configuration accepts, pointing at the stack's own ports", () => {
     for (const [name, service] of courierServices) {
       const env = environment(service);
@@ -168,7 +183,10 @@ describe('docker-compose.yml: the self-hosted stack', () => {
         assert.ok(config.http.token, `${name}: the HTTP API has a token, so it may bind beyond loopback`);
         assert.ok(service.ports?.includes(`${config.http.port}:${config.http.port}`), `${name}: publishes COURIER_HTTP_PORT`);
       }
-      assert.ok(!service.command || ['worker', 'http', 'codec-keys', 'codec-server'].includes(service.command[0]), `${name}: runs a courier command`);
+      assert.ok(
+        !service.command || ['worker', 'http', 'codec-keys', 'codec-server', 'store'].includes(service.command[0]),
+        `${name}: runs a courier command`,
+      );
       assert.ok(config.codecKeys?.length, `${name}: payloads are encrypted`);
       const keys = String(service.environment?.COURIER_CODEC_KEY_FILE);
       assert.ok(

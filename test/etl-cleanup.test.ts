@@ -61,6 +61,7 @@ describe('etl cleanup on a Temporal Schedule', () => {
       views.find((v) => v.id === scheduleId),
       {
         id: scheduleId,
+        runs: 'etl-cleanup',
         every: '86400s',
         olderThanMs: 3 * day,
         paused: false,

@@ -5,7 +5,6 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { connectClient, getJob, submit, waitForJob, type JobView } from '../src/client';
 import { loadConfig } from '../src/config';
-import { pauseSignal, resumeSignal } from '../src/kinds/definitions';
 import type { BackupResult } from '../src/kinds/backup/contract';
 import type { DispatchResult } from '../src/kinds/dispatch/contract';
 import type { EtlResult } from '../src/kinds/etl/contract';
@@ -139,25 +138,12 @@ function manyHosts(store: 's3' | 'file') {
     // The rest does not depend on the store: once, over S3.
     if (store === 'file') return;
 
-    it('a backup that names its host splits and stages only there; a restore that names its host writes only there', async () => {
+    it('a backup that names its host runs its file steps there; a restore that names its host writes only there', async () => {
       const [a, b, c] = hosts;
       const submitConfig = submitter();
       const source = await randomFile(shared, 'named.bin', 6 * MiB + 5);
       const name = `named-${store}`;
       const { jobId } = await submit(client, submitConfig, { kind: 'backup', name, source, host: b.name });
-      // Paused at once: the split runs, no part is uploaded yet, so the staged parts stay where the split put them.
-      await client.workflow.getHandle(jobId).signal(pauseSignal);
-      await waitUntil('the split to finish on the paused job', async () => {
-        const view = await getJob(client, jobId);
-        return (
-          view.progress?.kind === 'backup' && view.progress.phase === 'upload' && view.progress.status === 'paused' && view.progress.partsDone === 0
-        );
-      });
-      const staged = (host: TestHost) => fs.readdir(path.join(host.disk, 'staging', name)).catch(() => [] as string[]);
-      assert.equal((await staged(b)).filter((f) => /^part-\d+$/.test(f)).length, 7, 'every part staged on the named host');
-      assert.deepEqual(await staged(a), []);
-      assert.deepEqual(await staged(c), []);
-      await client.workflow.getHandle(jobId).signal(resumeSignal);
       await waitForJob(client, jobId);
       assert.equal(await hostOf(client, jobId), b.name);
       const listed = await waitUntil('courier list --host to show it', async () => {
@@ -165,7 +151,6 @@ function manyHosts(store: 's3' | 'file') {
         return run.stdout.includes(jobId) && run.stdout;
       });
       assert.match(listed, new RegExp(`${jobId}.*@${b.name}`));
-      assert.deepEqual(await staged(b), [], 'staging removed after the verified uploads');
 
       // The destination dir exists on c's disk only: a restore anywhere else would find no such directory.
       await fs.mkdir(path.join(c.disk, 'incoming'), { recursive: true });
@@ -239,7 +224,7 @@ function manyHosts(store: 's3' | 'file') {
       assert.deepEqual(statuses, ['running', 'waiting-for-host', 'failed']);
     });
 
-    it('SIGKILL of the host of an unnamed backup mid-upload: it finishes on another host, re-sending at most one part', async () => {
+    it('SIGKILL of the host of an unnamed backup mid-upload: it finishes on another host, re-sending at most the segment in flight', async () => {
       const submitConfig = submitter({ COURIER_CONCURRENCY: '1' });
       const source = await randomFile(shared, 'killed.bin', 40 * MiB);
       const sentBefore = proxy!.sent;
@@ -260,8 +245,9 @@ function manyHosts(store: 's3' | 'file') {
       assert.ok(noteOf(view, new RegExp(`^file steps now run on host ${moved}$`)), 'the status log says where it went');
       assert.deepEqual(result.hostsLost, [victim]);
       const resent = proxy!.sent - sentBefore - 40 * MiB;
-      // Requests carry headers and a few small objects (manifest, HEADs); a part is 1 MiB.
-      assert.ok(resent < 1 * MiB + 512 * 1024, `re-sent ${resent} bytes: at most the one part in flight`);
+      // The one segment in flight (1 MiB, one pack) may have been partly sent when its host died, and is sent whole
+      // again; requests carry headers and small objects besides (a pack table and a chunk list per segment, ~8 KiB).
+      assert.ok(resent < 2 * MiB + 512 * 1024, `re-sent ${resent} bytes: at most the segment in flight, twice`);
       console.error(
         `# host loss: recovered and finished ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill, re-sent ${(resent / MiB).toFixed(2)} MiB`,
       );

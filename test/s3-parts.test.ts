@@ -4,7 +4,6 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JobFailedError, submit, waitForJob } from '../src/client';
 import type { BackupResult } from '../src/kinds/backup/contract';
-import { randomBytes } from 'node:crypto';
 import { chunkOnDisk, flipByte, snapshotsOf } from './helpers/repository';
 import { startS3Server, type S3Server } from './helpers/s3-server';
 import { createStack, randomFile, runCli, sha256File, type Stack } from './helpers/stack';
@@ -20,10 +19,13 @@ describe('S3 store, encrypted chunks, against a real S3 server (versitygw)', () 
     s3 = await startS3Server();
     await s3.createBucket('courier-parts');
     const keys = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP ?? '/tmp', 's3-key-'));
-    await fs.writeFile(path.join(keys, 'repo.key'), randomBytes(32).toString('base64'));
-    stack = await createStack({ ...s3.envFor('courier-parts'), COURIER_PART_SIZE: '1MiB', COURIER_REPO_KEY_FILE: path.join(keys, 'repo.key') });
-    const init = await runCli(['store', 'init'], stack.env);
+    const keyFile = path.join(keys, 'repo.key');
+    stack = await createStack({ ...s3.envFor('courier-parts'), COURIER_PART_SIZE: '1MiB', COURIER_REPO_KEY_FILE: keyFile });
+    // As the compose stack's one-shot step does it: the key made on first run, the repository made once.
+    const init = await runCli(['store', 'init', '--key-file', keyFile, '--new-key', '--if-missing'], stack.env);
     assert.equal(init.code, 0, init.stderr);
+    assert.match(init.stdout, /encrypted/);
+    assert.equal((await fs.stat(keyFile)).mode & 0o777, 0o600, 'the key file is readable by its owner only');
     await stack.startWorker();
     dir = await fs.mkdtemp(path.join(stack.config.dataDir, '..', 's3-files-'));
   });

@@ -340,6 +340,9 @@ describe('an encrypted repository', () => {
     const init = await runCli(['store', 'init'], stack.env);
     assert.equal(init.code, 0, init.stderr);
     assert.match(init.stdout, /encrypted \(key [0-9a-f]{16}\)/);
+    const again = await runCli(['store', 'init', '--key-file', keyFile, '--new-key', '--if-missing'], stack.env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /already in .* \(opened by key [0-9a-f]{16}\)/, 'the compose step run a second time changes nothing');
     dir = await fs.mkdtemp(path.join(stack.config.dataDir, '..', 'files-'));
     await stack.startWorker();
   });

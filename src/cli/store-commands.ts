@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig, parseSize, type Config } from '../config';
 import { DEFAULT_CHUNKER } from '../repository/chunker';
 import type { RepositorySecret } from '../repository/keys';
 import { repositorySecret } from '../repository/open';
-import { addKey, initRepository, listKeyIds, openRepository, unlock, type Repository } from '../repository/repository';
+import { addKey, initRepository, listKeyIds, openRepository, RepositoryError, unlock, type Repository } from '../repository/repository';
 import { repoKeys } from '../repository/layout';
 import { snapshotViews } from '../operations/snapshot-views';
 import { openStore } from '../stores';
@@ -93,27 +94,57 @@ export function registerStoreCommands(program: Command): void {
     )
     .option('--key-file <file>', 'a file whose contents open the repository (make one with `head -c 32 /dev/urandom | base64 > FILE`)')
     .option('--password-env <variable>', 'an environment variable holding the passphrase')
+    .option('--new-key', 'make the --key-file (32 random bytes, mode 0600) when it does not exist yet')
+    .option('--if-missing', 'succeed, changing nothing, when the store already holds a repository the key opens')
     .option('--no-encryption', 'store chunks unencrypted even if a key is configured')
     .option('--compression <codec>', 'brotli or none', 'brotli')
     .option('--chunk-size <size>', `average chunk size, a power of two (default ${DEFAULT_CHUNKER.avg / 1024}KiB)`)
-    .action(async (opts: { keyFile?: string; passwordEnv?: string; encryption: boolean; compression: string; chunkSize?: string }) => {
-      const config = loadConfig();
-      if (opts.compression !== 'brotli' && opts.compression !== 'none')
-        throw new CliError(`--compression ${opts.compression}: use brotli or none`, EXIT.badInput);
-      const secret = opts.encryption ? secretFrom(opts, config, '--key-file') : undefined;
-      const avg = opts.chunkSize ? parseSize(opts.chunkSize) : DEFAULT_CHUNKER.avg;
-      const repo = await initRepository(openStore(config), {
-        ...(secret ? { secret } : {}),
-        compression: opts.compression,
-        chunker: { min: avg / 4, avg, max: avg * 4 },
-      }).catch((err: Error) => {
-        throw new CliError(err.message, EXIT.badInput);
-      });
-      process.stdout.write(
-        `repository ${repo.config.id} created in ${repo.store.description}: ${repo.config.encrypted ? `encrypted (key ${repo.keyId})` : 'not encrypted'}, ` +
-          `compression ${repo.config.compression}, chunks ${avg / 1024} KiB on average\n`,
-      );
-    });
+    .action(
+      async (opts: {
+        keyFile?: string;
+        passwordEnv?: string;
+        newKey?: boolean;
+        ifMissing?: boolean;
+        encryption: boolean;
+        compression: string;
+        chunkSize?: string;
+      }) => {
+        const config = loadConfig();
+        if (opts.newKey) {
+          if (!opts.keyFile) throw new CliError('--new-key needs --key-file: where to write the key', EXIT.badInput);
+          if (!fs.existsSync(opts.keyFile)) fs.writeFileSync(opts.keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+        }
+        if (opts.ifMissing) {
+          const found = await openRepository(openStore(config), {
+            secret: opts.encryption ? secretFrom(opts, config, '--key-file') : undefined,
+          }).catch((err: Error) => {
+            if (err instanceof RepositoryError && err.reason === 'NoRepository') return undefined;
+            throw new CliError(err.message, EXIT.badInput);
+          });
+          if (found) {
+            process.stdout.write(
+              `repository ${found.config.id} already in ${found.store.description}${found.keyId ? ` (opened by key ${found.keyId})` : ''}\n`,
+            );
+            return;
+          }
+        }
+        if (opts.compression !== 'brotli' && opts.compression !== 'none')
+          throw new CliError(`--compression ${opts.compression}: use brotli or none`, EXIT.badInput);
+        const secret = opts.encryption ? secretFrom(opts, config, '--key-file') : undefined;
+        const avg = opts.chunkSize ? parseSize(opts.chunkSize) : DEFAULT_CHUNKER.avg;
+        const repo = await initRepository(openStore(config), {
+          ...(secret ? { secret } : {}),
+          compression: opts.compression,
+          chunker: { min: avg / 4, avg, max: avg * 4 },
+        }).catch((err: Error) => {
+          throw new CliError(err.message, EXIT.badInput);
+        });
+        process.stdout.write(
+          `repository ${repo.config.id} created in ${repo.store.description}: ${repo.config.encrypted ? `encrypted (key ${repo.keyId})` : 'not encrypted'}, ` +
+            `compression ${repo.config.compression}, chunks ${avg / 1024} KiB on average\n`,
+        );
+      },
+    );
 
   const key = store
     .command('key')

@@ -5,7 +5,7 @@ import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { throttledHeartbeat } from '../../../activities/heartbeat';
 import { hashFile } from '../../../hashing/hash-file';
-import { bytesUploaded } from '../../../metrics';
+import { bytesUploaded, bytesVerified } from '../../../metrics';
 import { repoKeys } from '../../../repository/layout';
 import { PackWriter } from '../../../repository/pack-writer';
 import { putSnapshot, writeList, type ChunkList, type Snapshot } from '../../../repository/snapshots';
@@ -94,6 +94,7 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
     const listId = await writeList(repo, { chunks: list }, ref.snapshotId);
     // The source bytes this segment sent: what a dashboard compares with file sizes (the packs add a few bytes of framing).
     bytesUploaded.inc(stats.bytesNew);
+    bytesVerified.inc(stats.bytesNew);
     return { index: ref.index, offset, size: end - offset, list: listId, chunks: list.length, ...stats };
   } finally {
     await handle.close();
