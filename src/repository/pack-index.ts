@@ -76,7 +76,19 @@ export class PackIndex {
     return this.chunks.size;
   }
 
-  async refresh(repo: Repository): Promise<this> {
+  private listedAt = -Infinity;
+
+  /**
+   * Reads the tables stored since the last listing, unless that listing is
+   * younger than `maxAgeMs`: a table missed only costs a chunk sent twice.
+   * The prune marks are read every time: relying on a marked pack is what must never happen.
+   */
+  async refresh(repo: Repository, maxAgeMs = 0): Promise<this> {
+    if (Date.now() - this.listedAt < maxAgeMs) {
+      await this.readMarks(repo);
+      return this;
+    }
+    this.listedAt = Date.now();
     const listed = (await repo.store.list(repoKeys.indexPrefix)).map((o) => idOfKey(o.key));
     const present = new Set(listed);
     const gone = [...this.tables.keys()].filter((pack) => !present.has(pack));
@@ -86,17 +98,23 @@ export class PackIndex {
       const table = await readPackTable(repo, pack);
       if (table) this.tables.set(pack, table);
     });
+    for (const pack of fresh) if (this.tables.has(pack)) this.addTable(this.tables.get(pack)!);
+    if (gone.length > 0) this.rebuild();
+    await this.readMarks(repo);
+    return this;
+  }
+
+  private async readMarks(repo: Repository): Promise<void> {
     const condemned = new Set((await readCondemnations(repo)).flatMap((c) => c.value.packs));
-    const marksChanged = condemned.size !== this.condemned.size || [...condemned].some((pack) => !this.condemned.has(pack));
+    const changed = condemned.size !== this.condemned.size || [...condemned].some((pack) => !this.condemned.has(pack));
     this.condemned = condemned;
     // A chunk's location prefers a pack no prune has marked: a new or lifted mark changes which that is.
-    if (gone.length > 0 || marksChanged) {
-      this.chunks.clear();
-      for (const table of this.tables.values()) this.addTable(table);
-    } else {
-      for (const pack of fresh) if (this.tables.has(pack)) this.addTable(this.tables.get(pack)!);
-    }
-    return this;
+    if (changed) this.rebuild();
+  }
+
+  private rebuild(): void {
+    this.chunks.clear();
+    for (const table of this.tables.values()) this.addTable(table);
   }
 
   /** A pack this worker just wrote: known at once, without waiting for the next listing. */

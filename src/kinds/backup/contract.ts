@@ -89,6 +89,8 @@ export interface BackupState {
   snapshotId?: string;
   /** A chunked backup's finished segments. */
   segments?: SegmentResult[];
+  /** The source as the lost host saw it: if the next host sees the same file, the segments done stay done. */
+  lostSource?: SourceInfo;
   whole?: WholeFile;
 }
 

@@ -131,11 +131,17 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
     if (!state.source) {
       progress.enter('prepare');
       const source = await pin.first(quickStep, (on) => on.prepareBackup(input));
+      const before = state.lostSource;
+      // The same file seen from the next host (a shared mount): what the lost host stored is in the store and stays done.
+      const same = before && before.path === source.path && before.size === source.size && before.mtimeMs === source.mtimeMs;
+      if (!same) Object.assign(state, { segments: [], nextPart: 0, bytesUploaded: 0, partsUploaded: 0, whole: undefined });
       await onStore.markPending({ jobId: message.id, snapshotId: state.snapshotId!, startedAt: state.startedAt });
-      Object.assign(state, { source, segments: [], nextPart: 0, bytesUploaded: 0 });
+      Object.assign(state, { source, lostSource: undefined });
     }
     const source = state.source!;
     const segments = (state.segments ??= []);
+    // A run the pool left by a failure may have finished segments past nextPart: they are not run again.
+    const done = new Set(segments.map((s) => s.index));
     Object.assign(progress, { partsTotal: source.partCount, bytesTotal: source.size, partsDone: segments.length, bytesDone: state.bytesUploaded });
     progress.enter('upload');
     const hashing = state.whole
@@ -150,11 +156,13 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
       mayStart: () => startedThisRun < PARTS_PER_RUN && !workflowInfo().continueAsNewSuggested,
       paused: () => job.paused,
       work: async (index) => {
+        if (done.has(index)) return;
         startedThisRun++;
         const segment = await pin.step(byteMover(settings), (on) =>
           on.backupSegment({ jobId: message.id, name: message.name, snapshotId: state.snapshotId!, source, index, segmentSize: settings.partSize }),
         );
         segments.push(segment);
+        done.add(index);
         progress.partsDone++;
         progress.bytesDone += segment.size;
         state.bytesUploaded += segment.size;
@@ -203,6 +211,11 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
     if (!job.paused) job.set('running');
     // On another host the split runs again; parts the store already verified are not sent again.
     result = await pin.run(chunked ? chunkSteps : fileSteps, (lost) => {
+      if (chunked) {
+        // Nothing a chunked backup did lives on the lost host's disk: the next host checks the source and carries on.
+        Object.assign(state, { lostSource: state.source, source: undefined, hostsLost: [...(state.hostsLost ?? []), lost] });
+        return;
+      }
       Object.assign(state, {
         source: undefined,
         split: undefined,

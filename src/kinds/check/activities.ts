@@ -2,7 +2,7 @@ import { Context, log } from '@temporalio/activity';
 import { z } from 'zod';
 import { bindAll } from '../../activities/bind';
 import type { ActivityDeps } from '../../activities/deps';
-import { throttledHeartbeat } from '../../activities/heartbeat';
+import { heartbeatWhile, throttledHeartbeat } from '../../activities/heartbeat';
 import { idOfKey, repoKeys } from '../../repository/layout';
 import { readChunks } from '../../repository/read-chunks';
 import { references } from '../../repository/references';
@@ -37,7 +37,7 @@ async function whichSlice(deps: ActivityDeps, subset: string): Promise<{ slice: 
 export async function checkRepository(deps: ActivityDeps, input: { readDataSubset: string }): Promise<CheckOutcome> {
   const repo = await deps.repository();
   const heartbeat = throttledHeartbeat<number>(1000);
-  const index = await deps.packIndex.refresh(repo);
+  const index = await heartbeatWhile(0, () => deps.packIndex.refresh(repo));
   const { slice, of, advance } = await whichSlice(deps, input.readDataSubset);
   const damaged = new Map<string, Omit<Damage, 'snapshots'>>();
   const stored = new Set((await repo.store.list(repoKeys.packsPrefix)).map((o) => idOfKey(o.key)));
@@ -61,14 +61,14 @@ export async function checkRepository(deps: ActivityDeps, input: { readDataSubse
     },
     Context.current().cancellationSignal,
   );
-  const used = await references(repo, { track: new Set(damaged.keys()) });
+  const used = await heartbeatWhile(checked, () => references(repo, { track: new Set(damaged.keys()) }));
   const found: Damage[] = [...damaged.values()].map((d) => ({ ...d, snapshots: used.users(d.chunk) }));
   for (const chunk of used.chunks) {
     if (!index.locate(chunk)) found.push({ chunk, reason: 'in no pack of the repository', snapshots: [] });
   }
   const missing = found.filter((d) => d.snapshots.length === 0 && d.reason === 'in no pack of the repository').map((d) => d.chunk);
   if (missing.length > 0) {
-    const owners = await references(repo, { track: new Set(missing) });
+    const owners = await heartbeatWhile(checked, () => references(repo, { track: new Set(missing) }));
     for (const d of found) if (missing.includes(d.chunk)) d.snapshots = owners.users(d.chunk);
   }
   if (advance) await putBytes(repo.store, repoKeys.checkCursor, Buffer.from(JSON.stringify({ next: (slice + 1) % of, of })));

@@ -3,7 +3,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import type { ActivityDeps } from '../../activities/deps';
 import { bindAll } from '../../activities/bind';
-import { throttledHeartbeat } from '../../activities/heartbeat';
+import { heartbeatWhile, throttledHeartbeat } from '../../activities/heartbeat';
 import { idOfKey, repoKeys } from '../../repository/layout';
 import { readCondemnations, writeCondemnation, type PackTable } from '../../repository/pack-index';
 import { PackWriter } from '../../repository/pack-writer';
@@ -50,11 +50,10 @@ export async function planPrune(deps: ActivityDeps, input: { jobId: string; repa
       bytesCondemned: 0,
     };
   }
-  const index = await deps.packIndex.refresh(repo);
+  const index = await heartbeatWhile('index', () => deps.packIndex.refresh(repo));
   const running = await pending(deps);
-  heartbeat('references');
   // Snapshots only: a backup running across the mark either sees it or is waited for, and the sweep spares what its snapshot then needs.
-  const used = await references(repo);
+  const used = await heartbeatWhile('references', () => references(repo));
   const tables = index.packs();
   const withTable = new Set(tables.map((t) => t.pack));
   const condemned: string[] = [];
@@ -142,9 +141,9 @@ export async function sweepCondemned(deps: ActivityDeps, input: { condemnation: 
   const mark = marks.find((m) => m.key === input.condemnation);
   if (!mark) return { packsDeleted: 0, packsSpared: 0, listsDeleted: 0, bytesFreed: 0 };
   const heartbeat = throttledHeartbeat<number>(1000);
-  const index = await deps.packIndex.refresh(repo);
+  const index = await heartbeatWhile(0, () => deps.packIndex.refresh(repo));
   const condemned = new Set(mark.value.packs);
-  const used = await references(repo);
+  const used = await heartbeatWhile(0, () => references(repo));
   const elsewhere = (id: string) => {
     const at = index.locate(id);
     return at !== undefined && !condemned.has(at.pack);

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { ActivityDeps } from '../../activities/deps';
 import { permanent } from '../../activities/failures';
+import { heartbeatWhile } from '../../activities/heartbeat';
 import { readChunks } from '../../repository/read-chunks';
 import { DamagedObject } from '../../repository/seal';
 import { readList, type Snapshot } from '../../repository/snapshots';
@@ -23,9 +24,9 @@ export async function restoreSegment(
   const segment = snapshot.segments[index];
   if (!segment) throw permanent('Corrupt', `snapshot ${snapshot.id} of ${snapshot.name} has no segment ${index}`);
   const repo = await deps.repository();
-  const list = await readList(repo, segment.list);
+  const list = await heartbeatWhile(0, () => readList(repo, segment.list));
   const locate = (id: string) => deps.packIndex.locate(id);
-  if (list.chunks.some(([id]) => !locate(id))) await deps.packIndex.refresh(repo);
+  if (list.chunks.some(([id]) => !locate(id))) await heartbeatWhile(0, () => deps.packIndex.refresh(repo));
   const placed = list.chunks.map(([id, length]) => {
     const at = locate(id);
     if (!at) {

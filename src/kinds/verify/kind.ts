@@ -16,7 +16,8 @@ export const verifyKind: MessageKind<
   ReturnType<typeof verifyActivities>
 > = {
   name: 'verify',
-  description: 'read a stored backup back and check every part against its manifest, writing nothing',
+  description:
+    "read a name's latest snapshot back and check every chunk and the whole file's sha256 (a legacy backup: every part against its manifest), writing nothing",
   schema: verifyMessage,
   workflow: verify,
   jobId: (m) => `verify-${m.name}`,

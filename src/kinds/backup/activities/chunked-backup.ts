@@ -3,7 +3,7 @@ import { Context, log } from '@temporalio/activity';
 import type { BackupInput, SegmentRef, SegmentResult, SourceInfo, WholeFile } from '../contract';
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
-import { throttledHeartbeat } from '../../../activities/heartbeat';
+import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbeat';
 import { hashFile } from '../../../hashing/hash-file';
 import { bytesUploaded, bytesVerified } from '../../../metrics';
 import { repoKeys } from '../../../repository/layout';
@@ -51,15 +51,16 @@ export async function clearPending(deps: ActivityDeps, input: { jobId: string })
  */
 export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promise<SegmentResult> {
   const { source } = ref;
+  const heartbeat = throttledHeartbeat<number>(1000);
   const repo = await deps.repository();
-  const index = await deps.packIndex.refresh(repo);
+  // Tables listed in the last few seconds will do (one missed costs a chunk sent twice); prune's marks are read afresh.
+  const index = await heartbeatWhile(0, () => deps.packIndex.refresh(repo, 5000));
   const signal = Context.current().cancellationSignal;
   const offset = ref.index * ref.segmentSize;
   const end = Math.min(source.size, offset + ref.segmentSize);
   const { handle } = await openSource(deps, source);
   const writer = new PackWriter(repo, index, signal);
   const list: ChunkList['chunks'] = [];
-  const heartbeat = throttledHeartbeat<number>(1000);
   const { chunker } = repo;
   const buf = Buffer.allocUnsafe(READ + chunker.params.max);
   try {
