@@ -80,7 +80,8 @@ function courierTools(client: Client, config: Config): Tools {
   return {
     async backup(name, file) {
       const started = process.hrtime.bigint();
-      await waitForJob(client, (await submit(client, config, { kind: 'backup', name, source: file })).jobId);
+      // A new id per run: the same name and source again is otherwise the same (finished) job.
+      await waitForJob(client, (await submit(client, config, { kind: 'backup', name, source: file, id: `${name}-${Date.now()}` })).jobId);
       return secondsSince(started);
     },
     async restore(name, dest) {

@@ -1,14 +1,16 @@
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { repoKeys } from './layout';
 import { writePackTable, type PackIndex, type PackTable } from './pack-index';
 import type { Repository } from './repository';
 import { RepositoryError } from './repository';
+import type { Sealed } from './seal';
 
 /** Chunks sealing at once: compression runs on libuv's pool while the event loop cuts the next chunks. */
 const SEALING = 8;
-/** After this many chunks in a row that did not shrink, only every 16th is tried: random data costs no compression. */
+/** After this many chunks in a row that did not shrink, only every 64th is tried: random data costs next to no compression. */
 const MISSES_BEFORE_SAMPLING = 8;
+const SAMPLE_EVERY = 64;
 
 export interface WriteStats {
   newChunks: number;
@@ -18,16 +20,17 @@ export interface WriteStats {
 }
 
 /**
- * Gathers a segment's new chunks, sealed, into packs and stores each pack,
- * verified by the sha256 the store computed, before its table: a chunk is
- * known to the index only once its bytes are safe. A crash loses at most the
+ * Gathers a segment's new chunks, sealed, into packs and stores each pack
+ * (the store checks what it receives: S3 against the request's sha256, the fs
+ * store by writing, syncing and renaming) before its table: a chunk is known
+ * to the index only once its bytes are safe. A crash loses at most the
  * pack being filled; its chunks are sent again by the retry.
  */
 export class PackWriter {
   private blobs: Buffer[] = [];
   private table: PackTable['chunks'] = [];
   private size = 0;
-  private readonly sealing: { id: string; raw: number; sealed: Promise<{ bytes: Buffer; compressed: boolean }> }[] = [];
+  private readonly sealing: { id: string; raw: number; sealed: Promise<Sealed> | Sealed }[] = [];
   private readonly held = new Set<string>();
   private uploading: Promise<void> = Promise.resolve();
   private misses = 0;
@@ -45,12 +48,12 @@ export class PackWriter {
     return this.held.has(id) || this.index.has(id);
   }
 
-  /** `plain` must stay unchanged until sealed: pass a copy of a reused buffer. */
+  /** `plain` may be a view of a buffer the caller reuses: it is copied where it must outlive this call. */
   async add(id: string, plain: Buffer): Promise<void> {
     this.held.add(id);
     const sampling = this.misses >= MISSES_BEFORE_SAMPLING;
-    const tryCompress = !sampling || this.skipped++ % 16 === 15;
-    this.sealing.push({ id, raw: plain.length, sealed: this.repo.sealer.seal(plain, id, tryCompress) });
+    const tryCompress = this.repo.config.compression !== 'none' && (!sampling || this.skipped++ % SAMPLE_EVERY === SAMPLE_EVERY - 1);
+    this.sealing.push({ id, raw: plain.length, sealed: this.repo.sealer.sealParts(tryCompress ? Buffer.from(plain) : plain, id, tryCompress) });
     if (this.sealing.length >= SEALING) await this.takeOne();
   }
 
@@ -58,13 +61,13 @@ export class PackWriter {
   async addSealed(id: string, bytes: Buffer, raw: number): Promise<void> {
     while (this.sealing.length > 0) await this.takeOne();
     this.held.add(id);
-    await this.append(id, bytes, raw);
+    await this.append(id, { parts: [bytes], length: bytes.length, compressed: false }, raw);
   }
 
-  private async append(id: string, bytes: Buffer, raw: number): Promise<void> {
-    this.table.push([id, this.size, bytes.length, raw]);
-    this.blobs.push(bytes);
-    this.size += bytes.length;
+  private async append(id: string, sealed: Sealed, raw: number): Promise<void> {
+    this.table.push([id, this.size, sealed.length, raw]);
+    this.blobs.push(...sealed.parts);
+    this.size += sealed.length;
     this.stats.newChunks++;
     this.stats.bytesNew += raw;
     if (this.size >= this.repo.config.packSize) await this.flush();
@@ -72,38 +75,37 @@ export class PackWriter {
 
   private async takeOne(): Promise<void> {
     const next = this.sealing.shift()!;
-    const { bytes, compressed } = await next.sealed;
-    if (compressed) this.misses = 0;
+    const sealed = await next.sealed;
+    if (sealed.compressed) this.misses = 0;
     else this.misses++;
-    await this.append(next.id, bytes, next.raw);
+    await this.append(next.id, sealed, next.raw);
   }
 
   private async flush(): Promise<void> {
     if (this.blobs.length === 0) return;
-    const bytes = Buffer.concat(this.blobs);
-    const table: PackTable = { pack: createHash('sha256').update(bytes).digest('hex'), chunks: this.table };
+    const parts = this.blobs;
+    const size = this.size;
+    // A random name: hashing the pack again here would only repeat the checksum the store computes as it receives it.
+    const table: PackTable = { pack: randomBytes(32).toString('hex'), chunks: this.table };
     this.blobs = [];
     this.table = [];
     this.size = 0;
     // One pack uploads while the next fills; never more, so memory stays at two packs.
     await this.uploading;
-    this.uploading = this.upload(bytes, table);
+    this.uploading = this.upload(parts, size, table);
     this.uploading.catch(() => undefined);
   }
 
-  private async upload(bytes: Buffer, table: PackTable): Promise<void> {
+  private async upload(parts: Buffer[], size: number, table: PackTable): Promise<void> {
     const key = repoKeys.pack(table.pack);
-    const stored = await this.repo.store.put(key, Readable.from([bytes]), {
-      expectedSha256: table.pack,
-      expectedSize: bytes.length,
-      signal: this.signal,
-    });
-    if (stored.sha256 !== table.pack || stored.size !== bytes.length) {
-      throw new RepositoryError(`pack ${key}: ${this.repo.store.description} reports sha256 ${stored.sha256}, expected ${table.pack}`, 'Damaged');
+    // One buffer: the sealed pieces are many and small, and each would be a write of its own.
+    const stored = await this.repo.store.put(key, Readable.from([Buffer.concat(parts, size)]), { expectedSize: size, signal: this.signal });
+    if (stored.size !== size) {
+      throw new RepositoryError(`pack ${key}: ${this.repo.store.description} reports ${stored.size} bytes, ${size} were sent`, 'Damaged');
     }
     await writePackTable(this.repo, table);
     this.index.add(table);
-    this.stats.bytesStored += bytes.length;
+    this.stats.bytesStored += size;
     this.stats.packs++;
   }
 

@@ -33,6 +33,28 @@ export class DamagedObject extends Error {
   }
 }
 
+export interface Sealed {
+  parts: Buffer[];
+  length: number;
+  compressed: boolean;
+}
+
+/** Random nonces drawn 1,024 at a time: one call to the system's generator instead of one per chunk. */
+function nonceSource() {
+  let pool = Buffer.alloc(0);
+  let at = 0;
+  return {
+    next(): Buffer {
+      if (at + NONCE > pool.length) {
+        pool = randomBytes(NONCE * 1024);
+        at = 0;
+      }
+      at += NONCE;
+      return pool.subarray(at - NONCE, at);
+    },
+  };
+}
+
 export interface SealKeys {
   /** AES-256-GCM key for chunks and metadata. */
   encryption: Buffer;
@@ -58,25 +80,40 @@ export class Sealer {
 
   /** Compresses (compression runs on libuv's pool, off the event loop) when `tryCompress` and it pays. */
   async seal(plain: Buffer, identity: string, tryCompress = true): Promise<{ bytes: Buffer; compressed: boolean }> {
-    let codec: number = Codec.raw;
-    let payload = plain;
+    const sealed = await this.sealParts(plain, identity, tryCompress);
+    return { bytes: Buffer.concat(sealed.parts), compressed: sealed.compressed };
+  }
+
+  /**
+   * The sealed object as pieces, in order, so a pack can be sent without
+   * joining them. Without compression it is done before it returns, so `plain`
+   * may be a view of a buffer the caller reuses next; with compression the caller passes its own copy.
+   */
+  sealParts(plain: Buffer, identity: string, tryCompress: boolean): Promise<Sealed> | Sealed {
     if (tryCompress && this.compression === 'brotli' && plain.length > 64) {
-      const packed = await brotli(plain, {
-        params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 2, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: plain.length },
-      });
-      if (worthKeeping(plain.length, packed.length)) {
-        codec = Codec.brotli;
-        payload = packed;
-      }
+      return brotli(plain, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 2, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: plain.length } }).then(
+        (packed) => (worthKeeping(plain.length, packed.length) ? this.frame(Codec.brotli, packed, identity) : this.frame(Codec.raw, plain, identity)),
+      );
     }
-    const framed = Buffer.concat([Buffer.from([codec]), payload]);
-    if (!this.keys) return { bytes: Buffer.concat([Buffer.from([PLAIN]), framed]), compressed: codec !== Codec.raw };
-    const nonce = randomBytes(NONCE);
+    return this.frame(Codec.raw, plain, identity);
+  }
+
+  private frame(codec: number, payload: Buffer, identity: string): Sealed {
+    const compressed = codec !== Codec.raw;
+    // A plain payload is copied once: it may be a view of the caller's reused buffer.
+    if (!this.keys)
+      return { parts: [Buffer.from([PLAIN, codec]), compressed ? payload : Buffer.from(payload)], length: 2 + payload.length, compressed };
+    const nonce = this.nonces.next();
     const cipher = createCipheriv('aes-256-gcm', this.keys.encryption, nonce);
     cipher.setAAD(Buffer.from(identity));
-    const body = Buffer.concat([cipher.update(framed), cipher.final()]);
-    return { bytes: Buffer.concat([Buffer.from([SEALED]), nonce, body, cipher.getAuthTag()]), compressed: codec !== Codec.raw };
+    const head = cipher.update(Buffer.from([codec]));
+    const body = cipher.update(payload);
+    cipher.final();
+    const parts = [Buffer.from([SEALED]), nonce, head, body, cipher.getAuthTag()];
+    return { parts, length: 1 + NONCE + head.length + body.length + TAG, compressed };
   }
+
+  private readonly nonces = nonceSource();
 
   /** The plain bytes; a wrong key, a tampered object or one moved from another name throws DamagedObject naming `what`. */
   async open(sealed: Buffer, identity: string, what: string): Promise<Buffer> {
@@ -92,7 +129,8 @@ export class Sealer {
       decipher.setAAD(Buffer.from(identity));
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
       try {
-        framed = Buffer.concat([decipher.update(sealed.subarray(1 + NONCE, sealed.length - TAG)), decipher.final()]);
+        framed = decipher.update(sealed.subarray(1 + NONCE, sealed.length - TAG));
+        decipher.final();
       } catch {
         throw new DamagedObject(what, 'authentication failed (changed bytes, or the wrong repository key)');
       }

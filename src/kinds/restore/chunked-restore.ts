@@ -39,6 +39,17 @@ export async function restoreSegment(
   });
   const handle = await fs.open(tempPath, constants.O_RDWR | constants.O_NOFOLLOW);
   let position = segment.offset;
+  // Checked chunks gather into one positioned write of a few MiB: one system call instead of a hundred.
+  let waiting: Buffer[] = [];
+  let waitingBytes = 0;
+  const write = async () => {
+    if (waiting.length === 0) return;
+    await handle.writev(waiting, position);
+    position += waitingBytes;
+    waiting = [];
+    waitingBytes = 0;
+    progress(position - segment.offset);
+  };
   try {
     await readChunks(
       repo,
@@ -46,12 +57,13 @@ export async function restoreSegment(
       async (chunk, result) => {
         if ('damage' in result)
           throw new DamagedObject(`chunk ${chunk.id} (pack ${chunk.at.pack}) of snapshot ${snapshot.id} of ${snapshot.name}`, result.damage);
-        await handle.write(result.plain, 0, result.plain.length, position);
-        position += result.plain.length;
-        progress(position - segment.offset);
+        waiting.push(result.plain);
+        waitingBytes += result.plain.length;
+        if (waitingBytes >= 4 * 1024 * 1024) await write();
       },
       signal,
     );
+    await write();
   } finally {
     await handle.close();
   }

@@ -80,7 +80,7 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
         const plain = buf.subarray(start, start + length);
         const id = repo.sealer.idOf(plain);
         list.push([id, length]);
-        if (!writer.knows(id)) await writer.add(id, Buffer.from(plain));
+        if (!writer.knows(id)) await writer.add(id, plain);
         start += length;
       }
       heartbeat(position - offset - (have - start));
