@@ -239,12 +239,28 @@ describe('backups as snapshots over a content-addressed store', () => {
     const forgot = await runCli(['forget', 'prune-y', '--keep-last', '1'], stack.env);
     assert.equal(forgot.code, 0, forgot.stderr);
 
+    // z's segments take a while, so the pause lands while most of y1's range is still ahead of it.
+    await stack.stopWorker();
+    await stack.startWorker({
+      wrapActivities: (real) => ({
+        ...real,
+        async backupSegment(ref) {
+          if (ref.name === 'prune-z') await new Promise((resolve) => setTimeout(resolve, 1000));
+          return real.backupSegment(ref);
+        },
+      }),
+    });
     const backup = await submit(stack.client, { ...stack.config, partSize: 2 * MiB }, { kind: 'backup', name: 'prune-z', source: z });
     await waitUntil('z to store a few segments', async () => {
       const p = await queryProgress(stack.client, backup.jobId, 1000);
       return p?.kind === 'backup' && p.partsDone >= 2;
     });
     await pauseJob(stack.client, backup.jobId);
+    await waitUntil('the pause to hold', async () => (await queryProgress(stack.client, backup.jobId, 1000))?.status === 'paused');
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // the segments in flight finish
+    const settled = await queryProgress(stack.client, backup.jobId, 1000);
+    // Two done and two in flight at most: z has relied on y1's first pack only, and meets the second after the mark.
+    assert.ok(settled?.kind === 'backup' && settled.partsDone <= 4, `z paused within y1's first 8 MiB (${JSON.stringify(settled)})`);
 
     // The prune runs in a worker process of its own, killed while it waits for z.
     await stack.stopWorker();
