@@ -21,9 +21,35 @@ export interface CleanupScheduleView {
 export class ScheduleMissingError extends Error {}
 
 /**
- * A Temporal Schedule that runs the ETL cleanup every `everyMs`: one run at a
- * time (a run still going skips the next), and its runs show up as jobs.
+ * Every courier schedule: one run at a time (a run still going skips the
+ * next), its runs show up as jobs of `kind`, and the memo says what it runs.
  */
+async function createSchedule(
+  client: Client,
+  config: Config,
+  options: { id: string; everyMs: number; kind: string; workflow: (input: never) => Promise<unknown>; input: unknown; host?: string; memo?: object },
+): Promise<void> {
+  await client.schedule.create({
+    scheduleId: options.id,
+    spec: { intervals: [{ every: options.everyMs }] },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+    action: {
+      type: 'startWorkflow',
+      workflowType: options.workflow as (input: unknown) => Promise<unknown>,
+      workflowId: options.id,
+      taskQueue: config.taskQueue,
+      args: [options.input],
+      typedSearchAttributes: [
+        { key: CourierKind, value: options.kind },
+        { key: CourierStatus, value: 'queued' },
+        ...(options.host ? [{ key: CourierHost, value: options.host }] : []),
+      ],
+    },
+    memo: { courier: options.kind, ...options.memo },
+  });
+}
+
+/** A Temporal Schedule that runs the ETL cleanup every `everyMs`. */
 export async function createCleanupSchedule(
   client: Client,
   config: Config,
@@ -33,30 +59,18 @@ export async function createCleanupSchedule(
   // The host as its queue knows it: with the codec on, its tag.
   const host = options.host && hostTag(config.codecKeys, options.host);
   const input: CleanupInput = { olderThanMs: options.olderThanMs, settings, ...(host ? { host } : {}) };
-  await client.schedule.create({
-    scheduleId: options.id,
-    spec: { intervals: [{ every: options.everyMs }] },
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-    action: {
-      type: 'startWorkflow',
-      workflowType: etlCleanupType.workflow,
-      workflowId: options.id,
-      taskQueue: config.taskQueue,
-      args: [input],
-      typedSearchAttributes: [
-        { key: CourierKind, value: etlCleanupType.name },
-        { key: CourierStatus, value: 'queued' },
-        ...(host ? [{ key: CourierHost, value: host }] : []),
-      ],
-    },
-    memo: { courier: 'etl-cleanup', olderThanMs: options.olderThanMs, ...(options.host ? { host: options.host } : {}) },
+  await createSchedule(client, config, {
+    id: options.id,
+    everyMs: options.everyMs,
+    kind: etlCleanupType.name,
+    workflow: etlCleanupType.workflow,
+    input,
+    ...(host ? { host } : {}),
+    memo: { olderThanMs: options.olderThanMs, ...(options.host ? { host: options.host } : {}) },
   });
 }
 
-/**
- * A Temporal Schedule that starts a prune or a check every `everyMs` with just
- * its message: the worker admits it and resolves its settings, as for any client.
- */
+/** A prune or a check every `everyMs`, started with just its message: the worker admits it and resolves its settings, as for any client. */
 export async function createRepositorySchedule(
   client: Client,
   config: Config,
@@ -64,22 +78,12 @@ export async function createRepositorySchedule(
 ): Promise<void> {
   const kind = kindNamed(options.message.kind)!;
   kind.parse(options.message);
-  await client.schedule.create({
-    scheduleId: options.id,
-    spec: { intervals: [{ every: options.everyMs }] },
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-    action: {
-      type: 'startWorkflow',
-      workflowType: kind.workflow as (message: unknown) => Promise<unknown>,
-      workflowId: options.id,
-      taskQueue: config.taskQueue,
-      args: [options.message],
-      typedSearchAttributes: [
-        { key: CourierKind, value: kind.name },
-        { key: CourierStatus, value: 'queued' },
-      ],
-    },
-    memo: { courier: kind.name },
+  await createSchedule(client, config, {
+    id: options.id,
+    everyMs: options.everyMs,
+    kind: kind.name,
+    workflow: kind.workflow,
+    input: options.message,
   });
 }
 

@@ -10,8 +10,8 @@ export interface References {
   users(chunk: string): string[];
 }
 
-/** What the repository's snapshots rely on; with `track`, which snapshots use each of those chunks. */
-export async function references(repo: Repository, options: { track?: Set<string> } = {}): Promise<References> {
+/** What the repository's snapshots rely on; for the chunks `track` picks, which snapshots use each. */
+export async function references(repo: Repository, options: { track?: (chunk: string) => boolean } = {}): Promise<References> {
   const snapshots = await allSnapshots(repo);
   const lists = new Set<string>();
   const owners = new Map<string, Set<string>>();
@@ -25,7 +25,7 @@ export async function references(repo: Repository, options: { track?: Set<string
     const { chunks: entries } = await readList(repo, list);
     for (const [id] of entries) {
       chunks.add(id);
-      if (options.track?.has(id)) {
+      if (options.track?.(id)) {
         const set = owners.get(id) ?? new Set<string>();
         for (const user of byList.get(list) ?? ['a backup still running']) set.add(user);
         owners.set(id, set);

@@ -11,7 +11,7 @@ export const chunkListSchema = z.object({ chunks: z.array(z.tuple([sha256Hex, z.
 export type ChunkList = z.infer<typeof chunkListSchema>;
 
 /** `<owner snapshot>/<id of the list's plain bytes>`: a list belongs to the job that wrote it, so prune can tell a running job's lists from garbage. */
-const listRef = z.string().regex(/^\d{8}T\d{6}Z-[0-9a-f]{8}\/[0-9a-f]{64}$/);
+const listRef = z.string().regex(new RegExp(`^${snapshotIdPattern.source.slice(1, -1)}/[0-9a-f]{64}$`));
 
 /** One backup of a name, immutable once written: where its bytes are and how to check them. */
 export const snapshotSchema = z.object({

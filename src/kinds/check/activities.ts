@@ -61,15 +61,11 @@ export async function checkRepository(deps: ActivityDeps, input: { readDataSubse
     },
     Context.current().cancellationSignal,
   );
-  const used = await heartbeatWhile(checked, () => references(repo, { track: new Set(damaged.keys()) }));
+  // One pass over the lists finds both the snapshots behind damaged chunks and the chunks in no pack at all.
+  const used = await heartbeatWhile(checked, () => references(repo, { track: (id) => damaged.has(id) || !index.locate(id) }));
   const found: Damage[] = [...damaged.values()].map((d) => ({ ...d, snapshots: used.users(d.chunk) }));
   for (const chunk of used.chunks) {
-    if (!index.locate(chunk)) found.push({ chunk, reason: 'in no pack of the repository', snapshots: [] });
-  }
-  const missing = found.filter((d) => d.snapshots.length === 0 && d.reason === 'in no pack of the repository').map((d) => d.chunk);
-  if (missing.length > 0) {
-    const owners = await heartbeatWhile(checked, () => references(repo, { track: new Set(missing) }));
-    for (const d of found) if (missing.includes(d.chunk)) d.snapshots = owners.users(d.chunk);
+    if (!index.locate(chunk)) found.push({ chunk, reason: 'in no pack of the repository', snapshots: used.users(chunk) });
   }
   if (advance) await putBytes(repo.store, repoKeys.checkCursor, Buffer.from(JSON.stringify({ next: (slice + 1) % of, of })));
   log.info('repository checked', { slice: slice + 1, of, checked, damaged: found.length });

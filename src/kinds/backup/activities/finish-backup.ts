@@ -59,22 +59,7 @@ export async function uploadManifest(deps: ActivityDeps, input: ManifestInput): 
       },
       stats: { chunks: 0, newChunks: 0, bytesNew: split.size, bytesStored: split.size },
     });
-    return {
-      jobId: input.jobId,
-      name: message.name,
-      size: split.size,
-      partCount: split.partCount,
-      sha256: split.sha256,
-      ...(split.md5 ? { md5: split.md5 } : {}),
-      manifestKey: key,
-      snapshot: snapshot.id,
-      layout: 'object',
-      objectKey: input.objectKey,
-      partsUploaded: input.partsUploaded,
-      partsReusedBySplit: split.partsReused,
-      startedAt: input.startedAt,
-      completedAt: snapshot.time,
-    };
+    return { ...resultOf(input, completedAt), manifestKey: key, snapshot: snapshot.id, layout: 'object', completedAt: snapshot.time };
   }
   const manifest: Manifest = {
     version: 1,
@@ -92,14 +77,19 @@ export async function uploadManifest(deps: ActivityDeps, input: ManifestInput): 
     completedAt,
   };
   const stored = await putManifest(deps.store, manifest);
+  return { ...resultOf(input, completedAt), manifestKey: stored.key };
+}
+
+/** What a backup's result says of its file and parts, whether it wrote a snapshot or the name's one manifest. */
+function resultOf(input: ManifestInput, completedAt: string): Omit<BackupResult, 'kind' | 'manifestKey'> {
+  const { split } = input;
   return {
     jobId: input.jobId,
-    name: message.name,
+    name: input.message.name,
     size: split.size,
     partCount: split.partCount,
     sha256: split.sha256,
     ...(split.md5 ? { md5: split.md5 } : {}),
-    manifestKey: stored.key,
     ...(input.objectKey ? { objectKey: input.objectKey } : {}),
     partsUploaded: input.partsUploaded,
     partsReusedBySplit: split.partsReused,
