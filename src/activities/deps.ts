@@ -7,6 +7,7 @@ import { openPipelineFile, type PipelineFile } from '../kinds/etl/pipelines';
 import { messageKinds, type AnyMessageKind } from '../kinds/registry';
 import { openStore, type ObjectStore } from '../stores';
 import { openLedger, type Ledger } from './ledger';
+import { ChunkThreads } from '../repository/chunk-threads';
 import { PackIndex } from '../repository/pack-index';
 import { repositoryOpener } from '../repository/open';
 import type { Repository } from '../repository/repository';
@@ -27,6 +28,8 @@ export interface ActivityDeps {
   repository: () => Promise<Repository>;
   /** Which chunks the repository holds, kept between activities. */
   packIndex: PackIndex;
+  /** Threads that cut, seal and open chunks beside the event loop. */
+  chunkThreads: ChunkThreads;
   snapshots: SnapshotCache;
   /** COURIER_ETL_CONFIG, re-read when it changes. */
   pipelines: PipelineFile;
@@ -54,11 +57,13 @@ export function createDeps(config: Config, given: Partial<ActivityDeps> = {}): O
     manifests: given.manifests ?? createManifestCache(store),
     repository,
     packIndex: given.packIndex ?? new PackIndex(),
+    chunkThreads: given.chunkThreads ?? new ChunkThreads(),
     snapshots: given.snapshots ?? createSnapshotCache(repository),
     pipelines: given.pipelines ?? openPipelineFile(config.etl.configFile),
     handlers: given.handlers ?? builtInHandlers(),
     async close() {
       transport?.close();
+      if (!given.chunkThreads) await this.chunkThreads.close();
       if (!('ledger' in given)) await ledger?.close().catch(() => undefined);
     },
   };

@@ -4,10 +4,10 @@ import { repoKeys } from './layout';
 import { writePackTable, type PackIndex, type PackTable } from './pack-index';
 import type { Repository } from './repository';
 import { RepositoryError } from './repository';
-import type { Sealed } from './seal';
+import type { SealedBatch } from './chunk-threads';
 
-/** Chunks sealing at once: compression runs on libuv's pool while the event loop cuts the next chunks. */
-const SEALING = 8;
+/** Batches sealing at once on the chunk threads while the event loop fills packs. */
+const SEALING = 2;
 /** After this many chunks in a row that did not shrink, only every 64th is tried: random data costs next to no compression. */
 const MISSES_BEFORE_SAMPLING = 8;
 const SAMPLE_EVERY = 64;
@@ -17,6 +17,12 @@ export interface WriteStats {
   bytesNew: number;
   bytesStored: number;
   packs: number;
+}
+
+interface Batch {
+  ids: string[];
+  raws: number[];
+  sealed: Promise<SealedBatch>;
 }
 
 /**
@@ -30,7 +36,7 @@ export class PackWriter {
   private blobs: Buffer[] = [];
   private table: PackTable['chunks'] = [];
   private size = 0;
-  private readonly sealing: { id: string; raw: number; sealed: Promise<Sealed> | Sealed }[] = [];
+  private readonly sealing: Batch[] = [];
   private readonly held = new Set<string>();
   private uploading: Promise<void> = Promise.resolve();
   private misses = 0;
@@ -48,12 +54,17 @@ export class PackWriter {
     return this.held.has(id) || this.index.has(id);
   }
 
-  /** `plain` may be a view of a buffer the caller reuses: it is copied where it must outlive this call. */
-  async add(id: string, plain: Buffer): Promise<void> {
+  /** Claims a chunk this writer will store, and says whether to try compressing it. */
+  claim(id: string): boolean {
     this.held.add(id);
     const sampling = this.misses >= MISSES_BEFORE_SAMPLING;
-    const tryCompress = this.repo.config.compression !== 'none' && (!sampling || this.skipped++ % SAMPLE_EVERY === SAMPLE_EVERY - 1);
-    this.sealing.push({ id, raw: plain.length, sealed: this.repo.sealer.sealParts(tryCompress ? Buffer.from(plain) : plain, id, tryCompress) });
+    return this.repo.config.compression !== 'none' && (!sampling || this.skipped++ % SAMPLE_EVERY === SAMPLE_EVERY - 1);
+  }
+
+  /** Chunks claimed and being sealed elsewhere, in the order they go into packs. */
+  async addBatch(ids: string[], raws: number[], sealed: Promise<SealedBatch>): Promise<void> {
+    sealed.catch(() => undefined);
+    this.sealing.push({ ids, raws, sealed });
     if (this.sealing.length >= SEALING) await this.takeOne();
   }
 
@@ -61,12 +72,12 @@ export class PackWriter {
   async addSealed(id: string, bytes: Buffer, raw: number): Promise<void> {
     while (this.sealing.length > 0) await this.takeOne();
     this.held.add(id);
-    await this.append(id, { parts: [bytes], length: bytes.length, compressed: false }, raw);
+    await this.append(id, bytes, raw);
   }
 
-  private async append(id: string, sealed: Sealed, raw: number): Promise<void> {
+  private async append(id: string, sealed: Buffer, raw: number): Promise<void> {
     this.table.push([id, this.size, sealed.length, raw]);
-    this.blobs.push(...sealed.parts);
+    this.blobs.push(sealed);
     this.size += sealed.length;
     this.stats.newChunks++;
     this.stats.bytesNew += raw;
@@ -74,11 +85,15 @@ export class PackWriter {
   }
 
   private async takeOne(): Promise<void> {
-    const next = this.sealing.shift()!;
-    const sealed = await next.sealed;
-    if (sealed.compressed) this.misses = 0;
-    else this.misses++;
-    await this.append(next.id, sealed, next.raw);
+    const batch = this.sealing.shift()!;
+    const { bytes, lengths, compressed } = await batch.sealed;
+    let at = 0;
+    for (let i = 0; i < batch.ids.length; i++) {
+      if (compressed[i]) this.misses = 0;
+      else this.misses++;
+      await this.append(batch.ids[i]!, bytes.subarray(at, at + lengths[i]!), batch.raws[i]!);
+      at += lengths[i]!;
+    }
   }
 
   private async flush(): Promise<void> {

@@ -9,30 +9,31 @@ export interface Placed {
   at: ChunkLocation;
 }
 
+/** A ranged read's size: large enough that requests stay few, small enough that memory stays flat. */
+const RUN_BYTES = 4 * 1024 * 1024;
+
 /** Chunks stored side by side in one pack come in one ranged read. */
 function runsOf<T extends Placed>(chunks: T[]): T[][] {
   const runs: T[][] = [];
+  let runBytes = 0;
   for (const chunk of chunks) {
     const run = runs.at(-1);
     const last = run?.at(-1);
-    if (run && last && last.at.pack === chunk.at.pack && last.at.offset + last.at.length === chunk.at.offset && run.length < 1024) run.push(chunk);
-    else runs.push([chunk]);
+    if (run && last && last.at.pack === chunk.at.pack && last.at.offset + last.at.length === chunk.at.offset && runBytes < RUN_BYTES) {
+      run.push(chunk);
+      runBytes += chunk.at.length;
+    } else {
+      runs.push([chunk]);
+      runBytes = chunk.at.length;
+    }
   }
   return runs;
 }
 
-/**
- * Reads chunks in the order given, each opened (authenticated when
- * encrypted) and checked against its id: `each` receives its plain bytes, or
- * the reason it is damaged. A missing pack damages every chunk it held.
- */
-export async function readChunks<T extends Placed>(
-  repo: Repository,
-  chunks: T[],
-  each: (chunk: T, result: { plain: Buffer } | { damage: string }) => Promise<void>,
-  signal?: AbortSignal,
-): Promise<number> {
-  let bytesRead = 0;
+export type FetchedRun<T> = { run: T[]; bytes: Buffer } | { run: T[]; missing: string };
+
+/** Runs of chunks side by side in a pack, each fetched with one ranged read; `bytes` starts at the run's first chunk. */
+export async function* fetchRuns<T extends Placed>(repo: Repository, chunks: T[], signal?: AbortSignal): AsyncGenerator<FetchedRun<T>> {
   for (const run of runsOf(chunks)) {
     const first = run[0]!.at;
     const last = run.at(-1)!.at;
@@ -47,17 +48,37 @@ export async function readChunks<T extends Placed>(
       }
     } catch (err) {
       if (!(err instanceof ObjectNotFoundError)) throw err;
-      for (const chunk of run) await each(chunk, { damage: `pack ${key} is missing` });
+      yield { run, missing: `pack ${key} is missing` };
       continue;
     }
     const bytes = Buffer.concat(parts);
+    if (bytes.length < last.offset + last.length - first.offset) yield { run, missing: `pack ${key} is shorter than its index says` };
+    else yield { run, bytes };
+  }
+}
+
+/**
+ * Reads chunks in the order given, each opened (authenticated when
+ * encrypted) and checked against its id: `each` receives its plain bytes, or
+ * the reason it is damaged. A missing pack damages every chunk it held.
+ */
+export async function readChunks<T extends Placed>(
+  repo: Repository,
+  chunks: T[],
+  each: (chunk: T, result: { plain: Buffer } | { damage: string }) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<number> {
+  let bytesRead = 0;
+  for await (const fetched of fetchRuns(repo, chunks, signal)) {
+    if ('missing' in fetched) {
+      for (const chunk of fetched.run) await each(chunk, { damage: fetched.missing });
+      continue;
+    }
+    const { run, bytes } = fetched;
     bytesRead += bytes.length;
+    const first = run[0]!.at;
     for (const chunk of run) {
       const start = chunk.at.offset - first.offset;
-      if (bytes.length < start + chunk.at.length) {
-        await each(chunk, { damage: `pack ${key} is shorter than its index says` });
-        continue;
-      }
       let plain: Buffer;
       try {
         plain = await repo.sealer.open(bytes.subarray(start, start + chunk.at.length), chunk.id, `chunk ${chunk.id}`);

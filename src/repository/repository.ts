@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { Chunker, DEFAULT_CHUNKER, checkChunkerParams, gearTable, type ChunkerParams } from './chunker';
+import { Chunker, DEFAULT_CHUNKER, checkChunkerParams, type ChunkerParams } from './chunker';
 import { keyFileSchema, masterKeyParts, newMasterKey, unwrapMasterKey, wrapMasterKey, type RepositorySecret } from './keys';
 import { idOfKey, repoKeys } from './layout';
-import { Sealer, type Compression } from './seal';
+import { toolsFrom, type RepositoryRecipe } from './recipe';
+import type { Compression, Sealer } from './seal';
 import { ObjectNotFoundError, type ObjectStore } from '../stores';
 
 export const repositoryConfigSchema = z.object({
@@ -38,6 +39,8 @@ export interface Repository {
   config: RepositoryConfig;
   sealer: Sealer;
   chunker: Chunker;
+  /** The same tools' makings, for threads that cut and seal beside the event loop. */
+  recipe: RepositoryRecipe;
   /** The key that opened it, when encrypted. */
   keyId?: string;
 }
@@ -73,11 +76,17 @@ async function readConfig(store: ObjectStore): Promise<RepositoryConfig | undefi
 
 function assemble(store: ObjectStore, config: RepositoryConfig, master?: Buffer, keyId?: string): Repository {
   const parts = master ? masterKeyParts(master) : undefined;
+  const recipe: RepositoryRecipe = {
+    id: randomUUID(),
+    chunker: config.chunker,
+    compression: config.compression,
+    ...(parts ? { gearSeed: parts.gearSeed, keys: { encryption: parts.encryption, mac: parts.mac } } : {}),
+  };
   return {
     store,
     config,
-    sealer: new Sealer(parts && { encryption: parts.encryption, mac: parts.mac }, config.compression),
-    chunker: new Chunker(config.chunker, gearTable(parts?.gearSeed)),
+    ...toolsFrom(recipe),
+    recipe,
     ...(keyId ? { keyId } : {}),
   };
 }

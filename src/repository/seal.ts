@@ -19,6 +19,7 @@ const TAG = 16;
 
 const brotli = promisify(zlib.brotliCompress);
 const unbrotli = promisify(zlib.brotliDecompress);
+const brotliOptions = (size: number) => ({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 2, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: size } });
 
 /** Too little saved to be worth a decompression on every restore. */
 const worthKeeping = (raw: number, packed: number) => packed <= raw * 0.97;
@@ -90,12 +91,23 @@ export class Sealer {
    * may be a view of a buffer the caller reuses next; with compression the caller passes its own copy.
    */
   sealParts(plain: Buffer, identity: string, tryCompress: boolean): Promise<Sealed> | Sealed {
-    if (tryCompress && this.compression === 'brotli' && plain.length > 64) {
-      return brotli(plain, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 2, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: plain.length } }).then(
-        (packed) => (worthKeeping(plain.length, packed.length) ? this.frame(Codec.brotli, packed, identity) : this.frame(Codec.raw, plain, identity)),
-      );
-    }
+    if (this.compresses(plain, tryCompress))
+      return brotli(plain, brotliOptions(plain.length)).then((packed) => this.framePacked(plain, packed, identity));
     return this.frame(Codec.raw, plain, identity);
+  }
+
+  /** The same on the calling thread, for a thread of its own that seals whole batches. */
+  sealPartsSync(plain: Buffer, identity: string, tryCompress: boolean): Sealed {
+    if (this.compresses(plain, tryCompress)) return this.framePacked(plain, zlib.brotliCompressSync(plain, brotliOptions(plain.length)), identity);
+    return this.frame(Codec.raw, plain, identity);
+  }
+
+  private compresses(plain: Buffer, tryCompress: boolean): boolean {
+    return tryCompress && this.compression === 'brotli' && plain.length > 64;
+  }
+
+  private framePacked(plain: Buffer, packed: Buffer, identity: string): Sealed {
+    return worthKeeping(plain.length, packed.length) ? this.frame(Codec.brotli, packed, identity) : this.frame(Codec.raw, plain, identity);
   }
 
   private frame(codec: number, payload: Buffer, identity: string): Sealed {
@@ -117,6 +129,27 @@ export class Sealer {
 
   /** The plain bytes; a wrong key, a tampered object or one moved from another name throws DamagedObject naming `what`. */
   async open(sealed: Buffer, identity: string, what: string): Promise<Buffer> {
+    const { codec, payload } = this.unframe(sealed, identity, what);
+    if (codec !== Codec.brotli) return payload;
+    try {
+      return await unbrotli(payload);
+    } catch (err) {
+      throw new DamagedObject(what, `does not decompress: ${(err as Error).message}`);
+    }
+  }
+
+  /** The same on the calling thread, for a thread of its own that opens whole batches. */
+  openSync(sealed: Buffer, identity: string, what: string): Buffer {
+    const { codec, payload } = this.unframe(sealed, identity, what);
+    if (codec !== Codec.brotli) return payload;
+    try {
+      return zlib.brotliDecompressSync(payload);
+    } catch (err) {
+      throw new DamagedObject(what, `does not decompress: ${(err as Error).message}`);
+    }
+  }
+
+  private unframe(sealed: Buffer, identity: string, what: string): { codec: number; payload: Buffer } {
     const kind = sealed[0];
     let framed: Buffer;
     if (kind === PLAIN) {
@@ -137,17 +170,9 @@ export class Sealer {
     } else {
       throw new DamagedObject(what, `unknown format byte ${kind}`);
     }
-    const codec = framed[0];
-    const payload = framed.subarray(1);
-    if (codec === Codec.raw) return payload;
-    if (codec === Codec.brotli) {
-      try {
-        return await unbrotli(payload);
-      } catch (err) {
-        throw new DamagedObject(what, `does not decompress: ${(err as Error).message}`);
-      }
-    }
-    throw new DamagedObject(what, `unknown codec ${codec}`);
+    const codec = framed[0]!;
+    if (codec !== Codec.raw && codec !== Codec.brotli) throw new DamagedObject(what, `unknown codec ${codec}`);
+    return { codec, payload: framed.subarray(1) };
   }
 
   async sealJson(value: unknown, identity: string): Promise<Buffer> {

@@ -3,9 +3,12 @@ import fs from 'node:fs/promises';
 import type { ActivityDeps } from '../../activities/deps';
 import { permanent } from '../../activities/failures';
 import { heartbeatWhile } from '../../activities/heartbeat';
-import { readChunks } from '../../repository/read-chunks';
+import { fetchRuns } from '../../repository/read-chunks';
 import { DamagedObject } from '../../repository/seal';
 import { readList, type Snapshot } from '../../repository/snapshots';
+
+/** Runs being opened and written at once per segment: enough to keep every chunk thread busy, few enough that memory stays flat. */
+const WRITING = 3;
 
 /**
  * One segment of a chunked snapshot into its place in the temp file: each
@@ -27,6 +30,7 @@ export async function restoreSegment(
   const list = await heartbeatWhile(0, () => readList(repo, segment.list));
   const locate = (id: string) => deps.packIndex.locate(id);
   if (list.chunks.some(([id]) => !locate(id))) await heartbeatWhile(0, () => deps.packIndex.refresh(repo));
+  let position = segment.offset;
   const placed = list.chunks.map(([id, length]) => {
     const at = locate(id);
     if (!at) {
@@ -35,36 +39,36 @@ export async function restoreSegment(
         `chunk ${id} of snapshot ${snapshot.id} of ${snapshot.name} is in no pack of ${repo.store.description}; that data is lost (run \`courier check\` to see what else depends on it)`,
       );
     }
-    return { id, length, at };
+    position += length;
+    return { id, length, at, position: position - length };
   });
+  const damaged = (chunk: (typeof placed)[number], reason: string) =>
+    new DamagedObject(`chunk ${chunk.id} (pack ${chunk.at.pack}) of snapshot ${snapshot.id} of ${snapshot.name}`, reason);
   const handle = await fs.open(tempPath, constants.O_RDWR | constants.O_NOFOLLOW);
-  let position = segment.offset;
-  // Checked chunks gather into one positioned write of a few MiB: one system call instead of a hundred.
-  let waiting: Buffer[] = [];
-  let waitingBytes = 0;
-  const write = async () => {
-    if (waiting.length === 0) return;
-    await handle.writev(waiting, position);
-    position += waitingBytes;
-    waiting = [];
-    waitingBytes = 0;
-    progress(position - segment.offset);
-  };
+  // Chunk threads open, check and write each fetched run while the next is fetched.
+  const writing: Promise<void>[] = [];
+  let written = 0;
   try {
-    await readChunks(
-      repo,
-      placed,
-      async (chunk, result) => {
-        if ('damage' in result)
-          throw new DamagedObject(`chunk ${chunk.id} (pack ${chunk.at.pack}) of snapshot ${snapshot.id} of ${snapshot.name}`, result.damage);
-        waiting.push(result.plain);
-        waitingBytes += result.plain.length;
-        if (waitingBytes >= 4 * 1024 * 1024) await write();
-      },
-      signal,
-    );
-    await write();
+    for await (const fetched of fetchRuns(repo, placed, signal)) {
+      if ('missing' in fetched) throw damaged(fetched.run[0]!, fetched.missing);
+      const { run, bytes } = fetched;
+      const base = run[0]!.at.offset;
+      const items = run.map((c): [number, number, string, number, number] => [c.at.offset - base, c.at.length, c.id, c.at.raw, c.position]);
+      const size = run.reduce((n, c) => n + c.length, 0);
+      writing.push(
+        deps.chunkThreads.open(repo.recipe, handle.fd, bytes, items).then((reply) => {
+          if ('damaged' in reply) throw damaged(run[reply.damaged.item]!, reply.damaged.reason);
+          written += size;
+          progress(written);
+        }),
+      );
+      writing.at(-1)!.catch(() => undefined);
+      if (writing.length >= WRITING) await writing.shift();
+    }
+    while (writing.length > 0) await writing.shift();
   } finally {
+    // A thread may still write through the descriptor: it closes once every thread has answered.
+    await Promise.allSettled(writing);
     await handle.close();
   }
   return segment.size;

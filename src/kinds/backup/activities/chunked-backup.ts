@@ -12,8 +12,6 @@ import { putSnapshot, writeList, type ChunkList, type Snapshot } from '../../../
 import { openInside, resolveInside } from '../../../security/paths';
 import { sourceRoots } from '../../../security/roots';
 
-const READ = 4 * 1024 * 1024;
-
 function sourceChanged(source: SourceInfo) {
   return permanent(
     'SourceChanged',
@@ -59,35 +57,36 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
   const offset = ref.index * ref.segmentSize;
   const end = Math.min(source.size, offset + ref.segmentSize);
   const { handle } = await openSource(deps, source);
+  const threads = deps.chunkThreads;
+  const { recipe } = repo;
   const writer = new PackWriter(repo, index, signal);
   const list: ChunkList['chunks'] = [];
-  const { chunker } = repo;
-  const buf = Buffer.allocUnsafe(READ + chunker.params.max);
+  // Cutting is sequential (each window starts where the last chunk ended); sealing a window overlaps cutting the next.
+  let position = offset;
+  let cutting = threads.cut(recipe, handle.fd, position, end);
   try {
-    let have = 0;
-    let position = offset;
-    for (;;) {
-      while (have < buf.length && position < end) {
-        const { bytesRead } = await handle.read(buf, have, Math.min(buf.length - have, end - position), position);
-        if (bytesRead === 0) throw sourceChanged(source);
-        have += bytesRead;
-        position += bytesRead;
-      }
-      const atEnd = position >= end;
-      let start = 0;
-      while (have > start && (atEnd || have - start >= chunker.params.max)) {
-        const length = chunker.cut(buf, start, have - start);
-        const plain = buf.subarray(start, start + length);
-        const id = repo.sealer.idOf(plain);
+    while (position < end) {
+      const cut = await cutting.catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'SourceShort' ? sourceChanged(source) : err;
+      });
+      position += cut.consumed;
+      if (position < end) cutting = threads.cut(recipe, handle.fd, position, end);
+      const items: [number, number, string, boolean][] = [];
+      let at = 0;
+      cut.ids.forEach((id, i) => {
+        const length = cut.lengths[i]!;
         list.push([id, length]);
-        if (!writer.knows(id)) await writer.add(id, plain);
-        start += length;
-      }
-      heartbeat(position - offset - (have - start));
+        if (!writer.knows(id)) items.push([at, length, id, writer.claim(id)]);
+        at += length;
+      });
+      if (items.length > 0)
+        await writer.addBatch(
+          items.map(([, , id]) => id),
+          items.map(([, length]) => length),
+          threads.seal(recipe, cut.bytes, items),
+        );
+      heartbeat(position - offset);
       if (signal.aborted) throw signal.reason;
-      if (atEnd && start === have) break;
-      buf.copy(buf, 0, start, have);
-      have -= start;
     }
     const stats = await writer.finish();
     const after = await handle.stat();
@@ -98,6 +97,8 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
     bytesVerified.inc(stats.bytesNew);
     return { index: ref.index, offset, size: end - offset, list: listId, chunks: list.length, ...stats };
   } finally {
+    // A thread may still read through the descriptor: it closes once the thread has answered.
+    await cutting.catch(() => undefined);
     await handle.close();
   }
 }

@@ -1,0 +1,105 @@
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { CutReply, OpenReply, SealReply, ThreadReply, ThreadRequest } from './chunk-protocol';
+import type { RepositoryRecipe } from './recipe';
+
+type Request = ThreadRequest extends infer R ? (R extends ThreadRequest ? Omit<R, 'seq'> : never) : never;
+
+interface Thread {
+  worker: Worker;
+  pending: Map<number, { resolve: (reply: ThreadReply) => void; reject: (err: Error) => void }>;
+}
+
+/** The thread's module, as this module runs: TypeScript through tsx (which a thread does not inherit), or compiled. */
+function threadSource(): string {
+  const file = path.join(__dirname, `chunk-thread${path.extname(__filename)}`);
+  return `${file.endsWith('.ts') ? "require('tsx/cjs');" : ''} require(${JSON.stringify(file)});`;
+}
+
+const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/** A buffer that owns its memory can move to a thread; a view of a shared pool is copied first, or moving it would empty the pool. */
+const owned = (bytes: Buffer) => (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : Buffer.from(bytes));
+
+export interface SealedBatch {
+  bytes: Buffer;
+  lengths: number[];
+  compressed: boolean[];
+}
+
+/**
+ * One thread per core that cuts, names, seals and opens chunks, so a backup
+ * or restore uses every core and the event loop stays free for heartbeats
+ * and packs. Requests go to the thread with the least waiting.
+ */
+export class ChunkThreads {
+  private readonly threads: Thread[] = [];
+  private seq = 0;
+
+  constructor(readonly size = Math.max(1, Math.min(os.availableParallelism(), 8))) {}
+
+  async cut(recipe: RepositoryRecipe, fd: number, start: number, end: number): Promise<CutReply & { bytes: Buffer }> {
+    const reply = (await this.send({ op: 'cut', recipe, fd, start, end })) as CutReply;
+    return { ...reply, bytes: asBuffer(reply.bytes) };
+  }
+
+  /** Seals chunks of a window `cut` returned; the window moves to the thread, so the caller must not use it after. */
+  async seal(recipe: RepositoryRecipe, window: Buffer, items: [number, number, string, boolean][]): Promise<SealedBatch> {
+    const bytes = owned(window);
+    const reply = (await this.send({ op: 'seal', recipe, bytes, items }, [bytes.buffer as ArrayBuffer])) as SealReply;
+    return { ...reply, bytes: asBuffer(reply.bytes) };
+  }
+
+  /** Opens chunks in `bytes` and writes them at their positions; `bytes` moves to the thread. */
+  open(recipe: RepositoryRecipe, fd: number, bytes: Buffer, items: [number, number, string, number, number][]): Promise<OpenReply> {
+    const own = owned(bytes);
+    return this.send({ op: 'open', recipe, fd, bytes: own, items }, [own.buffer as ArrayBuffer]) as Promise<OpenReply>;
+  }
+
+  async close(): Promise<void> {
+    const threads = this.threads.splice(0);
+    await Promise.all(threads.map((t) => t.worker.terminate()));
+  }
+
+  private send(request: Request, transfer: ArrayBuffer[] = []): Promise<ThreadReply> {
+    const thread = this.pick();
+    const seq = ++this.seq;
+    return new Promise<ThreadReply>((resolve, reject) => {
+      // A thread with work keeps the process alive; an idle one does not.
+      if (thread.pending.size === 0) thread.worker.ref();
+      thread.pending.set(seq, { resolve, reject });
+      thread.worker.postMessage({ ...request, seq }, transfer);
+    }).then((reply) => {
+      if ('error' in reply) throw Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {});
+      return reply;
+    });
+  }
+
+  private pick(): Thread {
+    if (this.threads.length < this.size && this.threads.every((t) => t.pending.size > 0)) return this.start();
+    return this.threads.reduce((best, t) => (t.pending.size < best.pending.size ? t : best));
+  }
+
+  private start(): Thread {
+    const worker = new Worker(threadSource(), { eval: true });
+    const thread: Thread = { worker, pending: new Map() };
+    worker.on('message', (reply: ThreadReply) => {
+      const waiting = thread.pending.get(reply.seq);
+      thread.pending.delete(reply.seq);
+      if (thread.pending.size === 0) worker.unref();
+      waiting?.resolve(reply);
+    });
+    const gone = (err: Error) => {
+      const at = this.threads.indexOf(thread);
+      if (at >= 0) this.threads.splice(at, 1);
+      for (const waiting of thread.pending.values()) waiting.reject(err);
+      thread.pending.clear();
+    };
+    worker.on('error', gone);
+    worker.on('exit', (code) => gone(new Error(`a chunk thread exited (${code}) with work waiting`)));
+    worker.unref();
+    this.threads.push(thread);
+    return thread;
+  }
+}
