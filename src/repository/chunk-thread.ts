@@ -19,7 +19,7 @@ const toolsOf = (recipe: RepositoryRecipe) => {
 };
 
 /** Windows of this size and the chunk that may straddle their end. */
-const WINDOW = 8 * 1024 * 1024;
+const WINDOW = 2 * 1024 * 1024;
 
 class SourceShort extends Error {
   readonly code = 'SourceShort';

@@ -62,7 +62,7 @@ export class ChunkThreads {
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
 
-  private send(request: Request, transfer: ArrayBuffer[] = []): Promise<ThreadReply> {
+  private send(request: Request, transfer: ArrayBuffer[] = []): Promise<Omit<ThreadReply, 'seq'>> {
     const thread = this.pick();
     const seq = ++this.seq;
     return new Promise<ThreadReply>((resolve, reject) => {
@@ -72,7 +72,8 @@ export class ChunkThreads {
       thread.worker.postMessage({ ...request, seq }, transfer);
     }).then((reply) => {
       if ('error' in reply) throw Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {});
-      return reply;
+      const { seq: _seq, ...body } = reply;
+      return body;
     });
   }
 

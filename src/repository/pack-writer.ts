@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { repoKeys } from './layout';
 import { writePackTable, type PackIndex, type PackTable } from './pack-index';
 import type { Repository } from './repository';
 import { RepositoryError } from './repository';
 import type { SealedBatch } from './chunk-threads';
+import type { ObjectInfo } from '../stores';
 
-/** Batches sealing at once on the chunk threads while the event loop fills packs. */
-const SEALING = 2;
+/** A batch seals on a chunk thread while the one before it streams into its pack. */
+const SEALING = 1;
 /** After this many chunks in a row that did not shrink, only every 64th is tried: random data costs next to no compression. */
 const MISSES_BEFORE_SAMPLING = 8;
 const SAMPLE_EVERY = 64;
@@ -19,6 +21,16 @@ export interface WriteStats {
   packs: number;
 }
 
+/** Sealed bytes waiting for the store, per pack being filled. */
+const STREAM_BUFFER = 2 * 1024 * 1024;
+
+interface OpenPack {
+  table: PackTable;
+  body: PassThrough;
+  stored: Promise<ObjectInfo>;
+  size: number;
+}
+
 interface Batch {
   ids: string[];
   raws: number[];
@@ -26,19 +38,18 @@ interface Batch {
 }
 
 /**
- * Gathers a segment's new chunks, sealed, into packs and stores each pack
- * (the store checks what it receives: S3 against the request's sha256, the fs
- * store by writing, syncing and renaming) before its table: a chunk is known
- * to the index only once its bytes are safe. A crash loses at most the
- * pack being filled; its chunks are sent again by the retry.
+ * Streams a segment's new chunks, sealed, into packs: each pack goes to the
+ * store as it fills, so memory holds a batch or two, not whole packs. A pack
+ * is committed (the store checks what it receives: S3 against the request's
+ * sha256, the fs store by writing, syncing and renaming) before its table: a
+ * chunk is known to the index only once its bytes are safe. A crash loses at
+ * most the pack being filled; its chunks are sent again by the retry.
  */
 export class PackWriter {
-  private blobs: Buffer[] = [];
-  private table: PackTable['chunks'] = [];
-  private size = 0;
+  private filling: OpenPack | undefined;
   private readonly sealing: Batch[] = [];
   private readonly held = new Set<string>();
-  private uploading: Promise<void> = Promise.resolve();
+  private committing: Promise<void> = Promise.resolve();
   private misses = 0;
   private skipped = 0;
   readonly stats: WriteStats = { newChunks: 0, bytesNew: 0, bytesStored: 0, packs: 0 };
@@ -72,62 +83,87 @@ export class PackWriter {
   async addSealed(id: string, bytes: Buffer, raw: number): Promise<void> {
     while (this.sealing.length > 0) await this.takeOne();
     this.held.add(id);
-    await this.append(id, bytes, raw);
+    await this.append(bytes, [[id, bytes.length, raw]]);
   }
 
-  private async append(id: string, sealed: Buffer, raw: number): Promise<void> {
-    this.table.push([id, this.size, sealed.length, raw]);
-    this.blobs.push(sealed);
-    this.size += sealed.length;
-    this.stats.newChunks++;
-    this.stats.bytesNew += raw;
-    if (this.size >= this.repo.config.packSize) await this.flush();
+  /** Sealed chunks laid end to end in `bytes`, written into packs with one write per pack they land in. */
+  private async append(bytes: Buffer, chunks: [id: string, length: number, raw: number][]): Promise<void> {
+    let from = 0;
+    let at = 0;
+    let pack = (this.filling ??= this.open());
+    for (const [id, length, raw] of chunks) {
+      pack.table.chunks.push([id, pack.size, length, raw]);
+      pack.size += length;
+      at += length;
+      this.stats.newChunks++;
+      this.stats.bytesNew += raw;
+      if (pack.size >= this.repo.config.packSize) {
+        await this.write(pack, bytes.subarray(from, at));
+        from = at;
+        await this.close();
+        pack = this.filling ??= this.open();
+      }
+    }
+    if (at > from) await this.write(pack, bytes.subarray(from, at));
+  }
+
+  /** Waits while the store is behind, so unwritten bytes never pile up; a store that failed ends the wait. */
+  private async write(pack: OpenPack, bytes: Buffer): Promise<void> {
+    if (!pack.body.write(bytes)) await Promise.race([once(pack.body, 'drain'), pack.stored]);
+  }
+
+  private open(): OpenPack {
+    // A random name: hashing the pack again here would only repeat the checksum the store computes as it receives it.
+    const table: PackTable = { pack: randomBytes(32).toString('hex'), chunks: [] };
+    const body = new PassThrough({ highWaterMark: STREAM_BUFFER });
+    const stored = this.repo.store.put(repoKeys.pack(table.pack), body, { signal: this.signal });
+    stored.catch(() => undefined);
+    return { table, body, stored, size: 0 };
+  }
+
+  /** Ends the pack being filled; it commits, then its table, while the next one fills. Never more than one commits at a time. */
+  private async close(): Promise<void> {
+    const pack = this.filling;
+    if (!pack) return;
+    this.filling = undefined;
+    pack.body.end();
+    await this.committing;
+    this.committing = this.commit(pack);
+    this.committing.catch(() => undefined);
+  }
+
+  private async commit(pack: OpenPack): Promise<void> {
+    const key = repoKeys.pack(pack.table.pack);
+    const stored = await pack.stored;
+    if (stored.size !== pack.size) {
+      throw new RepositoryError(`pack ${key}: ${this.repo.store.description} reports ${stored.size} bytes, ${pack.size} were sent`, 'Damaged');
+    }
+    await writePackTable(this.repo, pack.table);
+    this.index.add(pack.table);
+    this.stats.bytesStored += pack.size;
+    this.stats.packs++;
   }
 
   private async takeOne(): Promise<void> {
     const batch = this.sealing.shift()!;
     const { bytes, lengths, compressed } = await batch.sealed;
-    let at = 0;
-    for (let i = 0; i < batch.ids.length; i++) {
-      if (compressed[i]) this.misses = 0;
-      else this.misses++;
-      await this.append(batch.ids[i]!, bytes.subarray(at, at + lengths[i]!), batch.raws[i]!);
-      at += lengths[i]!;
-    }
-  }
-
-  private async flush(): Promise<void> {
-    if (this.blobs.length === 0) return;
-    const parts = this.blobs;
-    const size = this.size;
-    // A random name: hashing the pack again here would only repeat the checksum the store computes as it receives it.
-    const table: PackTable = { pack: randomBytes(32).toString('hex'), chunks: this.table };
-    this.blobs = [];
-    this.table = [];
-    this.size = 0;
-    // One pack uploads while the next fills; never more, so memory stays at two packs.
-    await this.uploading;
-    this.uploading = this.upload(parts, size, table);
-    this.uploading.catch(() => undefined);
-  }
-
-  private async upload(parts: Buffer[], size: number, table: PackTable): Promise<void> {
-    const key = repoKeys.pack(table.pack);
-    // One buffer: the sealed pieces are many and small, and each would be a write of its own.
-    const stored = await this.repo.store.put(key, Readable.from([Buffer.concat(parts, size)]), { expectedSize: size, signal: this.signal });
-    if (stored.size !== size) {
-      throw new RepositoryError(`pack ${key}: ${this.repo.store.description} reports ${stored.size} bytes, ${size} were sent`, 'Damaged');
-    }
-    await writePackTable(this.repo, table);
-    this.index.add(table);
-    this.stats.bytesStored += size;
-    this.stats.packs++;
+    for (const shrank of compressed) this.misses = shrank ? 0 : this.misses + 1;
+    await this.append(
+      bytes,
+      batch.ids.map((id, i) => [id, lengths[i]!, batch.raws[i]!]),
+    );
   }
 
   async finish(): Promise<WriteStats> {
     while (this.sealing.length > 0) await this.takeOne();
-    await this.flush();
-    await this.uploading;
+    await this.close();
+    await this.committing;
     return this.stats;
+  }
+
+  /** Gives up the pack being filled, so the store drops its partial bytes (after a failure elsewhere in the segment). */
+  abandon(reason: Error): void {
+    this.filling?.body.destroy(reason);
+    this.filling = undefined;
   }
 }

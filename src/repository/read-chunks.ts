@@ -10,7 +10,7 @@ export interface Placed {
 }
 
 /** A ranged read's size: large enough that requests stay few, small enough that memory stays flat. */
-const RUN_BYTES = 4 * 1024 * 1024;
+const RUN_BYTES = 1024 * 1024;
 
 /** Chunks stored side by side in one pack come in one ranged read. */
 function runsOf<T extends Placed>(chunks: T[]): T[][] {

@@ -60,22 +60,27 @@ export async function planPrune(deps: ActivityDeps, input: { jobId: string; repa
   let bytesCondemned = 0;
   const writer = new PackWriter(repo, index, Context.current().cancellationSignal);
   let packsRepacked = 0;
-  for (const table of tables) {
-    heartbeat(table.pack);
-    const size = table.chunks.reduce((n, [, , length]) => n + length, 0);
-    const kept = table.chunks.filter(([id]) => used.chunks.has(id));
-    const unused = size - kept.reduce((n, [, , length]) => n + length, 0);
-    if (kept.length === 0) {
-      condemned.push(table.pack);
-      bytesCondemned += size;
-    } else if (unused > size * input.repackUnused) {
-      await repack(deps, writer, table, kept);
-      condemned.push(table.pack);
-      bytesCondemned += unused;
-      packsRepacked++;
+  try {
+    for (const table of tables) {
+      heartbeat(table.pack);
+      const size = table.chunks.reduce((n, [, , length]) => n + length, 0);
+      const kept = table.chunks.filter(([id]) => used.chunks.has(id));
+      const unused = size - kept.reduce((n, [, , length]) => n + length, 0);
+      if (kept.length === 0) {
+        condemned.push(table.pack);
+        bytesCondemned += size;
+      } else if (unused > size * input.repackUnused) {
+        await repack(deps, writer, table, kept);
+        condemned.push(table.pack);
+        bytesCondemned += unused;
+        packsRepacked++;
+      }
     }
+    await writer.finish();
+  } catch (err) {
+    writer.abandon(err as Error);
+    throw err;
   }
-  await writer.finish();
   // A pack with no table: a backup died between storing it and its table, or is between the two right now.
   const orphans =
     running.length > 0 ? [] : (await repo.store.list(repoKeys.packsPrefix)).map((o) => idOfKey(o.key)).filter((pack) => !withTable.has(pack));

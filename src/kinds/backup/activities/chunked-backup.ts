@@ -96,6 +96,9 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
     bytesUploaded.inc(stats.bytesNew);
     bytesVerified.inc(stats.bytesNew);
     return { index: ref.index, offset, size: end - offset, list: listId, chunks: list.length, ...stats };
+  } catch (err) {
+    writer.abandon(err as Error);
+    throw err;
   } finally {
     // A thread may still read through the descriptor: it closes once the thread has answered.
     await cutting.catch(() => undefined);

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ChunkThreads } from '../src/repository/chunk-threads';
+import { DEFAULT_CHUNKER } from '../src/repository/chunker';
+import { toolsFrom, type RepositoryRecipe } from '../src/repository/recipe';
+
+const MiB = 1024 * 1024;
+const dir = fs.mkdtempSync(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), 'chunk-threads-'));
+const recipe: RepositoryRecipe = {
+  id: randomUUID(),
+  chunker: DEFAULT_CHUNKER,
+  compression: 'brotli',
+  gearSeed: randomBytes(32),
+  keys: { encryption: randomBytes(32), mac: randomBytes(32) },
+};
+const { chunker, sealer } = toolsFrom(recipe);
+const threads = new ChunkThreads(2);
+
+after(async () => {
+  await threads.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** The chunks the threads cut from [start, end) of `fd`, window after window, with their bytes as cut. */
+async function cutAll(fd: number, start: number, end: number) {
+  const chunks: { id: string; bytes: Buffer }[] = [];
+  for (let at = start; at < end;) {
+    const cut = await threads.cut(recipe, fd, at, end);
+    let offset = 0;
+    cut.ids.forEach((id, i) => {
+      chunks.push({ id, bytes: Buffer.from(cut.bytes.subarray(offset, offset + cut.lengths[i]!)) });
+      offset += cut.lengths[i]!;
+    });
+    assert.ok(cut.consumed > 0, 'a window that consumes nothing would loop forever');
+    at += cut.consumed;
+  }
+  return chunks;
+}
+
+describe('chunk threads', () => {
+  const data = Buffer.concat([randomBytes(9 * MiB), Buffer.from('a,b,c\n'.repeat(600_000))]);
+  const file = path.join(dir, 'source.bin');
+  fs.writeFileSync(file, data);
+
+  it('cut windows into the same chunks, with the same ids, as the chunker on the whole file', async () => {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const got = await cutAll(fd, 0, data.length);
+      const expected: string[] = [];
+      for (let at = 0; at < data.length;) {
+        const length = chunker.cut(data, at, data.length - at);
+        expected.push(sealer.idOf(data.subarray(at, at + length)));
+        at += length;
+      }
+      assert.deepEqual(
+        got.map((c) => c.id),
+        expected,
+      );
+      assert.ok(Buffer.concat(got.map((c) => c.bytes)).equals(data));
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it('seal what was cut so that it opens to the same bytes, compressing what shrinks; open writes each chunk at its place and refuses a tampered one', async () => {
+    const fd = fs.openSync(file, 'r');
+    const out = path.join(dir, 'restored.bin');
+    const outFd = fs.openSync(out, 'w+');
+    try {
+      let position = 0;
+      const cut = await threads.cut(recipe, fd, data.length - 2 * MiB, data.length);
+      const items: [number, number, string, boolean][] = [];
+      let offset = 0;
+      cut.ids.forEach((id, i) => {
+        items.push([offset, cut.lengths[i]!, id, true]);
+        offset += cut.lengths[i]!;
+      });
+      const plain = Buffer.from(cut.bytes);
+      const sealed = await threads.seal(recipe, cut.bytes, items);
+      assert.ok(sealed.compressed.every(Boolean), 'CSV text compresses');
+      assert.ok(sealed.bytes.length < plain.length / 4);
+      let at = 0;
+      const placed: [number, number, string, number, number][] = items.map(([, length, id], i) => {
+        const entry: [number, number, string, number, number] = [at, sealed.lengths[i]!, id, length, position];
+        at += sealed.lengths[i]!;
+        position += length;
+        return entry;
+      });
+      assert.deepEqual(await threads.open(recipe, outFd, Buffer.from(sealed.bytes), placed), { written: true });
+      assert.ok(fs.readFileSync(out).equals(plain));
+
+      const tampered = Buffer.from(sealed.bytes);
+      tampered[placed[1]![0] + 20]! ^= 1;
+      const reply = await threads.open(recipe, outFd, tampered, placed);
+      assert.ok('damaged' in reply && reply.damaged.item === 1, JSON.stringify(reply));
+      assert.match(reply.damaged.reason, /authentication failed/);
+    } finally {
+      fs.closeSync(fd);
+      fs.closeSync(outFd);
+    }
+  });
+
+  it('a source shorter than asked fails the cut with a code the backup maps to "source changed"', async () => {
+    const fd = fs.openSync(file, 'r');
+    try {
+      await assert.rejects(threads.cut(recipe, fd, data.length - 100, data.length + 100), { code: 'SourceShort' });
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+});
