@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,19 @@ describe('fs store', () => {
     await store.delete('a/b/one');
     assert.equal(await store.head('a/b/one'), undefined);
     await assert.rejects(store.get('a/b/one'), ObjectNotFoundError);
+    assert.deepEqual(await fs.readdir(path.join(store.root, 'tmp')), [], 'no temp files left');
+  });
+
+  it('a large object, hashed once written rather than as it arrives, gets the same checksums and is refused the same way', async () => {
+    const store = await freshStore();
+    const pieces = [randomBytes(700_000), randomBytes(700_000), randomBytes(1_500_000)];
+    const whole = Buffer.concat(pieces);
+    const sha256 = createHash('sha256').update(whole).digest('hex');
+    const md5 = createHash('md5').update(whole).digest('hex');
+    assert.deepEqual(await store.put('big', Readable.from(pieces), { md5: true }), { key: 'big', size: whole.length, sha256, md5 });
+    assert.ok(Buffer.concat(await (await store.get('big')).toArray()).equals(whole));
+    await assert.rejects(store.put('big', Readable.from([randomBytes(2_000_000)]), { expectedSha256: sha256 }), ChecksumMismatchError);
+    assert.equal((await store.head('big'))?.sha256, sha256);
     assert.deepEqual(await fs.readdir(path.join(store.root, 'tmp')), [], 'no temp files left');
   });
 

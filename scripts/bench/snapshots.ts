@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { submit, waitForJob } from '../../src/client';
 import { loadConfig, type Config } from '../../src/config';
 import { sha256File } from '../../test/helpers/files';
@@ -117,6 +118,23 @@ function restoredBy(target: string): string {
   return path.join(files[0]!.parentPath, files[0]!.name);
 }
 
+/** The worker's resident memory once it polls its queue, before any job: the floor the peak is read against. */
+async function rssOncePolling(client: Client, config: Config, pid: number): Promise<number> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const described = await client.workflowService.describeTaskQueue({
+      namespace: config.temporal.namespace,
+      taskQueue: { name: config.taskQueue },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    });
+    if ((described.pollers ?? []).length > 0) break;
+    if (Date.now() > deadline) throw new Error(`the benchmark's worker did not poll ${config.taskQueue} within 2 minutes`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) / 1024;
+}
+
 export interface SnapshotBench {
   ratios: string;
 }
@@ -140,10 +158,16 @@ export async function benchSnapshots(options: { work: string; env: NodeJS.Proces
   };
   const init = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'courier'), 'store', 'init'], { env, encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`courier store init failed: ${init.stderr}`);
+  // The worker starts from a prebuilt workflow bundle, as images and hosts run it: webpack at start would set the peak by itself.
+  const bundle = path.join(work, 'workflow-bundle.js');
+  const bundled = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'bundle-workflows.ts'), bundle], { encoding: 'utf8' });
+  if (bundled.status !== 0) throw new Error(`bundling the workflows failed: ${bundled.stderr}`);
+  env.COURIER_WORKFLOW_BUNDLE = bundle;
   const config = loadConfig(env);
   const { connectClient } = await import('../../src/client');
   const client = await connectClient(config);
   const worker = spawnWorker(env);
+  const restRss = await rssOncePolling(client, config, worker.pid!);
   const restic = resticTools(work);
   await run('restic', ['init'], restic.env);
   const courier = courierTools(client, config);
@@ -234,7 +258,7 @@ export async function benchSnapshots(options: { work: string; env: NodeJS.Proces
       fs.rmSync(dest);
     }
     say(
-      `peak worker RSS: ${rssAtSize?.toFixed(0)} MiB after ${MiBs(options.size)}${rssBig ? `, ${rssBig.toFixed(0)} MiB after ${MiBs(options.bigSize)}` : ''}`,
+      `worker RSS: ${restRss.toFixed(0)} MiB at rest; peak ${rssAtSize?.toFixed(0)} MiB after ${MiBs(options.size)}${rssBig ? `, ${rssBig.toFixed(0)} MiB after ${MiBs(options.bigSize)}` : ''}`,
     );
     const r = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
     const ratios =

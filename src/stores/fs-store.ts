@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -22,6 +22,9 @@ async function fsyncPath(target: string): Promise<void> {
     await handle.close();
   }
 }
+
+/** Objects up to this size are hashed as they arrive: a trip to a hash thread would cost more than it saves. */
+const HASH_INLINE = 1024 * 1024;
 
 function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -57,16 +60,17 @@ export class FsStore implements ObjectStore {
 
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
     const tmp = await this.tmpPath('part');
-    const sha256 = createHash('sha256');
-    const md5 = options.md5 ? createHash('md5') : undefined;
+    // Small objects are hashed as they arrive; a large one is hashed once written, on the hash threads, so the event loop only moves bytes.
+    let inline: { sha256: Hash; md5?: Hash } | undefined = { sha256: createHash('sha256'), ...(options.md5 ? { md5: createHash('md5') } : {}) };
     let size = 0;
     const handle = await fs.open(tmp, 'w');
     try {
       for await (const data of body) {
         options.signal?.throwIfAborted();
         const chunk = data as Buffer;
-        sha256.update(chunk);
-        md5?.update(chunk);
+        if (inline && size + chunk.length > HASH_INLINE) inline = undefined;
+        inline?.sha256.update(chunk);
+        inline?.md5?.update(chunk);
         await handle.write(chunk);
         size += chunk.length;
         options.onProgress?.(size);
@@ -79,7 +83,19 @@ export class FsStore implements ObjectStore {
       throw err;
     }
     await handle.close();
-    return this.commit(key, tmp, { key, size, sha256: sha256.digest('hex'), ...(md5 ? { md5: md5.digest('hex') } : {}) }, options);
+    let digests: { sha256: string; md5?: string };
+    if (inline) digests = { sha256: inline.sha256.digest('hex'), ...(inline.md5 ? { md5: inline.md5.digest('hex') } : {}) };
+    else {
+      try {
+        const hashed = await hashFile({ file: tmp, algorithms: options.md5 ? ['sha256', 'md5'] : ['sha256'] }, { signal: options.signal });
+        if (hashed.size !== size) throw new Error(`${tmp} holds ${hashed.size} bytes after ${size} were written to it`);
+        digests = { sha256: hashed.digests.sha256!, ...(hashed.digests.md5 ? { md5: hashed.digests.md5 } : {}) };
+      } catch (err) {
+        await fs.rm(tmp, { force: true });
+        throw err;
+      }
+    }
+    return this.commit(key, tmp, { key, size, ...digests }, options);
   }
 
   /**
