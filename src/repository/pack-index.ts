@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idOfKey, repoKeys } from './layout';
+import { ChunkTable } from './chunk-table';
 import { putBytes, readObject, type Repository } from './repository';
 
 /** Where a chunk's sealed bytes are: a byte range of a pack. */
@@ -64,16 +65,17 @@ async function inBatches<T>(items: readonly T[], width: number, each: (item: T) 
  * new comes to rely on a pack that may soon be deleted.
  */
 export class PackIndex {
-  private readonly tables = new Map<string, PackTable>();
-  private readonly chunks = new Map<string, ChunkLocation>();
+  private readonly table = new ChunkTable();
   private condemned = new Set<string>();
+  /** A chunk stored twice (two backups sent it at once) is read from a pack no prune has condemned. */
+  private readonly prefer = (knownPack: string) => this.condemned.has(knownPack);
 
   get packCount(): number {
-    return this.tables.size;
+    return this.table.packs;
   }
 
   get chunkCount(): number {
-    return this.chunks.size;
+    return this.table.chunks;
   }
 
   private listedAt = -Infinity;
@@ -91,15 +93,16 @@ export class PackIndex {
     this.listedAt = Date.now();
     const listed = (await repo.store.list(repoKeys.indexPrefix)).map((o) => idOfKey(o.key));
     const present = new Set(listed);
-    const gone = [...this.tables.keys()].filter((pack) => !present.has(pack));
-    for (const pack of gone) this.tables.delete(pack);
-    const fresh = listed.filter((pack) => !this.tables.has(pack));
+    const gone = this.table.packNames().filter((pack) => !present.has(pack));
+    if (gone.length > 0) this.table.removePacks(new Set(gone), this.prefer);
+    const fresh = listed.filter((pack) => !this.table.hasPack(pack));
+    const read = new Map<string, PackTable>();
     await inBatches(fresh, 16, async (pack) => {
       const table = await readPackTable(repo, pack);
-      if (table) this.tables.set(pack, table);
+      if (table) read.set(pack, table);
     });
-    for (const pack of fresh) if (this.tables.has(pack)) this.addTable(this.tables.get(pack)!);
-    if (gone.length > 0) this.rebuild();
+    // In listing order, whatever order the reads finished in.
+    for (const pack of fresh) if (read.has(pack)) this.table.addPack(read.get(pack)!, this.prefer);
     await this.readMarks(repo);
     return this;
   }
@@ -108,44 +111,30 @@ export class PackIndex {
     const condemned = new Set((await readCondemnations(repo)).flatMap((c) => c.value.packs));
     const changed = condemned.size !== this.condemned.size || [...condemned].some((pack) => !this.condemned.has(pack));
     this.condemned = condemned;
-    // A chunk's location prefers a pack no prune has marked: a new or lifted mark changes which that is.
-    if (changed) this.rebuild();
-  }
-
-  private rebuild(): void {
-    this.chunks.clear();
-    for (const table of this.tables.values()) this.addTable(table);
+    if (changed) this.table.repoint(this.prefer);
   }
 
   /** A pack this worker just wrote: known at once, without waiting for the next listing. */
   add(table: PackTable): void {
-    this.tables.set(table.pack, table);
-    this.addTable(table);
-  }
-
-  private addTable(table: PackTable): void {
-    for (const [id, offset, length, raw] of table.chunks) {
-      const known = this.chunks.get(id);
-      // A chunk stored twice (two backups sent it at once) is read from a pack no prune has condemned.
-      if (!known || this.condemned.has(known.pack)) this.chunks.set(id, { pack: table.pack, offset, length, raw });
-    }
+    this.table.addPack(table, this.prefer);
   }
 
   /** Stored in a pack no prune has condemned: a backup may refer to it instead of sending it. */
   has(id: string): boolean {
-    const at = this.chunks.get(id);
-    return at !== undefined && !this.condemned.has(at.pack);
+    const slot = this.table.find(id);
+    return slot !== undefined && !this.condemned.has(this.table.packOf(slot));
   }
 
   chunkIds(): string[] {
-    return [...this.chunks.keys()];
+    return this.table.chunkIds();
   }
 
   locate(id: string): ChunkLocation | undefined {
-    return this.chunks.get(id);
+    const slot = this.table.find(id);
+    return slot === undefined ? undefined : this.table.location(slot);
   }
 
   packs(): PackTable[] {
-    return [...this.tables.values()];
+    return this.table.packNames().map((pack) => this.table.tableOf(pack)!);
   }
 }

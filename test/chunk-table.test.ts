@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { ChunkTable } from '../src/repository/chunk-table';
+import type { PackTable } from '../src/repository/pack-index';
+
+const id = () => randomBytes(32).toString('hex');
+const packOf = (chunks: number, ids: string[] = Array.from({ length: chunks }, id)): PackTable => ({
+  pack: id(),
+  chunks: ids.map((chunk, i) => [chunk, i * 40_000, 39_000 + i, 40_000 + i]),
+});
+const never = () => false;
+
+describe('the compact chunk table behind the pack index', () => {
+  it('finds every chunk of thousands of packs where its table put it, and gives each table back as it was', () => {
+    const table = new ChunkTable();
+    const packs = Array.from({ length: 300 }, () => packOf(500));
+    for (const pack of packs) table.addPack(pack, never);
+    assert.equal(table.chunks, 150_000);
+    assert.equal(table.packs, 300);
+    for (const pack of [packs[0]!, packs[150]!, packs[299]!]) {
+      assert.deepEqual(table.tableOf(pack.pack), pack);
+      for (const [chunk, offset, length, raw] of pack.chunks)
+        assert.deepEqual(table.location(table.find(chunk)!), { pack: pack.pack, offset, length, raw });
+    }
+    assert.equal(table.find(id()), undefined);
+    assert.equal(new Set(table.chunkIds()).size, 150_000);
+  });
+
+  it('an id that shares its key prefix with a known one is not found, rather than found in the wrong place', () => {
+    const table = new ChunkTable();
+    const known = id();
+    const twin = known.slice(0, 16) + id().slice(16);
+    table.addPack(packOf(1, [known]), never);
+    table.addPack(packOf(1, [twin]), never);
+    assert.notEqual(table.find(known), undefined);
+    assert.equal(table.find(twin), undefined);
+  });
+
+  it('a chunk stored twice points at the copy preferred, again after the preference changes, and a removed pack leaves nothing behind', () => {
+    const table = new ChunkTable();
+    const shared = id();
+    const first = packOf(3, [id(), shared, id()]);
+    const second = packOf(2, [shared, id()]);
+    let condemned = new Set<string>();
+    const prefer = (knownPack: string) => condemned.has(knownPack);
+    table.addPack(first, prefer);
+    table.addPack(second, prefer);
+    assert.equal(table.packOf(table.find(shared)!), first.pack, 'the first copy while it is not condemned');
+    condemned = new Set([first.pack]);
+    table.repoint(prefer);
+    assert.equal(table.packOf(table.find(shared)!), second.pack, 'the other copy once the first is condemned');
+    table.removePacks(new Set([first.pack]), prefer);
+    assert.equal(table.packs, 1);
+    assert.equal(table.find(first.chunks[0]![0]), undefined);
+    assert.deepEqual(table.location(table.find(shared)!), { pack: second.pack, offset: 0, length: 39_000, raw: 40_000 });
+    assert.deepEqual(table.tableOf(second.pack), second);
+  });
+});
