@@ -23,8 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { connectClient, submit, waitForJob } from '../src/client';
 import { loadConfig, parseSize } from '../src/config';
-import { startDevServer } from '../src/dev-server/dev-server';
-import { freePort } from '../src/dev-server/free-port';
+import { startDevServerOnFreePort } from '../src/dev-server/dev-server';
 import { randomFile, sha256File } from '../test/helpers/files';
 import { median, peakRssMiB, run, spawnWorker, stopWorker } from './bench/processes';
 import { benchS3 } from './bench/s3';
@@ -71,8 +70,7 @@ async function main(): Promise<void> {
     COURIER_TASK_QUEUE: 'bench',
     COURIER_LOG_LEVEL: 'warn',
   };
-  const server = await startDevServer({
-    port: await freePort(),
+  const server = await startDevServerOnFreePort({
     headless: true,
     dbFile: path.join(work, 'temporal.db'),
     logFile: path.join(work, 'temporal.log'),

@@ -21,8 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { connectClient, getJob, submit, waitForJob } from '../src/client';
 import { loadConfig, parseSize } from '../src/config';
-import { startDevServer } from '../src/dev-server/dev-server';
-import { freePort } from '../src/dev-server/free-port';
+import { startDevServerOnFreePort } from '../src/dev-server/dev-server';
 import type { BackupResult } from '../src/kinds/backup/contract';
 import { randomFile } from '../test/helpers/files';
 import { countingProxy, testHost } from '../test/helpers/hosts';
@@ -36,8 +35,7 @@ async function main(): Promise<void> {
   const size = parseSize(process.env.HOST_LOSS_SIZE ?? '40MiB');
   const rate = parseSize(process.env.HOST_LOSS_RATE ?? '12MiB');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-host-loss-'));
-  const server = await startDevServer({
-    port: await freePort(),
+  const server = await startDevServerOnFreePort({
     headless: true,
     dbFile: path.join(work, 'temporal.db'),
     logFile: path.join(work, 'temporal.log'),

@@ -11,8 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { submit, waitForJob } from '../src/client';
-import { startDevServer } from '../src/dev-server/dev-server';
-import { freePort } from '../src/dev-server/free-port';
+import { startDevServerOnFreePort } from '../src/dev-server/dev-server';
 import type { Message } from '../src/kinds/registry';
 import { backup } from '../src/kinds/backup/workflow';
 import { etlCleanup } from '../src/kinds/etl/cleanup-workflow';
@@ -33,8 +32,7 @@ function save(file: string, history: Parameters<typeof historyToJSON>[0]): void 
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-histories-'));
-  const server = await startDevServer({
-    port: await freePort(),
+  const server = await startDevServerOnFreePort({
     headless: true,
     dbFile: path.join(work, 'temporal.db'),
     logFile: path.join(work, 'temporal.log'),

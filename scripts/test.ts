@@ -8,8 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startDevServer } from '../src/dev-server/dev-server';
-import { freePort } from '../src/dev-server/free-port';
+import { startDevServerOnFreePort } from '../src/dev-server/dev-server';
 
 /** One check as npm runs it; resolves with its exit code, its output shown as it comes. */
 function check(script: string): Promise<number> {
@@ -32,8 +31,7 @@ async function main(): Promise<number> {
     }
   }
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-test-'));
-  const server = await startDevServer({
-    port: await freePort(),
+  const server = await startDevServerOnFreePort({
     headless: true,
     dbFile: path.join(workDir, 'temporal.db'),
     logFile: path.join(workDir, 'temporal.log'),

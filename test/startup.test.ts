@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { connectClient } from '../src/client';
 import { loadConfig } from '../src/config';
+import { startDevServer, startDevServerOnFreePort } from '../src/dev-server/dev-server';
 import { freePort } from '../src/dev-server/free-port';
 import { createLogger } from '../src/logger';
 import { NotReadyError, untilReady } from '../src/startup/until-ready';
@@ -42,6 +45,42 @@ describe('start-up waits for what it connects to', () => {
   const closers: (() => Promise<unknown>)[] = [];
   after(async () => {
     for (const close of closers.reverse()) await close();
+  });
+
+  it('a dev server whose port was taken meanwhile is started again on another port', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    const dir = fs.mkdtempSync(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), 'dev-server-'));
+    const options = { headless: true, dbFile: path.join(dir, 'temporal.db'), logFile: path.join(dir, 'temporal.log'), startTimeoutMs: 60_000 };
+    const lines: string[] = [];
+    try {
+      // What the retry recognises: the server exits at start when it cannot bind.
+      await assert.rejects(
+        startDevServer({ ...options, port }, (line) => lines.push(line)),
+        /exited with code/,
+      );
+      let picks = 0;
+      const server = await startDevServerOnFreePort(
+        options,
+        (line) => lines.push(line),
+        3,
+        async () => (++picks === 1 ? port : freePort()),
+      );
+      try {
+        assert.equal(picks, 2);
+        assert.notEqual(server.address, `127.0.0.1:${port}`);
+        assert.ok(
+          lines.some((line) => /trying another port/.test(line)),
+          lines.join('\n'),
+        );
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      taken.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('retries until the attempt answers, and gives up early when told why', async () => {

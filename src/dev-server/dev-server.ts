@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../search-attributes';
+import { freePort } from './free-port';
 import { ensureTemporalCli } from './temporal-cli';
 import { temporal } from '@temporalio/proto';
 import { NotReadyError, untilReady } from '../startup/until-ready';
@@ -56,6 +57,27 @@ export async function ensureSearchAttributes(address: string, namespace: string,
     });
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * A dev server on a port free when picked. Between the pick and the server's
+ * bind another process may take the port (it then exits with "address
+ * already in use"), so a server that exits at start is tried again on another.
+ */
+export async function startDevServerOnFreePort(
+  options: Omit<DevServerOptions, 'port'>,
+  log = (line: string) => console.error(line),
+  attempts = 3,
+  pickPort = freePort,
+): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevServer({ ...options, port: await pickPort() }, log);
+    } catch (err) {
+      if (attempt >= attempts || !/exited with code/.test((err as Error).message)) throw err;
+      log(`${(err as Error).message.split('\n')[0]}; trying another port`);
+    }
   }
 }
 
