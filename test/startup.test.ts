@@ -48,7 +48,8 @@ describe('start-up waits for what it connects to', () => {
   });
 
   it('a dev server whose port was taken meanwhile is started again on another port', async () => {
-    const taken = net.createServer();
+    // Holds the port and hangs up on whoever connects, so nothing lingers once the test is done.
+    const taken = net.createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as net.AddressInfo).port;
     const dir = fs.mkdtempSync(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), 'dev-server-'));
