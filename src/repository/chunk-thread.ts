@@ -110,7 +110,8 @@ function open(
       if (err instanceof DamagedObject) return { damaged: { item: i, reason: err.reason } };
       throw err;
     }
-    if (plain.length !== raw || sealer.idOf(plain) !== id) return { damaged: { item: i, reason: `chunk ${id}: its content does not match its id` } };
+    const mismatch = sealer.chunkMismatch(plain, id, raw);
+    if (mismatch) return { damaged: { item: i, reason: mismatch } };
     if (run.length > 0 && position !== runEnd) {
       writeAll(fd, run, runAt, runEnd - runAt);
       run = [];

@@ -4,7 +4,9 @@ import { Worker } from 'node:worker_threads';
 import type { CutReply, OpenReply, SealReply, ThreadReply, ThreadRequest } from './chunk-protocol';
 import type { RepositoryRecipe } from './recipe';
 
-type Request = ThreadRequest extends infer R ? (R extends ThreadRequest ? Omit<R, 'seq'> : never) : never;
+/** Each kind of request without the `seq` that send() adds (Omit over the union would merge the kinds). */
+type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
+type Request = WithoutSeq<ThreadRequest>;
 
 interface Thread {
   worker: Worker;

@@ -8,8 +8,6 @@ import { RepositoryError } from './repository';
 import type { SealedBatch } from './chunk-threads';
 import type { ObjectInfo } from '../stores';
 
-/** A batch seals on a chunk thread while the one before it streams into its pack. */
-const SEALING = 1;
 /** After this many chunks in a row that did not shrink, only every 64th is tried: random data costs next to no compression. */
 const MISSES_BEFORE_SAMPLING = 8;
 const SAMPLE_EVERY = 64;
@@ -31,12 +29,6 @@ interface OpenPack {
   size: number;
 }
 
-interface Batch {
-  ids: string[];
-  raws: number[];
-  sealed: Promise<SealedBatch>;
-}
-
 /**
  * Streams a segment's new chunks, sealed, into packs: each pack goes to the
  * store as it fills, so memory holds a batch or two, not whole packs. A pack
@@ -47,7 +39,6 @@ interface Batch {
  */
 export class PackWriter {
   private filling: OpenPack | undefined;
-  private readonly sealing: Batch[] = [];
   private readonly held = new Set<string>();
   private committing: Promise<void> = Promise.resolve();
   private misses = 0;
@@ -72,16 +63,17 @@ export class PackWriter {
     return this.repo.config.compression !== 'none' && (!sampling || this.skipped++ % SAMPLE_EVERY === SAMPLE_EVERY - 1);
   }
 
-  /** Chunks claimed and being sealed elsewhere, in the order they go into packs. */
-  async addBatch(ids: string[], raws: number[], sealed: Promise<SealedBatch>): Promise<void> {
-    sealed.catch(() => undefined);
-    this.sealing.push({ ids, raws, sealed });
-    if (this.sealing.length >= SEALING) await this.takeOne();
+  /** Chunks claimed and sealed on a chunk thread, in the order they go into packs. */
+  async addBatch(ids: string[], raws: number[], sealed: SealedBatch): Promise<void> {
+    for (const shrank of sealed.compressed) this.misses = shrank ? 0 : this.misses + 1;
+    await this.append(
+      sealed.bytes,
+      ids.map((id, i) => [id, sealed.lengths[i]!, raws[i]!]),
+    );
   }
 
   /** A chunk already sealed (prune copying it out of a pack it repacks): stored byte for byte, since its seal binds it to its id, not its pack. */
   async addSealed(id: string, bytes: Buffer, raw: number): Promise<void> {
-    while (this.sealing.length > 0) await this.takeOne();
     this.held.add(id);
     await this.append(bytes, [[id, bytes.length, raw]]);
   }
@@ -144,18 +136,7 @@ export class PackWriter {
     this.stats.packs++;
   }
 
-  private async takeOne(): Promise<void> {
-    const batch = this.sealing.shift()!;
-    const { bytes, lengths, compressed } = await batch.sealed;
-    for (const shrank of compressed) this.misses = shrank ? 0 : this.misses + 1;
-    await this.append(
-      bytes,
-      batch.ids.map((id, i) => [id, lengths[i]!, batch.raws[i]!]),
-    );
-  }
-
   async finish(): Promise<WriteStats> {
-    while (this.sealing.length > 0) await this.takeOne();
     await this.close();
     await this.committing;
     return this.stats;

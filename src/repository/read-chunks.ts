@@ -87,9 +87,8 @@ export async function readChunks<T extends Placed>(
         await each(chunk, { damage: err.reason });
         continue;
       }
-      if (plain.length !== chunk.at.raw || repo.sealer.idOf(plain) !== chunk.id)
-        await each(chunk, { damage: `chunk ${chunk.id}: its content does not match its id` });
-      else await each(chunk, { plain });
+      const mismatch = repo.sealer.chunkMismatch(plain, chunk.id, chunk.at.raw);
+      await each(chunk, mismatch ? { damage: mismatch } : { plain });
     }
   }
   return bytesRead;

@@ -1,11 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { Chunker, DEFAULT_CHUNKER, checkChunkerParams, type ChunkerParams } from './chunker';
+import { DEFAULT_CHUNKER, checkChunkerParams, type ChunkerParams } from './chunker';
 import { keyFileSchema, masterKeyParts, newMasterKey, unwrapMasterKey, wrapMasterKey, type RepositorySecret } from './keys';
 import { idOfKey, repoKeys } from './layout';
-import { toolsFrom, type RepositoryRecipe } from './recipe';
-import type { Compression, Sealer } from './seal';
+import type { RepositoryRecipe } from './recipe';
+import { Sealer, type Compression } from './seal';
 import { ObjectNotFoundError, type ObjectStore } from '../stores';
 
 export const repositoryConfigSchema = z.object({
@@ -37,9 +37,9 @@ export class RepositoryError extends Error {
 export interface Repository {
   store: ObjectStore;
   config: RepositoryConfig;
+  /** Seals and opens metadata and, where the event loop reads them (verify, check), chunks. */
   sealer: Sealer;
-  chunker: Chunker;
-  /** The same tools' makings, for threads that cut and seal beside the event loop. */
+  /** What the chunk threads need to cut and seal chunks as this repository does: the event loop never cuts. */
   recipe: RepositoryRecipe;
   /** The key that opened it, when encrypted. */
   keyId?: string;
@@ -85,7 +85,7 @@ function assemble(store: ObjectStore, config: RepositoryConfig, master?: Buffer,
   return {
     store,
     config,
-    ...toolsFrom(recipe),
+    sealer: new Sealer(recipe.keys, recipe.compression),
     recipe,
     ...(keyId ? { keyId } : {}),
   };

@@ -81,22 +81,13 @@ export class Sealer {
 
   /** Compresses (compression runs on libuv's pool, off the event loop) when `tryCompress` and it pays. */
   async seal(plain: Buffer, identity: string, tryCompress = true): Promise<{ bytes: Buffer; compressed: boolean }> {
-    const sealed = await this.sealParts(plain, identity, tryCompress);
+    const sealed = this.compresses(plain, tryCompress)
+      ? this.framePacked(plain, await brotli(plain, brotliOptions(plain.length)), identity)
+      : this.frame(Codec.raw, plain, identity);
     return { bytes: Buffer.concat(sealed.parts), compressed: sealed.compressed };
   }
 
-  /**
-   * The sealed object as pieces, in order, so a pack can be sent without
-   * joining them. Without compression it is done before it returns, so `plain`
-   * may be a view of a buffer the caller reuses next; with compression the caller passes its own copy.
-   */
-  sealParts(plain: Buffer, identity: string, tryCompress: boolean): Promise<Sealed> | Sealed {
-    if (this.compresses(plain, tryCompress))
-      return brotli(plain, brotliOptions(plain.length)).then((packed) => this.framePacked(plain, packed, identity));
-    return this.frame(Codec.raw, plain, identity);
-  }
-
-  /** The same on the calling thread, for a thread of its own that seals whole batches. */
+  /** The sealed object as pieces, in order, made on the calling thread: for a chunk thread, which seals whole batches. */
   sealPartsSync(plain: Buffer, identity: string, tryCompress: boolean): Sealed {
     if (this.compresses(plain, tryCompress)) return this.framePacked(plain, zlib.brotliCompressSync(plain, brotliOptions(plain.length)), identity);
     return this.frame(Codec.raw, plain, identity);
@@ -126,6 +117,11 @@ export class Sealer {
   }
 
   private readonly nonces = nonceSource();
+
+  /** Why an opened chunk is not the one its id and table name, if it is not. */
+  chunkMismatch(plain: Uint8Array, id: string, raw: number): string | undefined {
+    return plain.length !== raw || this.idOf(plain) !== id ? `chunk ${id}: its content does not match its id` : undefined;
+  }
 
   /** The plain bytes; a wrong key, a tampered object or one moved from another name throws DamagedObject naming `what`. */
   async open(sealed: Buffer, identity: string, what: string): Promise<Buffer> {

@@ -79,12 +79,14 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
         if (!writer.knows(id)) items.push([at, length, id, writer.claim(id)]);
         at += length;
       });
-      if (items.length > 0)
+      if (items.length > 0) {
+        const sealed = await threads.seal(recipe, cut.bytes, items);
         await writer.addBatch(
           items.map(([, , id]) => id),
           items.map(([, length]) => length),
-          threads.seal(recipe, cut.bytes, items),
+          sealed,
         );
+      }
       heartbeat(position - offset);
       if (signal.aborted) throw signal.reason;
     }
