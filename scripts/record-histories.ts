@@ -10,7 +10,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { submit, waitForJob } from '../src/client';
+import { queryProgress, submit, waitForJob } from '../src/client';
+import { placeHold, releaseHold } from '../src/operations/holds';
+import { openStore } from '../src/stores';
 import { startDevServerOnFreePort } from '../src/dev-server/dev-server';
 import type { Message } from '../src/kinds/registry';
 import { backup } from '../src/kinds/backup/workflow';
@@ -131,6 +133,17 @@ async function main(): Promise<void> {
     });
     await bare.result();
     save('backup-admitted', await bare.fetchHistory());
+    // A backup started under an operator's hold: it looks the hold up, waits, and goes on once released.
+    const holds = { client: stack.client, config: stack.config, store: openStore(stack.config) };
+    await placeHold(holds, { scope: 'kind', name: 'backup' });
+    const held = await submit(stack.client, stack.config, { kind: 'backup', name: 'recorded-held', source, id: 'backup-held' });
+    for (let waited = 0; !(await queryProgress(stack.client, held.jobId))?.holds?.length; waited += 100) {
+      if (waited > 30_000) throw new Error('backup-held: the job never showed its hold');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await releaseHold(holds, { scope: 'kind', name: 'backup' });
+    await waitForJob(stack.client, held.jobId);
+    save('backup-held', await stack.client.workflow.getHandle(held.jobId).fetchHistory());
     // The jobs the ETL job started, by their derived ids, and one cleanup run.
     const { createHash } = await import('node:crypto');
     const transformId = `recorded-etl-T-${createHash('sha256').update(fs.readFileSync(etlSource)).digest('hex').slice(0, 12)}`;

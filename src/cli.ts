@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerEtlCommands } from './cli/etl-commands';
 import { registerJobCommands } from './cli/job-commands';
 import { exitCodeFor } from './cli/output';
+import { registerHoldCommands } from './cli/hold-commands';
 import { registerOperatorCommands } from './cli/operator-commands';
 import { registerServerCommands } from './cli/server-commands';
 import { registerStoreCommands } from './cli/store-commands';
@@ -14,6 +15,7 @@ const program = new Command('courier')
 registerServerCommands(program);
 registerJobCommands(program);
 registerOperatorCommands(program);
+registerHoldCommands(program);
 registerEtlCommands(program);
 registerStoreCommands(program);
 

@@ -31,6 +31,8 @@ export interface JobView {
   /** The host its file steps run on, once pinned. */
   host?: string;
   progress?: JobProgress;
+  /** Operators' holds keeping the job from new work. */
+  holds?: string[];
   statusLog?: StatusEntry[];
   result?: JobResult;
   error?: string;
@@ -151,6 +153,7 @@ export async function getJob(client: Client, jobId: string): Promise<JobView> {
   view.statusLog = await client.withDeadline(Date.now() + 5000, () => handle.query(statusLogQuery)).catch(() => undefined);
   if (view.status === 'running') {
     view.progress = await queryProgress(client, jobId);
+    if (view.progress?.holds?.length) view.holds = view.progress.holds;
   } else {
     const outcome = await outcomeOf(handle);
     Object.assign(view, outcome);

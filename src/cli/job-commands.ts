@@ -58,6 +58,7 @@ function printStatus(view: JobView): void {
   if (p) {
     lines.push(`phase   ${p.phase}`, `done    ${meterOf(p).text}`);
     if (p.lastError) lines.push(`last error: ${p.lastError}`);
+    if (p.holds?.length) lines.push(`held by ${p.holds.join(', ')}: no new work until released (\`courier release SCOPE NAME\`)`);
   } else if (view.status === 'running') {
     lines.push('progress: no worker answered the query; is `courier worker` running?');
   }
@@ -142,11 +143,12 @@ export function registerJobCommands(program: Command): void {
     .option('--kind <kind>', JOB_TYPE_NAMES.join(', '))
     .option('--project <project>', 'project name')
     .option('--host <name>', 'jobs whose file steps run on this host')
+    .option('--text <prefix>', 'jobs whose id starts with this')
     .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'print JSON for scripts')
-    .action(async (opts: { status?: string; kind?: string; project?: string; host?: string; limit: string; json?: boolean }) => {
+    .action(async (opts: { status?: string; kind?: string; project?: string; host?: string; text?: string; limit: string; json?: boolean }) => {
       // Checked before connecting: a bad filter is the caller's mistake, named, not an empty list.
-      const parsed = parseJobFilter({ status: opts.status, kind: opts.kind, project: opts.project, host: opts.host });
+      const parsed = parseJobFilter({ status: opts.status, kind: opts.kind, project: opts.project, host: opts.host, text: opts.text });
       const config = loadConfig();
       // Jobs carry a host as its queue knows it: with the codec on, its tag.
       const filter = parsed.host ? { ...parsed, host: hostTag(config.codecKeys, parsed.host) } : parsed;

@@ -5,6 +5,9 @@ import { loadConfig, type Config } from '../config';
 import { retryJob } from '../operations/retry-job';
 import { describeHosts, describeQueues, POLLER_STALE_MS, type QueueView } from '../operations/task-queues';
 import { printJson } from './output';
+import type { Hold } from '../jobs/holds';
+import { listHolds } from '../operations/holds';
+import { openStore } from '../stores';
 
 /** Runs a command with a client, closing it afterwards. */
 export async function withClient(work: (client: Client, config: Config) => Promise<void>): Promise<void> {
@@ -22,6 +25,14 @@ export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
   return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** Holds as a table: what, since when, why. */
+export function holdRows(holds: Hold[]): string {
+  return table(
+    ['HOLD', 'SINCE', 'NOTE'],
+    holds.map((h) => [h.id, h.at, h.note ?? '']),
+  );
 }
 
 function lastPoll(queue: QueueView): string {
@@ -50,8 +61,12 @@ export function registerOperatorCommands(program: Command): void {
     .option('--json', 'print JSON for scripts')
     .action((opts: { json?: boolean }) =>
       withClient(async (client, config) => {
-        const [queues, hosts] = await Promise.all([describeQueues(client, config), describeHosts(client, config)]);
-        if (opts.json) return printJson({ queues, hosts });
+        const [queues, hosts, holds] = await Promise.all([
+          describeQueues(client, config),
+          describeHosts(client, config),
+          listHolds(openStore(config)),
+        ]);
+        if (opts.json) return printJson({ queues, hosts, holds });
         const alive = (pollers: QueueView['workflowPollers']) => String(pollers.filter((p) => p.alive).length);
         const rows = queues.map((q) => [
           q.name,
@@ -76,6 +91,7 @@ export function registerOperatorCommands(program: Command): void {
             ),
           );
         }
+        if (holds.length > 0) process.stdout.write(`\nheld (no new work; \`courier release SCOPE NAME\` lets it go on):\n${holdRows(holds)}`);
       }),
     );
 

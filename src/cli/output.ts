@@ -2,6 +2,7 @@ import { ConfigError } from '../config';
 import { JobFailedError, JobNotFoundError } from '../client';
 import { hostName } from '../jobs/fields';
 import { MessageError } from '../jobs/message-error';
+import { HoldNotFoundError } from '../operations/holds';
 import { ScheduleMissingError } from '../operations/cleanup-schedule';
 
 /** Exit codes scripts can rely on. */
@@ -20,7 +21,8 @@ export class CliError extends Error {
 export function exitCodeFor(err: unknown): { code: number; text: string } {
   if (err instanceof CliError) return { code: err.exitCode, text: err.message };
   if (err instanceof MessageError || err instanceof ConfigError) return { code: EXIT.badInput, text: err.message };
-  if (err instanceof JobNotFoundError || err instanceof ScheduleMissingError) return { code: EXIT.badInput, text: err.message };
+  if (err instanceof JobNotFoundError || err instanceof ScheduleMissingError || err instanceof HoldNotFoundError)
+    return { code: EXIT.badInput, text: err.message };
   if (err instanceof JobFailedError) return { code: EXIT.jobFailed, text: `job ${err.jobId} ${err.status}: ${err.message}` };
   const text = (err as Error)?.message ?? String(err);
   if (/cannot reach the Temporal server/.test(text)) return { code: EXIT.unavailable, text };

@@ -39,7 +39,8 @@ export function progressView(stream: NodeJS.WriteStream = process.stderr): Progr
         lastPhase = p.phase;
         lastLine = now;
         const f = fields(p, meterOf(p));
-        stream.write(`${f.phase.trim()}: ${f.detail}${p.lastError ? `, last error: ${p.lastError}` : ''}\n`);
+        const held = p.holds?.length ? `, held by ${p.holds.join(', ')}` : '';
+        stream.write(`${f.phase.trim()}: ${f.detail}${held}${p.lastError ? `, last error: ${p.lastError}` : ''}\n`);
       },
       stop() {},
     };

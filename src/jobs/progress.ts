@@ -24,4 +24,6 @@ export interface ProgressBase {
   phase: Phase;
   status?: StatusName;
   lastError?: string;
+  /** Operators' holds keeping the job from new work (`kind:backup`, `host:web1`). */
+  holds?: string[];
 }

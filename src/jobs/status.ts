@@ -1,3 +1,5 @@
+import type { HoldRef } from './holds';
+
 /** The status a job shows in its search attributes, status log, ledger and listings: the one list. */
 export const STATUS_NAMES = ['queued', 'running', 'waiting-for-worker', 'waiting-for-host', 'paused', 'completed', 'failed', 'cancelled'] as const;
 export type StatusName = (typeof STATUS_NAMES)[number];
@@ -12,6 +14,8 @@ export interface StatusEntry {
 export interface TrackerState {
   log: StatusEntry[];
   paused: boolean;
+  /** Operators' holds on the job; absent in jobs started before holds existed. */
+  holds?: HoldRef[];
 }
 
 export interface StatusReport {

@@ -59,6 +59,7 @@ export function pinHost(
 ): HostPin {
   const { settings, named } = options;
   let host = options.pinned ?? named;
+  if (host && settings) job.runsOn(host);
   let waitingSince: number | undefined;
   let waitNoted: Promise<void> | undefined;
   // A job continued as new already set its search attribute.
@@ -69,6 +70,7 @@ export function pinHost(
   const pinTo = (name: string | undefined) => {
     if (!name || !settings) return;
     host = name;
+    job.runsOn(name);
     if (name === announced) return;
     if (announced !== undefined) job.note(`file steps now run on host ${name}`);
     announced = name;

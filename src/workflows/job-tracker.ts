@@ -4,7 +4,9 @@ import {
   condition,
   ContinueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   TemporalFailure,
   upsertSearchAttributes,
@@ -18,7 +20,8 @@ import type { StatusDocument, StatusEntry, StatusName, TrackerState } from '../j
 import type { NotifyEvent } from '../jobs/fields';
 import { CourierStatus } from '../search-attributes';
 import { quickStep } from './activity-options';
-import { pauseSignal, progressQuery, resumeSignal, statusLogQuery } from '../kinds/definitions';
+import { holdSignal, pauseSignal, progressQuery, releaseSignal, resumeSignal, statusLogQuery } from '../kinds/definitions';
+import { holdApplies, holdId, type HoldRef, type HoldTarget } from '../jobs/holds';
 
 /** The innermost failure message: the activity's own words, not the "Activity task failed" wrappers. */
 export function rootCause(err: unknown): { message: string; type?: string } {
@@ -35,13 +38,20 @@ export type Counts<P extends JobProgress> = Omit<P, keyof ProgressBase>;
 
 export interface JobTracker<P extends JobProgress> {
   readonly progress: TrackedProgress<P>;
+  /** Paused by request or held by an operator: start no new work. */
   readonly paused: boolean;
   /** Moves the job to a status: search attribute, status log, ledger. */
   set(status: StatusName, note?: string): void;
   /** Adds a line to the status log without changing the status. */
   note(text: string): void;
-  /** Resolves at once unless the job is paused; then when it is resumed. */
+  /**
+   * Resolves at once unless the job is paused or held; then when it is resumed
+   * and every hold on it released. The first call looks up the holds in place,
+   * so a job started under a hold waits before its first step.
+   */
   untilResumed(): Promise<void>;
+  /** The job's file steps now run on this host: a hold on the host applies from here on. */
+  runsOn(host: string): void;
   /** What continue-as-new carries over. */
   state(): TrackerState;
   notify(event: NotifyEvent, extra?: { cause?: string; result?: Record<string, unknown> }): Promise<void>;
@@ -57,6 +67,8 @@ interface TrackOptions<P extends JobProgress> {
   settings: JobSettings;
   carried?: TrackerState;
   counts: Counts<P>;
+  /** What holds may name besides the kind: the dispatch topic, the host the message names. */
+  target?: Omit<HoldTarget, 'kind'>;
 }
 
 /**
@@ -71,6 +83,14 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
   const log: StatusEntry[] = options.carried?.log ?? [];
   let paused = options.carried?.paused ?? false;
   let beforePause: StatusName = 'running';
+  const target: HoldTarget = { kind, ...options.target };
+  const held = new Map<string, HoldRef>((options.carried?.holds ?? []).map((ref) => [holdId(ref), ref]));
+  // Holds in place when the job looked, and any placed since: a host hold applies once the job runs there.
+  const known = new Map<string, HoldRef>(held);
+  let holdsLookedUp = options.carried?.holds !== undefined;
+  // Released while the lookup ran: what the lookup read before the release must not hold the job again.
+  let releasedDuringLookup: Set<string> | undefined;
+  const stopped = () => paused || held.size > 0;
   let ledger: Promise<void> = Promise.resolve();
 
   const progress = {
@@ -78,6 +98,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
     kind,
     phase: 'queued',
     status: log.at(-1)?.status ?? 'queued',
+    ...(held.size > 0 ? { holds: [...held.keys()] } : {}),
     enter(phase: Phase) {
       progress.phase = phase;
     },
@@ -95,10 +116,36 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
     );
   };
 
+  const showHolds = () => {
+    if (held.size > 0) progress.holds = [...held.keys()];
+    else delete progress.holds;
+  };
+  const applyHold = (ref: HoldRef) => {
+    const id = holdId(ref);
+    releasedDuringLookup?.delete(id);
+    known.set(id, ref);
+    if (!holdApplies(ref, target) || held.has(id)) return;
+    const wasStopped = stopped();
+    if (!wasStopped) beforePause = progress.status === 'paused' ? 'running' : (progress.status ?? 'running');
+    held.set(id, ref);
+    showHolds();
+    if (wasStopped) tracker.note(`held by ${id}`);
+    else tracker.set('paused', `held by ${id}: new work waits until it is released`);
+  };
+  const releaseHold = (ref: HoldRef) => {
+    const id = holdId(ref);
+    known.delete(id);
+    releasedDuringLookup?.add(id);
+    if (!held.delete(id)) return;
+    showHolds();
+    if (!stopped()) tracker.set(beforePause, `${id} released`);
+    else tracker.note(`${id} released; still ${paused ? 'paused' : `held by ${[...held.keys()].join(', ')}`}`);
+  };
+
   const tracker: JobTracker<P> = {
     progress,
     get paused() {
-      return paused;
+      return stopped();
     },
     set(status, note) {
       if (status === progress.status && !note) return;
@@ -109,8 +156,31 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
     note(text) {
       append({ status: progress.status ?? 'running', at: new Date().toISOString(), note: text });
     },
-    untilResumed: () => condition(() => !paused),
-    state: () => ({ log, paused }),
+    async untilResumed() {
+      // Jobs that ran before holds existed replay without the lookup.
+      if (!holdsLookedUp) {
+        holdsLookedUp = true;
+        if (patched('holds')) {
+          const { activeHolds } = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
+          releasedDuringLookup = new Set();
+          // Holds are an operator's brake, not a dependency: a store that cannot list them does not stop the job.
+          const found = await activeHolds().catch((err) => {
+            tracker.note(`could not read operators' holds: ${rootCause(err).message}`);
+            return [];
+          });
+          const released = releasedDuringLookup;
+          releasedDuringLookup = undefined;
+          found.filter((ref) => !released.has(holdId(ref))).forEach(applyHold);
+        }
+      }
+      await condition(() => !stopped());
+    },
+    runsOn(host) {
+      if (target.host === host) return;
+      target.host = host;
+      for (const ref of known.values()) applyHold(ref);
+    },
+    state: () => ({ log, paused, holds: [...held.values()] }),
     async notify(event, extra = {}) {
       const plan = settings.notify;
       const { workflowId, runId } = workflowInfo();
@@ -204,6 +274,11 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
   setHandler(statusLogQuery, () => log);
   setHandler(pauseSignal, () => {
     if (paused) return;
+    if (held.size > 0) {
+      paused = true;
+      tracker.note('paused by request');
+      return;
+    }
     paused = true;
     beforePause = progress.status === 'paused' ? 'running' : (progress.status ?? 'running');
     tracker.set('paused', 'new work waits; work in flight finishes');
@@ -211,7 +286,10 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
   setHandler(resumeSignal, () => {
     if (!paused) return;
     paused = false;
-    tracker.set(beforePause, 'resumed');
+    if (held.size > 0) tracker.note(`resumed by request; still held by ${[...held.keys()].join(', ')}`);
+    else tracker.set(beforePause, 'resumed');
   });
+  setHandler(holdSignal, applyHold);
+  setHandler(releaseSignal, releaseHold);
   return tracker;
 }

@@ -208,6 +208,7 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
 
   let result: BackupResult | undefined;
   try {
+    await job.untilResumed();
     if (!job.paused) job.set('running');
     // On another host the split runs again; parts the store already verified are not sent again.
     result = await pin.run(chunked ? chunkSteps : fileSteps, (lost) => {

@@ -11,6 +11,7 @@ export async function check(started: CheckInput | Submitted<CheckMessage>): Prom
   const { message, settings } = await admit<CheckInput>('check', started);
   const job = trackJob<CheckProgress>({ kind: 'check', subject: 'repository', project: message.project, settings, counts: { chunksChecked: 0 } });
   try {
+    await job.untilResumed();
     job.set('running');
     job.progress.enter('verify');
     const outcome = await proxyActivities<Activities>(byteMover(settings)).checkRepository({ readDataSubset: message.readDataSubset ?? '5%' });

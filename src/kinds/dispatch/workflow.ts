@@ -25,6 +25,7 @@ export async function dispatch(started: DispatchInput | Submitted<DispatchMessag
     settings,
     carried: input.tracker,
     counts: { topic: route.topic, checks: 0, done: false },
+    target: { topic: route.topic },
   });
   const { progress } = job;
   const control = proxyActivities<Activities>({ ...quickStep, retry: { maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE } });

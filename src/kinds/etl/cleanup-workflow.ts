@@ -14,6 +14,7 @@ export async function etlCleanup(input: CleanupInput): Promise<CleanupResult> {
   const pin = pinHost(job, { settings: input.settings.hosts, named: input.host, pinned: input.host, mayMove: false });
   const files = etlActivities(input.settings, pin);
   try {
+    await job.untilResumed();
     job.set('running');
     job.progress.enter('archive');
     const archived = await files.archiveResolved({ runId: workflowInfo().runId, startedAt: new Date().toISOString() });

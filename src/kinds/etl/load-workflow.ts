@@ -34,6 +34,7 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
   };
   const at = STAGE_DIRS.loadInProgress;
   try {
+    await job.untilResumed();
     job.set('running');
     job.progress.enter('load');
     await files.moveEtlFile({ name, from: STAGE_DIRS.loadWorking, to: at });

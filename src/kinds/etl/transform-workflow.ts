@@ -44,6 +44,7 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
   const { workflowId } = workflowInfo();
   let state = input.state;
   try {
+    await job.untilResumed();
     job.set('running');
     if (!state) {
       job.progress.enter('transform');

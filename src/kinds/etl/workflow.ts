@@ -47,6 +47,7 @@ export async function etl(started: EtlInput | Submitted<EtlMessage>): Promise<Et
   const files = etlActivities(settings, pin);
   const { workflowId } = workflowInfo();
   try {
+    await job.untilResumed();
     job.set('running');
     progress.enter('extract');
     if (settings.hosts) await pin.first({ ...quickStep, startToCloseTimeout: '1 minute' }, (on) => on.hostOfWorker());

@@ -13,6 +13,7 @@ export async function forget(started: ForgetInput | Submitted<ForgetMessage>): P
   const job = trackJob<ForgetProgress>({ kind: 'forget', subject: message.name, project: message.project, settings, counts: { removed: 0 } });
   const { kind: _kind, id: _id, name, project: _project, notify: _notify, ...policy } = message;
   try {
+    await job.untilResumed();
     job.set('running');
     job.progress.enter('cleanup');
     const outcome = await proxyActivities<Activities>(quickStep).forgetSnapshots({ name, policy });

@@ -23,6 +23,7 @@ export async function prune(started: PruneInput | Submitted<PruneMessage>): Prom
   const long = proxyActivities<Activities>(byteMover(settings));
   const quick = proxyActivities<Activities>(quickStep);
   try {
+    await job.untilResumed();
     job.set('running');
     job.progress.enter('prepare');
     const plan = await long.planPrune({ jobId: message.id, repackUnused: message.repackUnused ?? 0.2 });

@@ -30,6 +30,7 @@ export async function push(started: PushInput | Submitted<PushMessage>): Promise
   // Hashing and storing a large file takes a while.
   const bookkeeping = proxyActivities<Activities>({ ...quickStep, startToCloseTimeout: '1 hour' });
   try {
+    await job.untilResumed();
     job.set('running');
     progress.enter('prepare');
     const file = await bookkeeping.stagePushFile({ name: message.name, file: message.file, object: message.object });

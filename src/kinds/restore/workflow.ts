@@ -94,6 +94,7 @@ export async function restore(started: RestoreInput | Submitted<RestoreMessage>)
 
   let result: RestoreResult | undefined;
   try {
+    await job.untilResumed();
     if (!job.paused) job.set('running');
     // The temp file was on the lost host: another one starts it afresh.
     result = await pin.run(fileSteps, (lost) => {

@@ -11,6 +11,7 @@ export async function verify(started: VerifyInput | Submitted<VerifyMessage>): P
   const { message, settings } = await admit<VerifyInput>('verify', started);
   const job = trackJob<VerifyProgress>({ kind: 'verify', subject: message.name, project: message.project, settings, counts: { partsChecked: 0 } });
   try {
+    await job.untilResumed();
     job.set('running');
     job.progress.enter('verify');
     const checked = await proxyActivities<Activities>(byteMover(settings)).verifyStoredBackup({ name: message.name });

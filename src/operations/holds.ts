@@ -1,0 +1,119 @@
+import { Readable } from 'node:stream';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
+import { hold, holdApplies, holdId, holdRef, type Hold, type HoldRef } from '../jobs/holds';
+import { MessageError, parseWith } from '../jobs/message-error';
+import { holdSignal, releaseSignal } from '../kinds/definitions';
+import { JOB_TYPE_NAMES } from '../kinds/registry';
+import { hostTag } from '../security/host-tags';
+import type { ObjectStore } from '../stores';
+import { visibilityQuery } from './job-pages';
+
+/**
+ * Holds live in the store, one object each: every host and API process of an
+ * installation shares it, and a hold outlives restarts of any of them.
+ */
+const PREFIX = 'control/holds/';
+const keyOf = (ref: HoldRef) => `${PREFIX}${ref.scope}/${ref.name}`;
+
+export class HoldNotFoundError extends Error {
+  constructor(readonly id: string) {
+    super(`no hold ${id}; \`courier holds\` lists those in place`);
+    this.name = 'HoldNotFoundError';
+  }
+}
+
+/** A hold as an operator names it, checked: a kind must be one courier runs. */
+export function parseHoldRef(input: unknown): HoldRef {
+  const ref = parseWith(holdRef, input, 'hold');
+  if (ref.scope === 'kind' && !(JOB_TYPE_NAMES as string[]).includes(ref.name))
+    throw new MessageError(`invalid hold:\n  name: no kind "${ref.name}"; kinds: ${JOB_TYPE_NAMES.join(', ')}`, ['name']);
+  return ref;
+}
+
+async function readJson(store: ObjectStore, key: string): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+/** Every hold in place, oldest first. A hold removed while listing is simply absent. */
+export async function listHolds(store: ObjectStore): Promise<Hold[]> {
+  const objects = await store.list(PREFIX);
+  const holds = await Promise.all(
+    objects.map((o) =>
+      readJson(store, o.key).then(
+        (json) => hold.parse(json),
+        () => undefined,
+      ),
+    ),
+  );
+  return holds.filter((h): h is Hold => h !== undefined).sort((a, b) => a.at.localeCompare(b.at));
+}
+
+/** Holds as jobs see them: with the codec on, a host goes by its tag there. */
+export const asJobsSee = (config: Config, ref: HoldRef): HoldRef =>
+  ref.scope === 'host' ? { ...ref, name: hostTag(config.codecKeys, ref.name) } : ref;
+
+export interface HoldContext {
+  client: Client;
+  config: Config;
+  store: ObjectStore;
+}
+
+/** The running jobs of this installation a hold may concern; each job decides itself whether it does. */
+function concerned(config: Config, ref: HoldRef): string {
+  const seen = asJobsSee(config, ref);
+  const kinds = JOB_TYPE_NAMES.filter((name) => holdApplies(seen, { kind: name }));
+  const scope =
+    seen.scope === 'kind'
+      ? `CourierKind IN (${kinds.map((k) => `'${k}'`).join(', ')}) AND ${visibilityQuery({ taskQueue: config.taskQueue })}`
+      : seen.scope === 'topic'
+        ? visibilityQuery({ kind: 'dispatch', taskQueue: config.taskQueue })
+        : // A job that names its host carries CourierHost only once its first step ran there; until then it is one without.
+          `(${visibilityQuery({ host: seen.name })} OR CourierHost IS NULL) AND ${visibilityQuery({ taskQueue: config.taskQueue })}`;
+  return `${scope} AND ExecutionStatus = 'Running'`;
+}
+
+/** Sends the hold or release to every running job it may concern; returns how many took it. */
+async function broadcast(ctx: HoldContext, ref: HoldRef, signal: typeof holdSignal | typeof releaseSignal): Promise<number> {
+  let sent = 0;
+  const seen = asJobsSee(ctx.config, ref);
+  for await (const execution of ctx.client.workflow.list({ query: concerned(ctx.config, ref) })) {
+    // A job that ended between the listing and the signal needs nothing.
+    const ok = await ctx.client.workflow
+      .getHandle(execution.workflowId)
+      .signal(signal, seen)
+      .then(
+        () => true,
+        () => false,
+      );
+    if (ok) sent++;
+  }
+  return sent;
+}
+
+/**
+ * Places a hold: stored first, so jobs starting from now on find it, then sent
+ * to the running jobs it concerns. Visibility lags a new job by a moment, so
+ * the running jobs are told again shortly after; a job takes a hold once.
+ */
+export async function placeHold(ctx: HoldContext, input: unknown, note?: string): Promise<{ hold: Hold; held: number }> {
+  const ref = parseHoldRef(input);
+  const existing = (await listHolds(ctx.store)).find((h) => h.id === holdId(ref));
+  const placed: Hold = existing ?? { ...ref, id: holdId(ref), at: new Date().toISOString(), ...(note ? { note } : {}) };
+  if (!existing) await ctx.store.put(keyOf(ref), Readable.from([Buffer.from(JSON.stringify(placed))]));
+  const held = await broadcast(ctx, ref, holdSignal);
+  setTimeout(() => void broadcast(ctx, ref, holdSignal).catch(() => undefined), 2000).unref();
+  return { hold: placed, held };
+}
+
+/** Releases a hold: removed from the store, then every running job it concerns goes on. */
+export async function releaseHold(ctx: HoldContext, input: unknown): Promise<{ released: Hold; resumed: number }> {
+  const ref = parseHoldRef(input);
+  const existing = (await listHolds(ctx.store)).find((h) => h.id === holdId(ref));
+  if (!existing) throw new HoldNotFoundError(holdId(ref));
+  await ctx.store.delete(keyOf(ref));
+  const resumed = await broadcast(ctx, ref, releaseSignal);
+  return { released: existing, resumed };
+}
