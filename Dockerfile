@@ -7,7 +7,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts/bundle-workflows.ts ./scripts/
-RUN npx tsc -p tsconfig.build.json && npx tsx scripts/bundle-workflows.ts dist/workflow-bundle.js
+# The dashboard's pages are served as they are, beside the compiled code that serves them.
+RUN npx tsc -p tsconfig.build.json && cp -r src/dashboard/public dist/dashboard/ && npx tsx scripts/bundle-workflows.ts dist/workflow-bundle.js
 
 # Runtime stage: production dependencies, compiled code and the bundle, run as the unprivileged node user.
 FROM node:20.20-bookworm-slim

@@ -26,6 +26,19 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's browser modules: plain JavaScript served as is, so no type information and the browser's globals.
+    files: ['src/dashboard/public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { projectService: false },
+      globals: Object.fromEntries(
+        ['window', 'document', 'fetch', 'sessionStorage', 'localStorage', 'location', 'history', 'navigator', 'console', 'setTimeout', 'clearTimeout',
+          'setInterval', 'clearInterval', 'URL', 'URLSearchParams', 'AbortController', 'performance', 'requestAnimationFrame', 'Event', 'HTMLElement', 'FormData', 'addEventListener', 'removeEventListener'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: workflowFiles,
     rules: {
       '@typescript-eslint/no-restricted-imports': [

@@ -22,6 +22,29 @@ function check(script: string): Promise<number> {
   });
 }
 
+/** Runs a command, its output shown; resolves with its exit code. */
+function run(command: string, args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: 'inherit' });
+    child.on('error', () => resolve(127));
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+/**
+ * The dashboard tests drive Debian's Chromium. A machine without it gets it
+ * from Debian's packages once, as the Go tools are built once; where that is
+ * not possible the test names what to install.
+ */
+async function ensureChromium(): Promise<void> {
+  const known = [process.env.COURIER_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  if (known.some((p) => p && fs.existsSync(p))) return;
+  if (process.getuid?.() !== 0 || !fs.existsSync('/usr/bin/apt-get')) return;
+  console.error('installing Chromium from Debian for the dashboard tests (once): apt-get install chromium');
+  const install = () => run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'chromium']);
+  if ((await install()) !== 0 && (await run('apt-get', ['update', '-q'])) === 0) await install();
+}
+
 async function main(): Promise<number> {
   if (process.argv.length <= 2) {
     // CI runs `npm test`; code that fails lint, formatting or types fails it before any test runs.
@@ -30,6 +53,7 @@ async function main(): Promise<number> {
       if (code !== 0) return code;
     }
   }
+  await ensureChromium();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-test-'));
   const server = await startDevServerOnFreePort({
     headless: true,

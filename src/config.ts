@@ -131,6 +131,8 @@ const envSchema = z.object({
     .optional()
     .or(z.literal('').transform(() => undefined)),
   COURIER_HTTP_BODY_LIMIT: size(1024, 64 * MiB).default(1 * MiB),
+  /** Where the dashboard links a job's history: the Temporal web UI's base URL. */
+  COURIER_TEMPORAL_UI_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   // Push: how long a host may leave its queue unpolled before it counts as unreachable; post-command limit; where a host writes.
   COURIER_PUSH_HOST_TIMEOUT: duration(100).default(60_000),
   COURIER_PUSH_COMMAND_TIMEOUT: duration(100).default(5 * 60_000),
@@ -239,6 +241,7 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
       token: env.COURIER_HTTP_TOKEN,
       readToken: env.COURIER_HTTP_READ_TOKEN,
       bodyLimit: env.COURIER_HTTP_BODY_LIMIT,
+      temporalUiUrl: env.COURIER_TEMPORAL_UI_URL?.replace(/\/+$/, ''),
     },
     workflowBundlePath: env.COURIER_WORKFLOW_BUNDLE ? path.resolve(env.COURIER_WORKFLOW_BUNDLE) : undefined,
     /** How long start-up waits for the Temporal server to answer before giving up, naming what it tried. */

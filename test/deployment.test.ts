@@ -208,6 +208,8 @@ describe('Dockerfile: the production image', () => {
     assert.match(dockerfile, /^USER node$/m);
     assert.match(dockerfile, /^HEALTHCHECK .*"health"\]$/m);
     assert.match(dockerfile, /^CMD \["worker"\]$/m);
+    // dist/dashboard/serve.js serves the pages from beside itself.
+    assert.match(dockerfile, /cp -r src\/dashboard\/public dist\/dashboard\//);
   });
 
   it('copies only files that exist and runs commands the CLI has', () => {

@@ -8,9 +8,8 @@ import type { PushResult } from '../src/kinds/push/contract';
 import { hostQueue, pushObjectKey } from '../src/jobs/keys';
 import { MessageError } from '../src/jobs/message-error';
 import { retryJob } from '../src/operations/retry-job';
-import { describeQueues, POLLER_STALE_MS } from '../src/operations/task-queues';
 import { temporal } from '@temporalio/proto';
-import { createStack, randomFile, runCli, sha256File, spawnWorker, waitUntil, type Stack } from './helpers/stack';
+import { createStack, randomFile, sha256File, spawnWorker, waitUntil, type Stack } from './helpers/stack';
 
 describe('push: one file to many hosts, each through its own task queue', () => {
   let stack: Stack;
@@ -179,37 +178,5 @@ describe('push: one file to many hosts, each through its own task queue', () => 
     for (const host of [a, b]) await assert.rejects(fs.stat(path.join(roots.get(host)!, 'k.txt')), /ENOENT/, 'refused before anything was written');
     const owner = await submit(stack.client, stack.config, { kind: 'push', name: 'owned', file: source, dest: '/o.txt', hosts: [b], owner: 'root' });
     await assert.rejects(waitForJob(stack.client, owner.jobId), /does not give files to owner "root"; it allows no-such-user-xyz/);
-  });
-
-  it('courier queues shows a worker appearing and disappearing', async () => {
-    const extra = `web-${process.pid}-late`;
-    roots.set(extra, path.join(dir, extra));
-    const queueEnv = { ...stack.env, COURIER_TASK_QUEUE: `${stack.config.taskQueue}-q`, COURIER_DISPATCH_FORMATS: 'archive' };
-    const queuesOf = async () =>
-      (JSON.parse((await runCli(['queues', '--json'], queueEnv)).stdout) as { queues: Awaited<ReturnType<typeof describeQueues>> }).queues;
-    const before = await queuesOf();
-    assert.equal(before.find((q) => q.role === 'control')!.workflowPollers.filter((p) => p.alive).length, 0, 'no worker yet');
-    const child = spawnWorker(queueEnv);
-    const identity = await waitUntil('the worker to appear', async () => {
-      const shown = await queuesOf();
-      return shown.find((q) => q.role === 'control')!.workflowPollers.find((p) => p.alive && p.identity.startsWith(`${child.pid}@`))?.identity;
-    });
-    const table = await runCli(['queues'], queueEnv);
-    assert.match(table.stdout, /^QUEUE\s+ROLE\s+WF POLLERS/m);
-    assert.ok(table.stdout.includes(identity));
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await gone;
-    // The server keeps listing a stopped worker; its last poll ages past the staleness limit instead.
-    await waitUntil(
-      'the worker to disappear',
-      async () => {
-        const shown = await queuesOf();
-        return !shown.find((q) => q.role === 'control')!.workflowPollers.some((p) => p.alive && p.identity === identity);
-      },
-      POLLER_STALE_MS + 60_000,
-    );
-    const after = await runCli(['queues'], queueEnv);
-    assert.match(after.stdout, new RegExp(`gone \\(no poll for over 75 s\\): .*${identity.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   });
 });

@@ -229,7 +229,9 @@ export function registerServerCommands(program: Command): void {
       let http: Awaited<ReturnType<typeof serveHttp>> | undefined;
       let watchers: { close(): Promise<void> } | undefined;
       try {
-        http = await serveHttp(config, logger, { startedAt: new Date(), sdkMetricsUrl });
+        // The dashboard links each job to its history in the web UI of the dev server started here.
+        const temporalUiUrl = config.http.temporalUiUrl ?? server?.uiUrl;
+        http = await serveHttp({ ...config, http: { ...config.http, temporalUiUrl } }, logger, { startedAt: new Date(), sdkMetricsUrl });
         watchers = await startWatchers(config, specs, logger);
         const httpUrl = http.url;
         const onReady = () => process.stderr.write(`${readyBanner(config, server?.uiUrl, httpUrl)}\n`);

@@ -1,12 +1,22 @@
 import { z } from 'zod';
 import { JOB_STATES } from '../client';
 import { jobFilter } from '../operations/job-pages';
+import { hold, holdRef, HOLD_SCOPES } from '../jobs/holds';
 import { JOB_TYPE_NAMES, KINDS } from '../kinds/registry';
 
 const error = {
   type: 'object',
   required: ['error', 'message'],
-  properties: { error: { type: 'string' }, message: { type: 'string' }, fields: { type: 'array', items: { type: 'string' } } },
+  properties: {
+    error: { type: 'string' },
+    message: { type: 'string' },
+    fields: { type: 'array', items: { type: 'string' } },
+    issues: {
+      type: 'array',
+      description: 'each bad field by its path, with what is wrong with it',
+      items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } },
+    },
+  },
 };
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const errors = (...codes: number[]) =>
@@ -23,6 +33,7 @@ const action = (summary: string) => ({
 });
 
 const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+const holdSchema = jsonSchema(hold);
 
 /** Each kind's message, from the zod schema the server and the workers validate with. */
 const messageSchemas = Object.fromEntries(
@@ -69,6 +80,9 @@ export function openApiDocument(version: string) {
               description: "while running: kind, phase, status and the counts of the job's type (parts and bytes, hosts, files, batches)",
             },
             statusLog: { type: 'array', items: { type: 'object' } },
+            holds: { type: 'array', items: { type: 'string' }, description: "operators' holds keeping the job from new work (scope:name)" },
+            message: { type: 'object', description: 'the message the job was started with (GET /v1/jobs/{id} only)' },
+            links: { type: 'object', properties: { temporalUi: { type: 'string', description: "the job's history in the Temporal web UI" } } },
             result: { type: 'object', description: "the job type's result; its kind field says which" },
             error: { type: 'string' },
           },
@@ -114,6 +128,38 @@ export function openApiDocument(version: string) {
         get: {
           summary: 'Every task queue courier uses, with pollers and backlog',
           responses: { 200: { description: 'queues', ...json({ type: 'object' }) } },
+        },
+      },
+      '/v1/overview': {
+        get: {
+          summary:
+            'Jobs by kind and status, finished per hour and failure rate over the last day, running jobs with progress, recent failures, hosts, holds',
+          security: [{ bearer: [] }],
+          responses: { 200: { description: 'the overview', ...json({ type: 'object' }) }, ...errors(401, 503) },
+        },
+      },
+      '/v1/holds': {
+        get: {
+          summary: 'The holds in place',
+          security: [{ bearer: [] }],
+          responses: { 200: { description: 'holds', ...json({ type: 'object', properties: { holds: { type: 'array', items: holdSchema } } }) } },
+        },
+        post: {
+          summary: 'Hold a kind, a dispatch topic or a host: its running jobs start no new work, new jobs wait; the hold outlives restarts',
+          security: [{ bearer: [] }],
+          requestBody: { required: true, ...json(jsonSchema(holdRef.extend({ note: z.string().max(500).optional() }))) },
+          responses: { 200: { description: 'the hold, and how many running jobs were told', ...json(holdSchema) }, ...errors(400, 401, 403, 503) },
+        },
+      },
+      '/v1/holds/{scope}/{name}': {
+        delete: {
+          summary: 'Release a hold: the jobs it held go on',
+          security: [{ bearer: [] }],
+          parameters: [
+            { name: 'scope', in: 'path', required: true, schema: { type: 'string', enum: HOLD_SCOPES } },
+            { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
+          ],
+          responses: { 200: { description: 'released', ...json({ type: 'object' }) }, ...errors(400, 401, 403, 404, 503) },
         },
       },
       '/v1/backups/{name}/snapshots': {

@@ -16,7 +16,11 @@ import { backupName } from '../jobs/fields';
 import { snapshotViews } from '../operations/snapshot-views';
 import { repositoryOpener } from '../repository/open';
 import { RepositoryError, type Repository } from '../repository/repository';
-import { openStore } from '../stores';
+import { openStore, type ObjectStore } from '../stores';
+import { isDashboardAsset, registerDashboard } from '../dashboard/serve';
+import { listHolds, placeHold, releaseHold } from '../operations/holds';
+import { startMessageOf } from '../operations/job-message';
+import { overview } from '../operations/overview';
 
 export interface HttpDeps {
   config: Config;
@@ -33,6 +37,9 @@ const ROUTES: { pattern: RegExp; methods: string[] }[] = [
   { pattern: /^\/v1\/jobs\/[^/]+\/?$/, methods: ['GET'] },
   { pattern: /^\/v1\/jobs\/[^/]+\/(cancel|pause|resume|retry)\/?$/, methods: ['POST'] },
   { pattern: /^\/v1\/queues\/?$/, methods: ['GET'] },
+  { pattern: /^\/v1\/overview\/?$/, methods: ['GET'] },
+  { pattern: /^\/v1\/holds\/?$/, methods: ['GET', 'POST'] },
+  { pattern: /^\/v1\/holds\/[^/]+\/[^/]+\/?$/, methods: ['DELETE'] },
   { pattern: /^\/v1\/backups\/[^/]+\/snapshots\/?$/, methods: ['GET'] },
   { pattern: /^\/(healthz|metrics|openapi\.json)$/, methods: ['GET'] },
 ];
@@ -64,7 +71,8 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   // With a token set, every route but /healthz needs one: job listings show paths, hosts and command output.
   app.addHook('onRequest', async (request: FastifyRequest, reply) => {
     const { token, readToken } = config.http;
-    if (!token || request.url.split('?')[0] === '/healthz') return;
+    const path = request.url.split('?')[0];
+    if (!token || path === '/healthz' || (request.method === 'GET' && isDashboardAsset(path))) return;
     const given = request.headers.authorization;
     const reading = request.method === 'GET' || request.method === 'HEAD';
     if (tokenMatches(given, token) || (reading && readToken && tokenMatches(given, readToken))) return;
@@ -121,7 +129,13 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (request, reply) => {
     try {
-      return await getJob(client, request.params.id);
+      const id = request.params.id;
+      const [view, message] = await Promise.all([getJob(client, id), startMessageOf(client, id)]);
+      const ui = config.http.temporalUiUrl;
+      const links = ui
+        ? { temporalUi: `${ui}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(id)}` }
+        : undefined;
+      return { ...view, ...(message !== undefined ? { message } : {}), ...(links ? { links } : {}) };
     } catch (err) {
       return sendFailure(reply, err);
     }
@@ -147,6 +161,10 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     }
   });
 
+  // One store for the process, opened on first use.
+  let opened: ObjectStore | undefined;
+  const store = () => (opened ??= openStore(config));
+
   // The repository is opened on first use: a server that never lists snapshots needs no store key.
   let repository: (() => Promise<Repository>) | undefined;
   app.get<{ Params: { name: string } }>('/v1/backups/:name/snapshots', async (request, reply) => {
@@ -154,8 +172,8 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     if (!name.success)
       return sendError(reply, 400, 'BadRequest', `bad backup name "${request.params.name}": ${name.error.issues[0]?.message}`, { fields: ['name'] });
     try {
-      repository ??= repositoryOpener(config, openStore(config));
-      const snapshots = await snapshotViews(await repository(), openStore(config), name.data);
+      repository ??= repositoryOpener(config, store());
+      const snapshots = await snapshotViews(await repository(), store(), name.data);
       if (snapshots.length === 0) return sendError(reply, 404, 'NotFound', `no snapshots of "${name.data}"`);
       return { name: name.data, snapshots };
     } catch (err) {
@@ -166,8 +184,44 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
 
   app.get('/v1/queues', async (_request, reply) => {
     try {
-      const [queues, hosts] = await Promise.all([describeQueues(client, config), describeHosts(client, config)]);
-      return { queues, hosts };
+      const [queues, hosts, holds] = await Promise.all([describeQueues(client, config), describeHosts(client, config), listHolds(store())]);
+      return { queues, hosts, holds };
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  app.get('/v1/overview', async (_request, reply) => {
+    try {
+      return await overview(client, config, await listHolds(store()));
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  app.get('/v1/holds', async (_request, reply) => {
+    try {
+      return { holds: await listHolds(store()) };
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  app.post<{ Body: { scope?: unknown; name?: unknown; note?: unknown } }>('/v1/holds', async (request, reply) => {
+    try {
+      const { scope, name, note } = (request.body ?? {}) as { scope?: unknown; name?: unknown; note?: unknown };
+      if (note !== undefined && (typeof note !== 'string' || note.length > 500))
+        throw new MessageError('invalid hold:\n  note: a text of at most 500 characters', ['note']);
+      const placed = await placeHold({ client, config, store: store() }, { scope, name }, note);
+      return { ...placed.hold, held: placed.held };
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+
+  app.delete<{ Params: { scope: string; name: string } }>('/v1/holds/:scope/:name', async (request, reply) => {
+    try {
+      return await releaseHold({ client, config, store: store() }, { scope: request.params.scope, name: request.params.name });
     } catch (err) {
       return sendFailure(reply, err);
     }
@@ -208,6 +262,8 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   });
 
   app.get('/openapi.json', async () => openApiDocument(deps.version ?? '0.0.0'));
+
+  registerDashboard(app);
 
   return app;
 }

@@ -1,13 +1,22 @@
 import type { z } from 'zod';
 
-/** A message (or query) that does not validate; `fields` names each bad field by its path. */
+/** One bad field: its path and what is wrong with it, for forms that show errors at the field. */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+/** A message (or query) that does not validate; `fields` names each bad field by its path, `issues` says what is wrong with each. */
 export class MessageError extends Error {
+  readonly issues: FieldIssue[];
   constructor(
     message: string,
     readonly fields: string[] = [],
+    issues?: FieldIssue[],
   ) {
     super(message);
     this.name = 'MessageError';
+    this.issues = issues ?? fields.map((field) => ({ field, message }));
   }
 }
 
@@ -16,9 +25,10 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what =
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const field = (path: PropertyKey[]) => path.map(String).join('.') || `(${what})`;
-  const lines = result.error.issues.map((issue) => `  ${field(issue.path)}: ${issue.message}`);
+  const issues = result.error.issues.map((issue) => ({ field: field(issue.path), message: issue.message }));
   throw new MessageError(
-    `invalid ${what}:\n${lines.join('\n')}`,
-    result.error.issues.map((issue) => field(issue.path)),
+    `invalid ${what}:\n${issues.map((issue) => `  ${issue.field}: ${issue.message}`).join('\n')}`,
+    issues.map((issue) => issue.field),
+    issues,
   );
 }

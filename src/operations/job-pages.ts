@@ -26,6 +26,12 @@ export const jobFilter = z.strictObject({
   project: project.optional(),
   /** Jobs whose file steps run on this host. */
   host: hostName.optional(),
+  /** Jobs whose id starts with this. */
+  text: z
+    .string()
+    .max(240)
+    .regex(/^[A-Za-z0-9._:@-]+$/, 'a job id or its beginning: letters, digits and . _ : @ -')
+    .optional(),
   /** Only jobs on this control task queue. */
   taskQueue: z
     .string()
@@ -50,6 +56,7 @@ export function visibilityQuery(given: JobFilter): string {
     filter.kind && `CourierKind = ${quoted(filter.kind)}`,
     filter.project && `CourierProject = ${quoted(filter.project)}`,
     filter.host && `CourierHost = ${quoted(filter.host)}`,
+    filter.text && `WorkflowId STARTS_WITH ${quoted(filter.text)}`,
     filter.taskQueue && `TaskQueue = ${quoted(filter.taskQueue)}`,
   ].filter(Boolean);
   return clauses.length > 0 ? clauses.join(' AND ') : 'CourierKind IS NOT NULL';
@@ -66,7 +73,15 @@ export async function listJobPage(client: Client, filter: JobFilter, pageSize: n
     pageSize,
     nextPageToken: pageToken ? Buffer.from(pageToken, 'base64url') : undefined,
   });
-  const jobs = response.executions.map((execution): JobListing => {
+  // A job retried or continued as new lists once per run; the newest run (listed first) speaks for it.
+  const seen = new Set<string>();
+  const newest = response.executions.filter((execution) => {
+    const id = execution.execution?.workflowId ?? '';
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+  const jobs = newest.map((execution): JobListing => {
     const attributes = decodeTypedSearchAttributes(execution.searchAttributes?.indexedFields);
     return {
       jobId: execution.execution?.workflowId ?? '',
