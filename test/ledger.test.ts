@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client as PgClient } from 'pg';
 import { JobFailedError, pauseJob, queryProgress, resumeJob, statusLogOf, submit, waitForJob } from '../src/client';
 import type { StatusEntry } from '../src/jobs/status';
+import { retryJob } from '../src/operations/retry-job';
 import { createStack, randomFile, transferProgress, waitUntil, type Stack } from './helpers/stack';
 
 const LEDGER_URL = process.env.COURIER_TEST_LEDGER_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -36,7 +37,7 @@ describe('the PostgreSQL status ledger', () => {
 
   async function rows(jobId: string): Promise<StatusEntry[]> {
     const result = await pg.query<{ status: StatusEntry['status']; note: string | null; at: Date }>(
-      'SELECT status, note, at FROM courier_status_log WHERE job_id = $1 ORDER BY seq',
+      'SELECT status, note, at FROM courier_status_log WHERE job_id = $1 ORDER BY at, seq',
       [jobId],
     );
     return result.rows.map((row) => ({ status: row.status, at: row.at.toISOString(), ...(row.note ? { note: row.note } : {}) }));
@@ -69,5 +70,36 @@ describe('the PostgreSQL status ledger', () => {
     assert.deepEqual(ledger, log);
     assert.equal(ledger.at(-1)?.status, 'failed');
     assert.match(ledger.at(-1)?.note ?? '', /absent\.bin/);
+
+    // Retried once the file is there: the new run's rows join the ledger, which ends completed.
+    await randomFile(dir, 'absent.bin', 64 * 1024);
+    await retryJob(stack.client, stack.config, jobId);
+    await waitForJob(stack.client, jobId);
+    const retried = await rows(jobId);
+    assert.deepEqual(retried.slice(0, ledger.length), ledger, 'the failed run stays recorded');
+    assert.deepEqual(retried.slice(ledger.length), await statusLogOf(stack.client, jobId), "the retry's rows follow");
+    assert.equal(retried.at(-1)?.status, 'completed');
+  });
+
+  it('a ledger table keyed before retries existed takes the run into its key, keeping its rows', async () => {
+    // The table as an older courier left it; a worker started after the upgrade opens the ledger afresh.
+    await stack.stopWorker();
+    // Such a table never held two runs' rows at one position (it dropped the later ones): neither may this one.
+    await pg.query(`DELETE FROM courier_status_log a USING courier_status_log b WHERE a.job_id = b.job_id AND a.seq = b.seq AND a.run_id > b.run_id`);
+    await pg.query(`ALTER TABLE courier_status_log DROP CONSTRAINT courier_status_log_pkey, ADD PRIMARY KEY (job_id, seq)`);
+    const table = await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM courier_status_log`);
+    await stack.startWorker();
+    const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'ledger-upgrade', source: await randomFile(dir, 'up.bin', 64 * 1024) });
+    await waitForJob(stack.client, jobId);
+    const key = await pg.query<{ attname: string }>(
+      `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+       WHERE i.indrelid = 'courier_status_log'::regclass AND i.indisprimary ORDER BY a.attname`,
+    );
+    assert.deepEqual(
+      key.rows.map((r) => r.attname),
+      ['job_id', 'run_id', 'seq'],
+    );
+    assert.ok((await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM courier_status_log`)).rows[0].n > table.rows[0].n, 'rows kept and added');
+    assert.equal((await rows(jobId)).at(-1)?.status, 'completed');
   });
 });

@@ -7,7 +7,7 @@ import { permanent } from './failures';
 export interface LedgerRow extends StatusEntry {
   jobId: string;
   runId: string;
-  /** Position in the job's status log; with the job id it makes a retried insert a no-op. */
+  /** Position in the run's status log; with the job and run ids it makes a retried insert a no-op. */
   seq: number;
   kind: string;
   project?: string;
@@ -23,8 +23,23 @@ CREATE TABLE IF NOT EXISTS courier_status_log (
   status  text        NOT NULL,
   note    text,
   at      timestamptz NOT NULL,
-  PRIMARY KEY (job_id, seq)
+  PRIMARY KEY (job_id, run_id, seq)
 )`;
+
+/**
+ * Tables made before a retried job kept its rows were keyed by job and
+ * position alone, so a retry's log (which starts again at 0) was dropped as
+ * duplicates; they take the run into their key once.
+ */
+const KEY_RUNS = `
+DO $$ BEGIN
+  IF NOT EXISTS (
+    SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+    WHERE i.indrelid = 'courier_status_log'::regclass AND i.indisprimary AND a.attname = 'run_id'
+  ) THEN
+    ALTER TABLE courier_status_log DROP CONSTRAINT courier_status_log_pkey, ADD PRIMARY KEY (job_id, run_id, seq);
+  END IF;
+END $$`;
 
 /** The PostgreSQL status ledger: one pool per worker, its table created on first use. */
 export interface Ledger {
@@ -38,7 +53,7 @@ export function openLedger(url: string): Ledger {
   let ready: Promise<unknown> | undefined;
   const created = () => {
     // A failed creation is tried again by the next row rather than remembered.
-    ready ??= pool.query(CREATE).catch((err: unknown) => {
+    ready ??= pool.query(CREATE).then(() => pool.query(KEY_RUNS)).catch((err: unknown) => {
       ready = undefined;
       throw err;
     });
@@ -49,7 +64,7 @@ export function openLedger(url: string): Ledger {
       await created();
       await pool.query(
         `INSERT INTO courier_status_log (job_id, seq, run_id, kind, project, status, note, at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_id, seq) DO NOTHING`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_id, run_id, seq) DO NOTHING`,
         [row.jobId, row.seq, row.runId, row.kind, row.project ?? null, row.status, row.note ?? null, row.at],
       );
     },
