@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +10,9 @@ import type { EtlResult } from '../src/kinds/etl/contract';
 import { dropJobId, watchEtlInbox } from '../src/kinds/etl/drop-folder';
 import { watchBackupDrop, backupDropFolder } from '../src/kinds/backup/drop-folder';
 import type { Inbox } from '../src/watch/inbox';
+import type { BackupResult } from '../src/kinds/backup/contract';
+import { placeHold, releaseHold } from '../src/operations/holds';
+import { openStore } from '../src/stores';
 import { createStack, sha256File, waitUntil, type Stack } from './helpers/stack';
 import { COLUMNS, csv, dropTables, filesIn, idsIn, uniqueTable, writePipelines } from './helpers/etl';
 
@@ -154,6 +158,37 @@ describe('drop folders: files dropped into an inbox start jobs', () => {
       assert.deepEqual(await fs.readdir(dirs.inbox), []);
       assert.deepEqual(await fs.readdir(dirs.working), []);
     } finally {
+      await backups.close();
+    }
+  });
+
+  it('backups: two different files of one name dropped while the first is still being backed up are both kept and backed up', async () => {
+    const folder = path.join(base, 'backups-same-name');
+    const backups = await watchBackupDrop(folder, { config: stack.config, client: stack.client, logger: createLogger(stack.config, 'test-watch') });
+    const holds = { client: stack.client, config: stack.config, store: openStore(stack.config) };
+    try {
+      const dirs = backupDropFolder(folder);
+      // Held, the first backup is certainly still running when the second file arrives.
+      await placeHold(holds, { scope: 'kind', name: 'backup' });
+      const contents = ['first version '.repeat(5000), 'second version '.repeat(5000)];
+      const working = async () => (await fs.readdir(dirs.working, { recursive: true })).filter((f) => f.endsWith('same.dump'));
+      for (const [i, content] of contents.entries()) {
+        await fs.writeFile(path.join(dirs.inbox, 'same.dump'), content);
+        await waitUntil(`file ${i + 1} to be in working/`, async () => (await working()).length === i + 1, 30_000);
+      }
+      await releaseHold(holds, { scope: 'kind', name: 'backup' });
+      await waitUntil('both files to be resolved', async () => (await fs.readdir(dirs.resolved)).length === 2, 60_000);
+      const resolved = await fs.readdir(dirs.resolved);
+      assert.deepEqual(resolved.sort(), ['same.dump', 'same.dump (2)']);
+      const kept = await Promise.all(resolved.map((name) => fs.readFile(path.join(dirs.resolved, name), 'utf8')));
+      assert.deepEqual(kept.sort(), [...contents].sort(), 'each file kept whole');
+      for (const content of contents) {
+        const jobId = `backup-drop-${createHash('sha256').update(content).digest('hex').slice(0, 24)}`;
+        assert.equal(((await waitForJob(stack.client, jobId)) as BackupResult).size, Buffer.byteLength(content));
+      }
+      assert.deepEqual(await fs.readdir(dirs.working), [], 'working/ left empty');
+    } finally {
+      await releaseHold(holds, { scope: 'kind', name: 'backup' }).catch(() => undefined);
       await backups.close();
     }
   });

@@ -32,11 +32,37 @@ function backupNameFor(file: string, sha256: string): string {
   return `${base}-${sha256.slice(0, 12)}`;
 }
 
-async function moveInto(file: string, dir: string): Promise<string> {
+/**
+ * Moves a file into a directory under its own name, or `name (2)`, `name (3)`…
+ * when that is taken: a link refuses to replace what is there (a rename would),
+ * so a second file of the same name never overwrites the first.
+ */
+async function moveInto(file: string, dir: string, name = path.basename(file)): Promise<string> {
   await fs.mkdir(dir, { recursive: true });
-  const target = path.join(dir, path.basename(file));
-  await fs.rename(file, target);
-  return target;
+  for (let n = 1; ; n++) {
+    const target = path.join(dir, n === 1 ? name : `${name} (${n})`);
+    try {
+      await fs.link(file, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw err;
+    }
+    await fs.unlink(file);
+    return target;
+  }
+}
+
+/** Each file being backed up has a directory of its own in working/, so files of one name never meet there. */
+async function moveToWork(file: string, working: string): Promise<string> {
+  const own = await fs.mkdtemp(path.join(working, 'drop-'));
+  return moveInto(file, own);
+}
+
+/** Moves a finished file out of its working directory and removes that directory. */
+async function moveOutOfWork(file: string, working: string, to: string): Promise<void> {
+  await moveInto(file, to);
+  const own = path.dirname(file);
+  if (own !== working) await fs.rmdir(own).catch(() => undefined);
 }
 
 /**
@@ -63,10 +89,10 @@ export async function watchBackupDrop(root: string, deps: { config: Config; clie
     log.info({ workflowId: jobId, file: path.basename(working) }, 'dropped file submitted for backup');
     try {
       await waitForJob(deps.client, jobId);
-      await moveInto(working, dirs.resolved);
+      await moveOutOfWork(working, dirs.working, dirs.resolved);
       log.info({ workflowId: jobId, file: path.basename(working) }, 'backed up; moved to resolved/');
     } catch (err) {
-      await moveInto(working, dirs.failed);
+      await moveOutOfWork(working, dirs.working, dirs.failed);
       log.warn(
         { workflowId: jobId, file: path.basename(working), err: (err as Error).message },
         'backup failed; moved to failed/ (move it back into inbox/ to retry)',
@@ -74,13 +100,17 @@ export async function watchBackupDrop(root: string, deps: { config: Config; clie
     }
   };
 
-  // Files left in working/ by an earlier watcher belong to jobs that may still run: follow them again.
-  for (const entry of await fs.readdir(dirs.working)) {
-    void follow(path.join(dirs.working, entry)).catch((err: Error) =>
-      log.error({ file: entry, err: err.message }, 'a file left in working/ could not be followed'),
-    );
+  // Files left in working/ by an earlier watcher belong to jobs that may still run: follow them again
+  // (in their own directory, or directly in working/ as watchers before those directories left them).
+  for (const entry of await fs.readdir(dirs.working, { withFileTypes: true })) {
+    const at = path.join(dirs.working, entry.name);
+    const files = entry.isDirectory() ? (await fs.readdir(at)).map((name) => path.join(at, name)) : [at];
+    if (entry.isDirectory() && files.length === 0) await fs.rmdir(at).catch(() => undefined);
+    for (const file of files) {
+      void follow(file).catch((err: Error) => log.error({ file, err: err.message }, 'a file left in working/ could not be followed'));
+    }
   }
-  return watchInbox(dirs.inbox, async (file) => follow(await moveInto(file, dirs.working)), {
+  return watchInbox(dirs.inbox, async (file) => follow(await moveToWork(file, dirs.working)), {
     stableMs: deps.config.watchStableMs,
     logger: deps.logger,
   });
