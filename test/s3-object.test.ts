@@ -135,6 +135,27 @@ describe('S3 store, object layout: one object through a resumable multipart uplo
     await restoreMatches(name, source);
   });
 
+  it('a worker lost after the server assembled the object: the retried step finds it and the job completes', async () => {
+    const name = 'object-assembled-twice';
+    const source = await randomFile(dir, name, 2 * 5 * MiB + 77);
+    let attempts = 0;
+    await stack.startWorker({
+      wrapActivities: (real) => ({
+        ...real,
+        async completeObjectUpload(input) {
+          const key = await real.completeObjectUpload(input);
+          // The server has assembled the object (and forgotten the upload); the answer is lost on the way back.
+          if (++attempts === 1) throw new Error('connection reset after the object was assembled');
+          return key;
+        },
+      }),
+    });
+    const result = (await waitForJob(stack.client, (await submit(stack.client, stack.config, { kind: 'backup', name, source })).jobId)) as BackupResult;
+    assert.equal(attempts, 2, 'the step ran again');
+    assert.equal((await store.head(result.objectKey!))?.size, 2 * 5 * MiB + 77);
+    await restoreMatches(name, source);
+  });
+
   it('cancel mid-upload aborts the multipart upload: no parts are left on the server', async () => {
     await stack.startWorker({
       wrapActivities: (real) => ({

@@ -173,7 +173,8 @@ export class S3Store implements ObjectStore, MultipartStore {
       const reported = head.ChecksumSHA256 && !head.ChecksumSHA256.includes('-') ? base64ToHex(head.ChecksumSHA256) : undefined;
       const sha256 = reported ?? head.Metadata?.sha256 ?? '';
       const md5 = head.Metadata?.md5;
-      return { key, size: head.ContentLength ?? 0, sha256, ...(md5 ? { md5 } : {}) };
+      const composite = head.ChecksumSHA256?.includes('-') ? head.ChecksumSHA256 : undefined;
+      return { key, size: head.ContentLength ?? 0, sha256, ...(md5 ? { md5 } : {}), ...(composite ? { compositeSha256: composite } : {}) };
     } catch (err) {
       const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
       if ((err as Error).name === 'NotFound' || (err as Error).name === 'NoSuchKey' || status === 404) return undefined;

@@ -6,6 +6,8 @@ export interface ObjectInfo {
   size: number;
   sha256: string;
   md5?: string;
+  /** For an object assembled from parts, the server's checksum of its parts' checksums (`base64-N`), when it reports one. */
+  compositeSha256?: string;
 }
 
 export interface PutOptions {

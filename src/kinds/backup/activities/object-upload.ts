@@ -5,7 +5,7 @@ import { Context, log } from '@temporalio/activity';
 import type { ObjectPartRef, PartResult, SourceInfo } from '../contract';
 import { objectKey } from '../../../jobs/keys';
 import { bytesUploaded, bytesVerified } from '../../../metrics';
-import { supportsMultipart, type MultipartStore, type ObjectStore, type UploadedPart } from '../../../stores';
+import { StoreError, supportsMultipart, type MultipartStore, type ObjectStore, type UploadedPart } from '../../../stores';
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { throttledHeartbeat } from '../../../activities/heartbeat';
@@ -97,6 +97,33 @@ export function compositeSha256(partSha256s: string[]): string {
   return `${hash.digest('base64')}-${partSha256s.length}`;
 }
 
+/**
+ * Whether the object is the one these staged parts make: its size, and its
+ * composite checksum where the server reports one; where it does not, every
+ * part's range is read back and hashed, so the answer never rests on what
+ * courier itself wrote beside the object.
+ */
+async function assembledEarlier(store: ObjectStore, key: string, size: number, staging: StagingDir, partCount: number): Promise<boolean> {
+  const object = await store.head(key);
+  if (!object || object.size !== size) return false;
+  const records = [];
+  for (let index = 0; index < partCount; index++) {
+    const record = await staging.readRecord(index);
+    if (!record) return false;
+    records.push(record);
+  }
+  if (object.compositeSha256) return object.compositeSha256 === compositeSha256(records.map((r) => r.sha256));
+  let start = 0;
+  for (const record of records) {
+    const hash = createHash('sha256');
+    for await (const chunk of await store.get(key, { range: { start, length: record.size } })) hash.update(chunk as Buffer);
+    if (hash.digest('hex') !== record.sha256) return false;
+    start += record.size;
+    Context.current().heartbeat();
+  }
+  return true;
+}
+
 /** Checks that the upload holds every part with its recorded checksum, assembles the object and checks its composite checksum. */
 export async function completeObjectUpload(
   deps: ActivityDeps,
@@ -105,7 +132,18 @@ export async function completeObjectUpload(
   const store = multipart(deps.store);
   const key = input.key ?? objectKey(input.backup);
   const staging = new StagingDir(deps.config.stagingDir, input.backup);
-  const held = new Map(input.uploadId ? (await store.listParts(key, input.uploadId)).map((part) => [part.partNumber, part]) : []);
+  let listed: UploadedPart[] = [];
+  try {
+    if (input.uploadId) listed = await store.listParts(key, input.uploadId);
+  } catch (err) {
+    // A worker that died after the server assembled the object finds the upload gone: the object it made is the answer.
+    if (err instanceof StoreError && err.reason === 'PartLost' && (await assembledEarlier(store, key, input.size, staging, input.partCount))) {
+      log.info('object already assembled by an earlier attempt', { key, parts: input.partCount });
+      return key;
+    }
+    throw err;
+  }
+  const held = new Map(listed.map((part) => [part.partNumber, part]));
   const parts: UploadedPart[] = [];
   const sums: string[] = [];
   for (let index = 0; index < input.partCount; index++) {
