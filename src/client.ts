@@ -22,6 +22,14 @@ export type { JobResult } from './kinds/registry';
 export const JOB_STATES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed-out'] as const;
 export type JobStatus = (typeof JOB_STATES)[number];
 
+/** A step Temporal is trying again: the job waits on it, and this says why. */
+export interface RetryingStep {
+  step: string;
+  attempt: number;
+  lastError?: string;
+  nextAttemptAt?: Date;
+}
+
 export interface JobView {
   jobId: string;
   kind: string;
@@ -33,6 +41,8 @@ export interface JobView {
   progress?: JobProgress;
   /** Operators' holds keeping the job from new work. */
   holds?: string[];
+  /** Steps that failed and wait for their next attempt (a store or database that is down, say). */
+  retrying?: RetryingStep[];
   statusLog?: StatusEntry[];
   result?: JobResult;
   error?: string;
@@ -150,6 +160,17 @@ export async function getJob(client: Client, jobId: string): Promise<JobView> {
   };
   const host = description.typedSearchAttributes.get(CourierHost);
   if (host) view.host = host;
+  const retrying = (description.raw.pendingActivities ?? [])
+    .filter((activity) => (activity.attempt ?? 1) > 1 && activity.lastFailure)
+    .map(
+      (activity): RetryingStep => ({
+        step: activity.activityType?.name ?? 'step',
+        attempt: activity.attempt ?? 0,
+        ...(activity.lastFailure?.message ? { lastError: activity.lastFailure.message } : {}),
+        ...(activity.nextAttemptScheduleTime?.seconds != null ? { nextAttemptAt: new Date(Number(activity.nextAttemptScheduleTime.seconds) * 1000) } : {}),
+      }),
+    );
+  if (retrying.length > 0) view.retrying = retrying;
   view.statusLog = await client.withDeadline(Date.now() + 5000, () => handle.query(statusLogQuery)).catch(() => undefined);
   if (view.status === 'running') {
     view.progress = await queryProgress(client, jobId);

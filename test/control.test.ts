@@ -4,14 +4,14 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { cancelJob, listJobs, pauseJob, queryProgress, resumeJob, statusLogOf, submit, waitForJob } from '../src/client';
+import { cancelJob, getJob, listJobs, pauseJob, queryProgress, resumeJob, statusLogOf, submit, waitForJob } from '../src/client';
 import type { BackupResult } from '../src/kinds/backup/contract';
 import { jobRecordKey } from '../src/jobs/keys';
 import { repoKeys } from '../src/repository/layout';
 import { snapshotsOf } from './helpers/repository';
 import { FsStore } from '../src/stores/fs-store';
 import { StagingDir } from '../src/activities/staging';
-import { createStack, randomFile, transferProgress, waitUntil, type Stack } from './helpers/stack';
+import { createStack, randomFile, runCli, transferProgress, waitUntil, type Stack } from './helpers/stack';
 
 const KiB = 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,6 +43,33 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
         },
       }),
     });
+
+  it('a step that keeps failing for a while is retried, and the job shows the step and its last error until it passes', async () => {
+    let failures = 0;
+    await stack.startWorker({
+      wrapActivities: (real) => ({
+        ...real,
+        async backupSegment(ref) {
+          if (failures < 3) {
+            failures++;
+            throw new Error('store unreachable (simulated outage)');
+          }
+          return real.backupSegment(ref);
+        },
+      }),
+    });
+    const source = await randomFile(dir, 'outage', 64 * KiB);
+    const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'outage', source });
+    const shown = await waitUntil('the job to show the failing step', async () => (await getJob(stack.client, jobId)).retrying?.[0], 30_000);
+    assert.equal(shown.step, 'backupSegment');
+    assert.ok(shown.attempt >= 2);
+    assert.match(shown.lastError ?? '', /store unreachable \(simulated outage\)/);
+    const status = await runCli(['status', jobId], stack.env);
+    assert.match(status.stdout, /retrying backupSegment \(attempt \d+.*\): store unreachable/);
+    assert.equal(((await waitForJob(stack.client, jobId)) as BackupResult).size, 64 * KiB);
+    assert.equal(failures, 3);
+    assert.equal((await getJob(stack.client, jobId)).retrying, undefined, 'nothing waits once it completed');
+  });
 
   it('pause stops new uploads once those in flight finish; resume lets the job complete', async () => {
     await slowUploads();

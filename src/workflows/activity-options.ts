@@ -3,11 +3,16 @@ import type { JobSettings } from '../jobs/settings';
 
 export const NON_RETRYABLE = ['BadInput', 'PartLost', 'Corrupt', 'StagingBusy', 'SourceChanged', 'NotFound', 'NotConfigured'];
 
+/**
+ * Transient trouble (a store, database or network that is down) is waited
+ * out, however long it lasts, at most a minute between attempts; the job
+ * shows the failing step and its last error meanwhile (`courier status`, the
+ * dashboard). Permanent trouble is one of the non-retryable types and fails at once.
+ */
 const retry: RetryPolicy = {
   initialInterval: '1 second',
   backoffCoefficient: 2,
   maximumInterval: '1 minute',
-  maximumAttempts: 10,
   nonRetryableErrorTypes: NON_RETRYABLE,
 };
 

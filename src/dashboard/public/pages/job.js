@@ -93,6 +93,12 @@ function JobBody({ j, now, refresh }) {
         }
       </dl>
       ${holds.length ? html`<p class="held" data-testid="job-holds"><span aria-hidden="true">‖</span> held by ${holds.join(', ')} — <a href="#/queues">release on Queues & hosts</a></p>` : null}
+      ${(j.retrying || []).map(
+        (r) =>
+          html`<p class="warn" data-testid="job-retrying">
+            <span aria-hidden="true">⟳</span> retrying ${r.step} (attempt ${r.attempt}${r.nextAttemptAt ? `, next ${time(r.nextAttemptAt)}` : ''}): ${r.lastError || 'failed'}
+          </p>`,
+      )}
       ${j.progress?.lastError ? html`<p class="warn" data-testid="job-last-error"><span aria-hidden="true">⚠</span> last error: ${j.progress.lastError}</p>` : null}
       <${Actions} j=${j} refresh=${refresh} />
       ${j.links?.temporalUi ? html`<p><a href=${j.links.temporalUi} target="_blank" rel="noopener noreferrer">Open in Temporal UI ↗</a></p>` : null}
