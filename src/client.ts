@@ -162,14 +162,14 @@ export async function getJob(client: Client, jobId: string): Promise<JobView> {
   if (host) view.host = host;
   const retrying = (description.raw.pendingActivities ?? [])
     .filter((activity) => (activity.attempt ?? 1) > 1 && activity.lastFailure)
-    .map(
-      (activity): RetryingStep => ({
-        step: activity.activityType?.name ?? 'step',
-        attempt: activity.attempt ?? 0,
-        ...(activity.lastFailure?.message ? { lastError: activity.lastFailure.message } : {}),
-        ...(activity.nextAttemptScheduleTime?.seconds != null ? { nextAttemptAt: new Date(Number(activity.nextAttemptScheduleTime.seconds) * 1000) } : {}),
-      }),
-    );
+    .map((activity): RetryingStep => ({
+      step: activity.activityType?.name ?? 'step',
+      attempt: activity.attempt ?? 0,
+      ...(activity.lastFailure?.message ? { lastError: activity.lastFailure.message } : {}),
+      ...(activity.nextAttemptScheduleTime?.seconds != null
+        ? { nextAttemptAt: new Date(Number(activity.nextAttemptScheduleTime.seconds) * 1000) }
+        : {}),
+    }));
   if (retrying.length > 0) view.retrying = retrying;
   view.statusLog = await client.withDeadline(Date.now() + 5000, () => handle.query(statusLogQuery)).catch(() => undefined);
   if (view.status === 'running') {

@@ -89,7 +89,11 @@ describe('the PostgreSQL status ledger', () => {
     await pg.query(`ALTER TABLE courier_status_log DROP CONSTRAINT courier_status_log_pkey, ADD PRIMARY KEY (job_id, seq)`);
     const table = await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM courier_status_log`);
     await stack.startWorker();
-    const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'ledger-upgrade', source: await randomFile(dir, 'up.bin', 64 * 1024) });
+    const { jobId } = await submit(stack.client, stack.config, {
+      kind: 'backup',
+      name: 'ledger-upgrade',
+      source: await randomFile(dir, 'up.bin', 64 * 1024),
+    });
     await waitForJob(stack.client, jobId);
     const key = await pg.query<{ attname: string }>(
       `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
@@ -99,7 +103,10 @@ describe('the PostgreSQL status ledger', () => {
       key.rows.map((r) => r.attname),
       ['job_id', 'run_id', 'seq'],
     );
-    assert.ok((await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM courier_status_log`)).rows[0].n > table.rows[0].n, 'rows kept and added');
+    assert.ok(
+      (await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM courier_status_log`)).rows[0].n > table.rows[0].n,
+      'rows kept and added',
+    );
     assert.equal((await rows(jobId)).at(-1)?.status, 'completed');
   });
 });

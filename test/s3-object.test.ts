@@ -150,7 +150,10 @@ describe('S3 store, object layout: one object through a resumable multipart uplo
         },
       }),
     });
-    const result = (await waitForJob(stack.client, (await submit(stack.client, stack.config, { kind: 'backup', name, source })).jobId)) as BackupResult;
+    const result = (await waitForJob(
+      stack.client,
+      (await submit(stack.client, stack.config, { kind: 'backup', name, source })).jobId,
+    )) as BackupResult;
     assert.equal(attempts, 2, 'the step ran again');
     assert.equal((await store.head(result.objectKey!))?.size, 2 * 5 * MiB + 77);
     await restoreMatches(name, source);

@@ -53,10 +53,13 @@ export function openLedger(url: string): Ledger {
   let ready: Promise<unknown> | undefined;
   const created = () => {
     // A failed creation is tried again by the next row rather than remembered.
-    ready ??= pool.query(CREATE).then(() => pool.query(KEY_RUNS)).catch((err: unknown) => {
-      ready = undefined;
-      throw err;
-    });
+    ready ??= pool
+      .query(CREATE)
+      .then(() => pool.query(KEY_RUNS))
+      .catch((err: unknown) => {
+        ready = undefined;
+        throw err;
+      });
     return ready;
   };
   return {

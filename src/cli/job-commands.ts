@@ -59,7 +59,9 @@ function printStatus(view: JobView): void {
     lines.push(`phase   ${p.phase}`, `done    ${meterOf(p).text}`);
     if (p.lastError) lines.push(`last error: ${p.lastError}`);
     for (const r of view.retrying ?? [])
-      lines.push(`retrying ${r.step} (attempt ${r.attempt}${r.nextAttemptAt ? `, next at ${r.nextAttemptAt.toISOString()}` : ''}): ${r.lastError ?? 'failed'}`);
+      lines.push(
+        `retrying ${r.step} (attempt ${r.attempt}${r.nextAttemptAt ? `, next at ${r.nextAttemptAt.toISOString()}` : ''}): ${r.lastError ?? 'failed'}`,
+      );
     if (p.holds?.length) lines.push(`held by ${p.holds.join(', ')}: no new work until released (\`courier release SCOPE NAME\`)`);
   } else if (view.status === 'running') {
     lines.push('progress: no worker answered the query; is `courier worker` running?');

@@ -62,10 +62,16 @@ export async function watchInbox(dir: string, take: (file: string) => Promise<vo
       return;
     await take(file);
   };
+  // Paths being handed over now: a file is handed once, however many events name it.
+  const handing = new Set<string>();
   const track = (file: string) => {
-    void hand(file).catch((err: Error) =>
-      log.error({ file: path.basename(file), err: err.message }, 'a dropped file could not be handed over; it stays in the inbox'),
-    );
+    if (handing.has(file)) return;
+    handing.add(file);
+    void hand(file)
+      .catch((err: Error) =>
+        log.error({ file: path.basename(file), err: err.message }, 'a dropped file could not be handed over; it stays in the inbox'),
+      )
+      .finally(() => handing.delete(file));
   };
 
   const watcher: FSWatcher = watch(inbox, {
@@ -77,6 +83,8 @@ export async function watchInbox(dir: string, take: (file: string) => Promise<vo
     awaitWriteFinish: { stabilityThreshold: options.stableMs, pollInterval: Math.max(50, Math.floor(options.stableMs / 4)) },
   });
   watcher.on('add', (file) => track(path.resolve(file)));
+  // A file dropped under the name of one just taken can reach the watcher before the taking did: it is news as a change.
+  watcher.on('change', (file) => track(path.resolve(file)));
   watcher.on('error', (err) => log.error({ err: (err as Error).message }, 'watching the inbox failed'));
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   log.info({ stableMs: options.stableMs }, 'watching for dropped files');

@@ -110,7 +110,12 @@ export async function watchBackupDrop(root: string, deps: { config: Config; clie
       void follow(file).catch((err: Error) => log.error({ file, err: err.message }, 'a file left in working/ could not be followed'));
     }
   }
-  return watchInbox(dirs.inbox, async (file) => follow(await moveToWork(file, dirs.working)), {
+  // Handed over once it is in working/: the inbox is free for the next file (of the same name, too) while the backup runs.
+  const take = async (file: string) => {
+    const working = await moveToWork(file, dirs.working);
+    void follow(working).catch((err: Error) => log.error({ file: working, err: err.message }, 'a dropped file could not be followed'));
+  };
+  return watchInbox(dirs.inbox, take, {
     stableMs: deps.config.watchStableMs,
     logger: deps.logger,
   });
