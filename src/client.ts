@@ -14,6 +14,8 @@ import { type StatusEntry } from './jobs/status';
 import { pauseSignal, progressQuery, resumeSignal, statusLogQuery } from './kinds/definitions';
 import { jobTypeOfWorkflow, kindNamed, parseMessage, type JobProgress, type JobResult, type MessageKind } from './kinds/registry';
 import { visibilityQuery, type JobFilter } from './operations/job-pages';
+import { withHoldsInPlace } from './operations/holds';
+import { openStore, type ObjectStore } from './stores';
 import { CourierHost, CourierKind, CourierProject, CourierStatus } from './search-attributes';
 
 export type { JobFilter } from './operations/job-pages';
@@ -92,11 +94,11 @@ export interface Submission {
 }
 
 /** Validates a message and starts its job by its kind's workflow; the same message twice finds the same job. */
-export async function submit(client: Client, config: Config, input: unknown): Promise<Submission> {
+export async function submit(client: Client, config: Config, input: unknown, store: ObjectStore = openStore(config)): Promise<Submission> {
   const message = parseMessage(input);
   const kind = kindNamed(message.kind)!;
   const jobId = message.id ?? kind.jobId(message);
-  const args = kind.input(config, { ...message, id: jobId });
+  const args = await withHoldsInPlace(config, store, kind.input(config, { ...message, id: jobId }));
   try {
     await client.workflow.start(kind.workflow as (input: unknown) => Promise<unknown>, {
       workflowId: jobId,

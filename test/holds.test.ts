@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { getJob, queryProgress, statusLogOf, submit, waitForJob } from '../src/client';
 import type { BackupResult } from '../src/kinds/backup/contract';
+import { backup } from '../src/kinds/backup/workflow';
 import type { DispatchResult } from '../src/kinds/dispatch/contract';
 import { MessageError } from '../src/jobs/message-error';
 import { HoldNotFoundError, listHolds, placeHold, releaseHold } from '../src/operations/holds';
@@ -78,7 +79,16 @@ describe('holds: a kind, a topic or a host starts no new work until released', {
     await waitUntil('the job started after the restart to wait', async () =>
       (await queryProgress(stack.client, afterRestart.jobId))?.holds?.includes('kind:backup'),
     );
-    for (const id of [waiting.jobId, afterRestart.jobId]) {
+    // A job started by another Temporal client (the message alone) is admitted by the worker with the holds in place.
+    const bare = await stack.client.workflow.start(backup, {
+      workflowId: `held-bare-${process.pid}`,
+      taskQueue: stack.config.taskQueue,
+      args: [{ name: 'held-d', source: await randomFile(dir, 'held-d', 64 * KiB) }],
+    });
+    await waitUntil('the job started with its message alone to wait', async () =>
+      (await queryProgress(stack.client, bare.workflowId))?.holds?.includes('kind:backup'),
+    );
+    for (const id of [waiting.jobId, afterRestart.jobId, bare.workflowId]) {
       const view = await getJob(stack.client, id);
       assert.deepEqual(view.holds, ['kind:backup'], `${id} shows its hold`);
       assert.equal((view.progress as { partsDone: number }).partsDone, 0, `${id} did no work`);
@@ -93,8 +103,8 @@ describe('holds: a kind, a topic or a host starts no new work until released', {
     assert.match(status.stdout, /held by kind:backup/, 'courier status says what holds the job');
 
     const released = await releaseHold(ctx(), { scope: 'kind', name: 'backup' });
-    assert.ok(released.resumed >= 3, `every held job told (${released.resumed})`);
-    for (const id of [running.jobId, waiting.jobId, afterRestart.jobId]) {
+    assert.ok(released.resumed >= 4, `every held job told (${released.resumed})`);
+    for (const id of [running.jobId, waiting.jobId, afterRestart.jobId, bare.workflowId]) {
       const result = (await waitForJob(stack.client, id)) as BackupResult;
       assert.equal(result.kind, 'backup');
       const log = await statusLogOf(stack.client, id);

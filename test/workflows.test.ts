@@ -42,8 +42,7 @@ describe('workflows with mocked activities', () => {
     return worker.runUntil(start());
   }
 
-  // Every job looks up operators' holds before its first step; none are in place here.
-  const noBookkeeping = { reportStatus: async () => undefined, recordStatus: async () => undefined, activeHolds: async () => [] };
+  const noBookkeeping = { reportStatus: async () => undefined, recordStatus: async () => undefined };
 
   it('a status ledger that refuses never fails the job; its progress names the ledger', async () => {
     const queue = taskQueue();

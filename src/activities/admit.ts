@@ -1,4 +1,5 @@
 import { MessageError } from '../jobs/message-error';
+import { withHoldsInPlace } from '../operations/holds';
 import type { ActivityDeps } from './deps';
 import { permanent } from './failures';
 
@@ -35,7 +36,7 @@ export async function admitMessage(deps: ActivityDeps, request: AdmitRequest): P
       );
     }
     const message = kind.parse({ kind: kind.name, ...given, id: request.jobId });
-    return kind.input(deps.config, { ...message, id: request.jobId });
+    return await withHoldsInPlace(deps.config, deps.store, kind.input(deps.config, { ...message, id: request.jobId }));
   } catch (err) {
     if (err instanceof MessageError) throw permanent('BadMessage', `${kind.name} job ${request.jobId}: ${err.message}`);
     throw err;

@@ -67,6 +67,10 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   const { config, client } = deps;
   const startedAt = new Date();
   const app = Fastify({ loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger, bodyLimit: config.http.bodyLimit });
+  // One store for the process, opened on first use.
+  let opened: ObjectStore | undefined;
+  const store = () => (opened ??= openStore(config));
+
 
   // With a token set, every route but /healthz needs one: job listings show paths, hosts and command output.
   app.addHook('onRequest', async (request: FastifyRequest, reply) => {
@@ -111,7 +115,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
 
   app.post('/v1/jobs', async (request, reply) => {
     try {
-      const submission = await submit(client, config, request.body);
+      const submission = await submit(client, config, request.body, store());
       return reply.code(200).send({ ...(await getJob(client, submission.jobId)), alreadySubmitted: submission.alreadyFinished || undefined });
     } catch (err) {
       return sendFailure(reply, err);
@@ -160,10 +164,6 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
       return sendFailure(reply, err);
     }
   });
-
-  // One store for the process, opened on first use.
-  let opened: ObjectStore | undefined;
-  const store = () => (opened ??= openStore(config));
 
   // The repository is opened on first use: a server that never lists snapshots needs no store key.
   let repository: (() => Promise<Repository>) | undefined;

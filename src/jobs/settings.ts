@@ -1,4 +1,5 @@
 import type { ChecksumSet, NotifyEvent } from './fields';
+import type { HoldRef } from './holds';
 
 /** Who hears about a job and when, resolved from the message and the configured defaults. */
 export interface NotifyPlan {
@@ -29,6 +30,19 @@ export interface JobSettings {
   hosts?: HostSettings;
   /** With the codec on: the tag each host the message names goes by in queue names and identities (see hostTag). */
   hostTags?: Record<string, string>;
+  /**
+   * Operators' holds in place when the job was submitted or admitted (a job
+   * started by another job: those its parent knew); holds placed later reach
+   * the job as signals. Read from the store before the job starts, so the
+   * workflow needs no step of its own to learn them.
+   */
+  holds?: HoldRef[];
+}
+
+/** Settings for a job this one starts: the holds it knows of, in place of those it started with. */
+export function withHolds(settings: JobSettings, holds: HoldRef[]): JobSettings {
+  const { holds: _started, ...rest } = settings;
+  return holds.length > 0 ? { ...rest, holds } : rest;
 }
 
 /** The host a message named, as its queue and identity carry it. */

@@ -55,6 +55,20 @@ export async function listHolds(store: ObjectStore): Promise<Hold[]> {
 export const asJobsSee = (config: Config, ref: HoldRef): HoldRef =>
   ref.scope === 'host' ? { ...ref, name: hostTag(config.codecKeys, ref.name) } : ref;
 
+/**
+ * The holds a job started now must take, put into its settings: the job
+ * applies them before its first step without a step of its own to read them.
+ * A store that cannot list them does not keep the job from starting; holds
+ * placed while it runs reach it as signals.
+ */
+export async function withHoldsInPlace<I>(config: Config, store: ObjectStore, input: I): Promise<I> {
+  const holds = await listHolds(store).catch(() => []);
+  if (holds.length === 0) return input;
+  const settings = (input as { settings?: object }).settings;
+  if (!settings) return input;
+  return { ...input, settings: { ...settings, holds: holds.map(({ scope, name }) => asJobsSee(config, { scope, name })) } };
+}
+
 export interface HoldContext {
   client: Client;
   config: Config;

@@ -4,9 +4,7 @@ import {
   condition,
   ContinueAsNew,
   isCancellation,
-  patched,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   TemporalFailure,
   upsertSearchAttributes,
@@ -44,12 +42,10 @@ export interface JobTracker<P extends JobProgress> {
   set(status: StatusName, note?: string): void;
   /** Adds a line to the status log without changing the status. */
   note(text: string): void;
-  /**
-   * Resolves at once unless the job is paused or held; then when it is resumed
-   * and every hold on it released. The first call looks up the holds in place,
-   * so a job started under a hold waits before its first step.
-   */
+  /** Resolves at once unless the job is paused or held; then when it is resumed and every hold on it released. */
   untilResumed(): Promise<void>;
+  /** The holds this job knows of (those on it and those it heard of), for the jobs it starts. */
+  holdsKnown(): HoldRef[];
   /** The job's file steps now run on this host: a hold on the host applies from here on. */
   runsOn(host: string): void;
   /** What continue-as-new carries over. */
@@ -85,11 +81,8 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
   let beforePause: StatusName = 'running';
   const target: HoldTarget = { kind, ...options.target };
   const held = new Map<string, HoldRef>((options.carried?.holds ?? []).map((ref) => [holdId(ref), ref]));
-  // Holds in place when the job looked, and any placed since: a host hold applies once the job runs there.
+  // Holds in place when the job started, and any placed since: a host hold applies once the job runs there.
   const known = new Map<string, HoldRef>(held);
-  let holdsLookedUp = options.carried?.holds !== undefined;
-  // Released while the lookup ran: what the lookup read before the release must not hold the job again.
-  let releasedDuringLookup: Set<string> | undefined;
   const stopped = () => paused || held.size > 0;
   let ledger: Promise<void> = Promise.resolve();
 
@@ -122,7 +115,6 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
   };
   const applyHold = (ref: HoldRef) => {
     const id = holdId(ref);
-    releasedDuringLookup?.delete(id);
     known.set(id, ref);
     if (!holdApplies(ref, target) || held.has(id)) return;
     const wasStopped = stopped();
@@ -135,7 +127,6 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
   const releaseHold = (ref: HoldRef) => {
     const id = holdId(ref);
     known.delete(id);
-    releasedDuringLookup?.add(id);
     if (!held.delete(id)) return;
     showHolds();
     if (!stopped()) tracker.set(beforePause, `${id} released`);
@@ -156,25 +147,8 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
     note(text) {
       append({ status: progress.status ?? 'running', at: new Date().toISOString(), note: text });
     },
-    async untilResumed() {
-      // Jobs that ran before holds existed replay without the lookup.
-      if (!holdsLookedUp) {
-        holdsLookedUp = true;
-        if (patched('holds')) {
-          const { activeHolds } = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
-          releasedDuringLookup = new Set();
-          // Holds are an operator's brake, not a dependency: a store that cannot list them does not stop the job.
-          const found = await activeHolds().catch((err) => {
-            tracker.note(`could not read operators' holds: ${rootCause(err).message}`);
-            return [];
-          });
-          const released = releasedDuringLookup;
-          releasedDuringLookup = undefined;
-          found.filter((ref) => !released.has(holdId(ref))).forEach(applyHold);
-        }
-      }
-      await condition(() => !stopped());
-    },
+    untilResumed: () => condition(() => !stopped()),
+    holdsKnown: () => [...known.values()],
     runsOn(host) {
       if (target.host === host) return;
       target.host = host;
@@ -291,5 +265,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
   });
   setHandler(holdSignal, applyHold);
   setHandler(releaseSignal, releaseHold);
+  // A new job takes the holds in place when it was started; a continued one carries its own.
+  if (options.carried?.holds === undefined) (settings.holds ?? []).forEach(applyHold);
   return tracker;
 }

@@ -1,3 +1,4 @@
+import { withHolds } from '../../jobs/settings';
 import { ApplicationFailure, continueAsNew, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { LoadResult, LocationTally, TransformInput, TransformProgress, TransformResult } from './contract';
 import { batchName, STAGE_DIRS } from './layout';
@@ -79,7 +80,13 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
           executeChild(etlLoad, {
             workflowId: `${workflowId}-L${index + 1}`,
             args: [
-              { pipeline, name: batchName(name, index), settings, loadAttempts: input.loadAttempts, ...(input.host ? { host: input.host } : {}) },
+              {
+                pipeline,
+                name: batchName(name, index),
+                settings: withHolds(settings, job.holdsKnown()),
+                loadAttempts: input.loadAttempts,
+                ...(input.host ? { host: input.host } : {}),
+              },
             ],
             typedSearchAttributes: [
               { key: CourierKind, value: 'etl-load' },

@@ -1,7 +1,7 @@
 import { ApplicationFailure, isCancellation, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
 import type { EtlInput, EtlProgress, EtlResult, LocationTally, TransformOutcome, TransformResult } from './contract';
 import type { EtlMessage } from './message';
-import { hostIdIn } from '../../jobs/settings';
+import { hostIdIn, withHolds } from '../../jobs/settings';
 import { admit, type Submitted } from '../../workflows/admit';
 import { STAGE_DIRS } from './layout';
 import { CourierHost, CourierKind, CourierProject, CourierStatus } from '../../search-attributes';
@@ -81,7 +81,16 @@ export async function etl(started: EtlInput | Submitted<EtlMessage>): Promise<Et
         const jobId = `${workflowId}-T-${file.sha256.slice(0, 12)}`;
         const child = await startChild(etlTransform, {
           workflowId: jobId,
-          args: [{ pipeline, name: file.name, settings, loadAttempts: input.loadAttempts, ...(pin.host ? { host: pin.host } : {}) }],
+          // The holds this job knows of go to the job it starts, which applies those that concern it.
+          args: [
+            {
+              pipeline,
+              name: file.name,
+              settings: withHolds(settings, job.holdsKnown()),
+              loadAttempts: input.loadAttempts,
+              ...(pin.host ? { host: pin.host } : {}),
+            },
+          ],
           // Cancelling the job cancels the work it started.
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
           typedSearchAttributes: [
