@@ -28,21 +28,22 @@ describe('a backup of thousands of parts', () => {
   }
 
   it('continues as new to keep each run far below the history limits, and restores identically', async () => {
-    const partCount = 2 * PARTS_PER_RUN + 100;
+    // One continue-as-new proves the hand-over; more prove little more and cost a minute each.
+    const partCount = PARTS_PER_RUN + 100;
     const source = await randomFile(dir, 'many', partCount * 256 - 55);
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'many', source });
     const result = (await waitForJob(stack.client, jobId)) as BackupResult;
     assert.equal(result.partCount, partCount);
 
     const backupRuns = await runs(jobId);
-    assert.equal(backupRuns.length, 3, 'one run per thousand parts');
-    assert.deepEqual(backupRuns.map((r) => r.status).sort(), ['COMPLETED', 'CONTINUED_AS_NEW', 'CONTINUED_AS_NEW']);
+    assert.equal(backupRuns.length, 2, 'one run per thousand parts');
+    assert.deepEqual(backupRuns.map((r) => r.status).sort(), ['COMPLETED', 'CONTINUED_AS_NEW']);
     for (const run of backupRuns) assert.ok(run.historyLength < 10_240, `history of ${run.historyLength} events`);
 
     const dest = path.join(dir, 'many.restored');
     const restore = await submit(stack.client, stack.config, { kind: 'restore', name: 'many', dest });
     await waitForJob(stack.client, restore.jobId);
     assert.equal(await sha256File(dest), await sha256File(source));
-    assert.equal((await runs(restore.jobId)).length, 3);
+    assert.equal((await runs(restore.jobId)).length, 2);
   });
 });

@@ -71,7 +71,6 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   let opened: ObjectStore | undefined;
   const store = () => (opened ??= openStore(config));
 
-
   // With a token set, every route but /healthz needs one: job listings show paths, hosts and command output.
   app.addHook('onRequest', async (request: FastifyRequest, reply) => {
     const { token, readToken } = config.http;
