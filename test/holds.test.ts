@@ -171,6 +171,24 @@ describe('holds: a kind, a topic or a host starts no new work until released', {
     }
   });
 
+  it('a held job that never hears of the release (its signal missed it) goes on once it sees the hold gone from the store', async () => {
+    await stack.startWorker();
+    await placeHold(ctx(), { scope: 'kind', name: 'verify' });
+    const source = await randomFile(dir, 'recheck', 64 * KiB);
+    await waitForJob(stack.client, (await submit(stack.client, stack.config, { kind: 'backup', name: 'recheck', source })).jobId);
+    const { jobId } = await submit(stack.client, stack.config, { kind: 'verify', name: 'recheck' });
+    await waitUntil('the verify to wait', async () => (await queryProgress(stack.client, jobId))?.holds?.includes('kind:verify'));
+    // Removed behind the jobs' backs, as when a release's signal reached no one.
+    await openStore(stack.config).delete('control/holds/kind/verify');
+    const result = await waitForJob(stack.client, jobId);
+    assert.equal(result.kind, 'verify');
+    const log = await statusLogOf(stack.client, jobId);
+    assert.ok(
+      log.some((e) => e.note === 'kind:verify released'),
+      `the job noticed by itself: ${JSON.stringify(log)}`,
+    );
+  });
+
   it('refuses a hold on an unknown kind, naming the field, and a release of a hold not in place', async () => {
     await assert.rejects(
       placeHold(ctx(), { scope: 'kind', name: 'bakcup' }),

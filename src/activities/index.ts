@@ -4,6 +4,7 @@ import { KINDS } from '../kinds/registry';
 import { admitMessage } from './admit';
 import { bindAll } from './bind';
 import type { ActivityDeps } from './deps';
+import { activeHolds } from './holds';
 import { hostOfWorker, hostPolledWithin } from './hosts';
 import { recordStatus } from './ledger';
 import { mailOperators, sendEmail, sendWebhook } from './notify';
@@ -16,7 +17,7 @@ type KindActivities = UnionToIntersection<ReturnType<NonNullable<(typeof KINDS)[
 
 /** What every job does whatever its kind: admission, status records, notifications, host checks. */
 const sharedActivities = (deps: ActivityDeps) =>
-  bindAll(deps, { admitMessage, reportStatus, sendWebhook, sendEmail, recordStatus, mailOperators, hostPolledWithin, hostOfWorker });
+  bindAll(deps, { admitMessage, activeHolds, reportStatus, sendWebhook, sendEmail, recordStatus, mailOperators, hostPolledWithin, hostOfWorker });
 
 /** Every activity of the control queue and the pinned hosts: the shared ones and each kind's own, from the registry. */
 export function createActivities(deps: ActivityDeps) {

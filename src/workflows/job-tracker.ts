@@ -21,6 +21,9 @@ import { quickStep } from './activity-options';
 import { holdSignal, pauseSignal, progressQuery, releaseSignal, resumeSignal, statusLogQuery } from '../kinds/definitions';
 import { holdApplies, holdId, type HoldRef, type HoldTarget } from '../jobs/holds';
 
+/** How often a held job checks that its holds are still in place. */
+const HOLD_RECHECK_MS = 10_000;
+
 /** The innermost failure message: the activity's own words, not the "Activity task failed" wrappers. */
 export function rootCause(err: unknown): { message: string; type?: string } {
   let current: unknown = err;
@@ -84,6 +87,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
   // Holds in place when the job started, and any placed since: a host hold applies once the job runs there.
   const known = new Map<string, HoldRef>(held);
   const stopped = () => paused || held.size > 0;
+  let rechecking = false;
   let ledger: Promise<void> = Promise.resolve();
 
   const progress = {
@@ -113,6 +117,26 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
     if (held.size > 0) progress.holds = [...held.keys()];
     else delete progress.holds;
   };
+  /**
+   * While held, the job asks the store now and then which holds are still in
+   * place: a release signal can miss a job that visibility did not list yet
+   * (one submitted a moment before the release), and the job must not wait for ever.
+   */
+  const recheckHolds = async () => {
+    rechecking = true;
+    const { activeHolds } = proxyActivities<Activities>({ ...quickStep, startToCloseTimeout: '1 minute' });
+    try {
+      while (held.size > 0) {
+        if (await condition(() => held.size === 0, HOLD_RECHECK_MS)) break;
+        const inPlace = new Set((await activeHolds()).map(holdId));
+        for (const ref of [...held.values()]) if (!inPlace.has(holdId(ref))) releaseHold(ref);
+      }
+    } catch {
+      // A store that cannot be read, or the job cancelled: release signals still reach the job.
+    } finally {
+      rechecking = false;
+    }
+  };
   const applyHold = (ref: HoldRef) => {
     const id = holdId(ref);
     known.set(id, ref);
@@ -121,6 +145,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
     if (!wasStopped) beforePause = progress.status === 'paused' ? 'running' : (progress.status ?? 'running');
     held.set(id, ref);
     showHolds();
+    if (!rechecking) void recheckHolds();
     if (wasStopped) tracker.note(`held by ${id}`);
     else tracker.set('paused', `held by ${id}: new work waits until it is released`);
   };
