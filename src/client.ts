@@ -41,8 +41,6 @@ export interface JobView {
   /** The host its file steps run on, once pinned. */
   host?: string;
   progress?: JobProgress;
-  /** Operators' holds keeping the job from new work. */
-  holds?: string[];
   /** Steps that failed and wait for their next attempt (a store or database that is down, say). */
   retrying?: RetryingStep[];
   statusLog?: StatusEntry[];
@@ -176,7 +174,6 @@ export async function getJob(client: Client, jobId: string): Promise<JobView> {
   view.statusLog = await client.withDeadline(Date.now() + 5000, () => handle.query(statusLogQuery)).catch(() => undefined);
   if (view.status === 'running') {
     view.progress = await queryProgress(client, jobId);
-    if (view.progress?.holds?.length) view.holds = view.progress.holds;
   } else {
     const outcome = await outcomeOf(handle);
     Object.assign(view, outcome);

@@ -11,7 +11,7 @@ import { repoKeys } from '../src/repository/layout';
 import { snapshotsOf } from './helpers/repository';
 import { FsStore } from '../src/stores/fs-store';
 import { StagingDir } from '../src/activities/staging';
-import { createStack, randomFile, runCli, transferProgress, waitUntil, type Stack } from './helpers/stack';
+import { createStack, randomFile, runCli, transferProgress, waitUntil, slowSegments, type Stack } from './helpers/stack';
 
 const KiB = 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -33,16 +33,7 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
   after(() => stack.close());
 
   /** Real uploads, each held back a little so a test can act while the job runs. */
-  const slowUploads = () =>
-    stack.startWorker({
-      wrapActivities: (real) => ({
-        ...real,
-        async backupSegment(ref) {
-          await sleep(250);
-          return real.backupSegment(ref);
-        },
-      }),
-    });
+  const slowUploads = () => stack.startWorker(slowSegments(250));
 
   it('a step that keeps failing for a while is retried, and the job shows the step and its last error until it passes', async () => {
     let failures = 0;

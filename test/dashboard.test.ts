@@ -10,7 +10,8 @@ import { createLogger } from '../src/logger';
 import { startHttpServer } from '../src/http/start';
 import { POLLER_STALE_MS } from '../src/operations/task-queues';
 import { launchBrowser, screenshot } from './helpers/browser';
-import { createStack, randomFile, runCli, spawnWorker, type Stack } from './helpers/stack';
+import { archiveDispatch } from './helpers/messages';
+import { createStack, randomFile, runCli, slowSegments, spawnWorker, type Stack } from './helpers/stack';
 
 const TOKEN = 'dashboard-token-0123456789';
 const READ_TOKEN = 'dashboard-read-token-0123456789';
@@ -39,16 +40,8 @@ describe('the dashboard, in a real browser against a real stack', { timeout: 300
       COURIER_DISPATCH_CHECK_INTERVAL: '1s',
       COURIER_TEMPORAL_UI_URL: 'http://127.0.0.1:8233',
     });
-    await stack.startWorker({
-      wrapActivities: (real) => ({
-        ...real,
-        // Segments of slow-* backups take a while, so a page sees them move and can pause them.
-        async backupSegment(ref) {
-          if (ref.name.startsWith('slow-')) await sleep(300);
-          return real.backupSegment(ref);
-        },
-      }),
-    });
+    // Segments of slow-* backups take a while, so a page sees them move and can pause them.
+    await stack.startWorker(slowSegments(300, (name) => name.startsWith('slow-')));
     await stack.startHandlerWorkers(['archive']);
     ({ app, url: base } = await startHttpServer({
       config: stack.config,
@@ -193,16 +186,7 @@ describe('the dashboard, in a real browser against a real stack', { timeout: 300
     await screenshot(page, 'queues-held');
 
     const file = await randomFile(dir, 'manual.pdf', 4 * KiB);
-    const message = {
-      kind: 'dispatch',
-      name: 'manual',
-      version: '2.1',
-      buildType: null,
-      format: 'archive',
-      project: 'ccap',
-      origin: 'dashboard-test',
-      payload: { files: [file] },
-    };
+    const message = archiveDispatch('manual', [file]);
     const { jobId } = await submit(stack.client, stack.config, message);
     await open(`#/jobs/${encodeURIComponent(jobId)}`);
     await waitForStatus('paused');

@@ -6,14 +6,11 @@ import { list as listTar } from 'tar';
 import { getJob, JobFailedError, statusLogOf, submit, waitForJob } from '../src/client';
 import type { DispatchResult } from '../src/kinds/dispatch/contract';
 import { FsStore } from '../src/stores/fs-store';
+import { archiveDispatch } from './helpers/messages';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
 import { createStack, randomFile, sha256File, waitUntil, type Stack } from './helpers/stack';
 
 const ROOT = path.resolve(__dirname, '..');
-
-function dispatchMessage(name: string, files: string[]) {
-  return { kind: 'dispatch', name, version: '2.1', buildType: null, format: 'archive', project: 'ccap', origin: 'test-suite', payload: { files } };
-}
 
 async function pidAlive(pid: number): Promise<boolean> {
   try {
@@ -59,9 +56,9 @@ describe('dispatch: topic routing, the archive handler and escalation', () => {
     await stack.startHandlerWorkers(['archive']);
     const dir = await fs.mkdtemp(path.join(stack.config.dataDir, '..', 'pack-'));
     const files = [await randomFile(dir, 'report.pdf', 300_000), await randomFile(dir, 'report.html', 1234)];
-    const { jobId } = await submit(stack.client, stack.config, dispatchMessage('report', files));
+    const { jobId } = await submit(stack.client, stack.config, archiveDispatch('report', files));
     assert.match(jobId, /^dispatch-ccap-archive-/);
-    const again = await submit(stack.client, stack.config, dispatchMessage('report', files));
+    const again = await submit(stack.client, stack.config, archiveDispatch('report', files));
     assert.equal(again.jobId, jobId, 'the same message is the same job');
 
     const result = (await waitForJob(stack.client, jobId)) as DispatchResult;
@@ -100,7 +97,7 @@ describe('dispatch: topic routing, the archive handler and escalation', () => {
 
     const dir = await fs.mkdtemp(path.join(stack.config.dataDir, '..', 'spawn-'));
     const files = [await randomFile(dir, 'manual.pdf', 5000)];
-    const { jobId } = await submit(stack.client, stack.config, dispatchMessage('manual', files));
+    const { jobId } = await submit(stack.client, stack.config, archiveDispatch('manual', files));
 
     const mail = await smtp.waitFor('the escalation mail', (m) => m.subject.includes(jobId) && m.subject.includes('waiting for a worker'));
     assert.deepEqual(mail.to, ['oncall@test.example']);
@@ -127,7 +124,7 @@ describe('dispatch: topic routing, the archive handler and escalation', () => {
   it('with a spawn hook that fails, the job fails at the deadline saying no worker handled the format, and mails', async () => {
     const stack = await stackWith({ COURIER_DISPATCH_DEADLINE: '4s', COURIER_SPAWN_HOOK: 'echo "no capacity for $COURIER_HOOK_FORMAT" >&2; exit 3' });
     const dir = await fs.mkdtemp(path.join(stack.config.dataDir, '..', 'nohook-'));
-    const { jobId } = await submit(stack.client, stack.config, dispatchMessage('orphan', [await randomFile(dir, 'x.pdf', 10)]));
+    const { jobId } = await submit(stack.client, stack.config, archiveDispatch('orphan', [await randomFile(dir, 'x.pdf', 10)]));
     await assert.rejects(waitForJob(stack.client, jobId), (err: unknown) => {
       assert.ok(err instanceof JobFailedError);
       assert.match(err.message, /no worker handled format archive \(topic archive/);

@@ -9,7 +9,8 @@ import type { DispatchResult } from '../src/kinds/dispatch/contract';
 import { MessageError } from '../src/jobs/message-error';
 import { HoldNotFoundError, listHolds, placeHold, releaseHold } from '../src/operations/holds';
 import { openStore } from '../src/stores';
-import { createStack, randomFile, runCli, transferProgress, waitUntil, type Stack } from './helpers/stack';
+import { archiveDispatch } from './helpers/messages';
+import { createStack, randomFile, runCli, transferProgress, waitUntil, slowSegments, type Stack } from './helpers/stack';
 
 const KiB = 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -27,19 +28,10 @@ describe('holds: a kind, a topic or a host starts no new work until released', {
   after(() => stack.close());
 
   /** Real segments, each held back a little so a hold lands while the job runs. */
-  const slowSegments = () =>
-    stack.startWorker({
-      wrapActivities: (real) => ({
-        ...real,
-        async backupSegment(ref) {
-          await sleep(250);
-          return real.backupSegment(ref);
-        },
-      }),
-    });
+  const startSlowWorker = () => stack.startWorker(slowSegments(250));
 
   it('a kind hold pauses running jobs and keeps new ones waiting across a worker restart; release lets all complete', async () => {
-    await slowSegments();
+    await startSlowWorker();
     const running = await submit(stack.client, stack.config, {
       kind: 'backup',
       name: 'held-a',
@@ -47,7 +39,7 @@ describe('holds: a kind, a topic or a host starts no new work until released', {
     });
     await waitUntil('uploads to begin', async () => ((await transferProgress(stack.client, running.jobId))?.partsDone ?? 0) >= 2);
 
-    const placed = await placeHold(ctx(), { scope: 'kind', name: 'backup' }, 'maintenance');
+    const placed = await placeHold(ctx(), { scope: 'kind', name: 'backup', note: 'maintenance' });
     assert.equal(placed.hold.id, 'kind:backup');
     await waitUntil('the running job to show the hold', async () =>
       (await queryProgress(stack.client, running.jobId))?.holds?.includes('kind:backup'),
@@ -70,7 +62,7 @@ describe('holds: a kind, a topic or a host starts no new work until released', {
 
     // The hold lives in the store, not in a process: a restarted worker and a job started after it still see it.
     await stack.stopWorker();
-    await slowSegments();
+    await startSlowWorker();
     const afterRestart = await submit(stack.client, stack.config, {
       kind: 'backup',
       name: 'held-c',
@@ -90,7 +82,7 @@ describe('holds: a kind, a topic or a host starts no new work until released', {
     );
     for (const id of [waiting.jobId, afterRestart.jobId, bare.workflowId]) {
       const view = await getJob(stack.client, id);
-      assert.deepEqual(view.holds, ['kind:backup'], `${id} shows its hold`);
+      assert.deepEqual(view.progress?.holds, ['kind:backup'], `${id} shows its hold`);
       assert.equal((view.progress as { partsDone: number }).partsDone, 0, `${id} did no work`);
     }
     const listed = await runCli(['holds', '--json'], stack.env);
@@ -136,16 +128,7 @@ describe('holds: a kind, a topic or a host starts no new work until released', {
       const file = await randomFile(dir, 'manual.pdf', 4 * KiB);
       await placeHold(ctx(), { scope: 'topic', name: 'archive' });
       await placeHold(ctx(), { scope: 'host', name: stack.env.COURIER_HOST });
-      const dispatched = await submit(stack.client, stack.config, {
-        kind: 'dispatch',
-        name: 'manual',
-        version: '2.1',
-        buildType: null,
-        format: 'archive',
-        project: 'ccap',
-        origin: 'test-suite',
-        payload: { files: [file] },
-      });
+      const dispatched = await submit(stack.client, stack.config, archiveDispatch('manual', [file]));
       const pinned = await submit(stack.client, stack.config, {
         kind: 'backup',
         name: 'on-host',

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { createLogger } from '../src/logger';
 import { startHttpServer } from '../src/http/start';
 import { loadConfig } from '../src/config';
-import { createStack, randomFile, waitUntil, type Stack } from './helpers/stack';
+import { createStack, randomFile, waitUntil, slowSegments, type Stack } from './helpers/stack';
 
 const TOKEN = 'test-token-0123456789';
 const READ_TOKEN = 'read-only-token-0123456789';
@@ -43,16 +43,8 @@ describe('HTTP API against the real stack', () => {
       COURIER_HTTP_BODY_LIMIT: '64KiB',
       COURIER_PART_SIZE: '64KiB',
     });
-    await stack.startWorker({
-      wrapActivities: (real) => ({
-        ...real,
-        // Parts of jobs named slow-* take a while, so pause and cancel find them running.
-        async backupSegment(ref) {
-          if (ref.name.startsWith('slow-')) await new Promise((resolve) => setTimeout(resolve, 200));
-          return real.backupSegment(ref);
-        },
-      }),
-    });
+    // Parts of jobs named slow-* take a while, so pause and cancel find them running.
+    await stack.startWorker(slowSegments(200, (name) => name.startsWith('slow-')));
     ({ app, url: base } = await startHttpServer({
       config: stack.config,
       client: stack.client,

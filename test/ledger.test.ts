@@ -6,7 +6,7 @@ import { Client as PgClient } from 'pg';
 import { JobFailedError, pauseJob, queryProgress, resumeJob, statusLogOf, submit, waitForJob } from '../src/client';
 import type { StatusEntry } from '../src/jobs/status';
 import { retryJob } from '../src/operations/retry-job';
-import { createStack, randomFile, transferProgress, waitUntil, type Stack } from './helpers/stack';
+import { createStack, randomFile, transferProgress, waitUntil, slowSegments, type Stack } from './helpers/stack';
 
 const LEDGER_URL = process.env.COURIER_TEST_LEDGER_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -19,15 +19,7 @@ describe('the PostgreSQL status ledger', () => {
     pg = new PgClient({ connectionString: LEDGER_URL });
     await pg.connect();
     stack = await createStack({ COURIER_LEDGER_URL: LEDGER_URL, COURIER_PART_SIZE: '64KiB', COURIER_CONCURRENCY: '1' });
-    await stack.startWorker({
-      wrapActivities: (real) => ({
-        ...real,
-        async backupSegment(ref) {
-          await new Promise((resolve) => setTimeout(resolve, 200));
-          return real.backupSegment(ref);
-        },
-      }),
-    });
+    await stack.startWorker(slowSegments(200));
     dir = await fs.mkdtemp(path.join(stack.config.dataDir, '..', 'ledger-'));
   });
   after(async () => {

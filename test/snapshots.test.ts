@@ -15,7 +15,7 @@ import type { PruneResult } from '../src/kinds/prune/contract';
 import { openStore } from '../src/stores';
 import { bytesOnDisk, chunkOnDisk, flipByte, snapshotsOf } from './helpers/repository';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
-import { createStack, randomFile, runCli, sha256File, spawnWorker, waitUntil, type Stack } from './helpers/stack';
+import { createStack, randomFile, runCli, sha256File, slowSegments, spawnWorker, waitUntil, type Stack } from './helpers/stack';
 
 const MiB = 1024 * 1024;
 
@@ -241,15 +241,7 @@ describe('backups as snapshots over a content-addressed store', () => {
 
     // z's segments take a while, so the pause lands while most of y1's range is still ahead of it.
     await stack.stopWorker();
-    await stack.startWorker({
-      wrapActivities: (real) => ({
-        ...real,
-        async backupSegment(ref) {
-          if (ref.name === 'prune-z') await new Promise((resolve) => setTimeout(resolve, 1000));
-          return real.backupSegment(ref);
-        },
-      }),
-    });
+    await stack.startWorker(slowSegments(1000, (name) => name === 'prune-z'));
     const backup = await submit(stack.client, { ...stack.config, partSize: 2 * MiB }, { kind: 'backup', name: 'prune-z', source: z });
     await waitUntil('z to store a few segments', async () => {
       const p = await queryProgress(stack.client, backup.jobId, 1000);

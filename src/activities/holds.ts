@@ -1,8 +1,8 @@
 import type { HoldRef } from '../jobs/holds';
-import { asJobsSee, listHolds } from '../operations/holds';
+import { holdsForJobs } from '../operations/holds';
 import type { ActivityDeps } from './deps';
 
 /** The operators' holds in place, as jobs see them: a held job asks now and then, so a missed release signal cannot keep it waiting. */
 export async function activeHolds(deps: ActivityDeps): Promise<HoldRef[]> {
-  return (await listHolds(deps.store)).map(({ scope, name }) => asJobsSee(deps.config, { scope, name }));
+  return holdsForJobs(deps.config, deps.store);
 }

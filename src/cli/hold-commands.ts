@@ -18,7 +18,7 @@ export function registerHoldCommands(program: Command): void {
     .option('--json', 'print JSON for scripts')
     .action((scope: string, name: string, opts: { note?: string; json?: boolean }) =>
       withClient(async (client, config) => {
-        const placed = await placeHold({ client, config, store: openStore(config) }, { scope, name }, opts.note);
+        const placed = await placeHold({ client, config, store: openStore(config) }, { scope, name, ...(opts.note ? { note: opts.note } : {}) });
         if (opts.json) return printJson(placed);
         process.stdout.write(`${placed.hold.id}: held since ${placed.hold.at}; ${placed.held} running job(s) told\n`);
       }),

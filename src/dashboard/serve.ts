@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -40,18 +40,19 @@ export const isDashboardAsset = (url: string) => url === '/' || url.startsWith('
 
 /** Serves the operator's dashboard at `/`: the same process and API, no second server. */
 export function registerDashboard(app: FastifyInstance): void {
-  // Read once at start: only files that were there can be asked for, so no request names a path.
+  // Listed once at start: only files that were there can be asked for, so no request names a path.
   const files = staticFiles();
-  const send = (file: string) => fs.readFileSync(file);
-  app.get('/', async (_request, reply) =>
-    reply
+  // Each file is read on its first request and kept: the pages do not change while the server runs.
+  const bodies = new Map<string, Promise<Buffer>>();
+  const serve = async (url: string, reply: FastifyReply) => {
+    const file = files.get(url);
+    if (!file) return reply.code(404).type('text/plain').send(`no dashboard file ${url}`);
+    if (!bodies.has(url)) bodies.set(url, fs.promises.readFile(file));
+    return reply
       .headers(HEADERS)
-      .type(TYPES['.html'])
-      .send(send(files.get('/ui/index.html')!)),
-  );
-  app.get('/ui/*', async (request, reply) => {
-    const file = files.get(request.url.split('?')[0]);
-    if (!file) return reply.code(404).type('text/plain').send(`no dashboard file ${request.url}`);
-    return reply.headers(HEADERS).type(TYPES[path.extname(file)]).send(send(file));
-  });
+      .type(TYPES[path.extname(file)])
+      .send(await bodies.get(url)!);
+  };
+  app.get('/', (_request, reply) => serve('/ui/index.html', reply));
+  app.get('/ui/*', (request, reply) => serve(request.url.split('?')[0], reply));
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { JOB_STATES } from '../client';
 import { jobFilter } from '../operations/job-pages';
-import { hold, holdRef, HOLD_SCOPES } from '../jobs/holds';
+import { hold, holdRequest, HOLD_SCOPES } from '../jobs/holds';
 import { JOB_TYPE_NAMES, KINDS } from '../kinds/registry';
 
 const error = {
@@ -77,10 +77,10 @@ export function openApiDocument(version: string) {
             closeTime: { type: 'string', format: 'date-time' },
             progress: {
               type: 'object',
-              description: "while running: kind, phase, status and the counts of the job's type (parts and bytes, hosts, files, batches)",
+              description:
+                "while running: kind, phase, status, holds (operators' holds keeping it from new work, scope:name) and the counts of the job's type (parts and bytes, hosts, files, batches)",
             },
             statusLog: { type: 'array', items: { type: 'object' } },
-            holds: { type: 'array', items: { type: 'string' }, description: "operators' holds keeping the job from new work (scope:name)" },
             message: { type: 'object', description: 'the message the job was started with (GET /v1/jobs/{id} only)' },
             links: { type: 'object', properties: { temporalUi: { type: 'string', description: "the job's history in the Temporal web UI" } } },
             result: { type: 'object', description: "the job type's result; its kind field says which" },
@@ -147,7 +147,7 @@ export function openApiDocument(version: string) {
         post: {
           summary: 'Hold a kind, a dispatch topic or a host: its running jobs start no new work, new jobs wait; the hold outlives restarts',
           security: [{ bearer: [] }],
-          requestBody: { required: true, ...json(jsonSchema(holdRef.extend({ note: z.string().max(500).optional() }))) },
+          requestBody: { required: true, ...json(jsonSchema(holdRequest)) },
           responses: { 200: { description: 'the hold, and how many running jobs were told', ...json(holdSchema) }, ...errors(400, 401, 403, 503) },
         },
       },

@@ -133,7 +133,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (request, reply) => {
     try {
       const id = request.params.id;
-      const [view, message] = await Promise.all([getJob(client, id), startMessageOf(client, id)]);
+      const [view, message] = await Promise.all([getJob(client, id), startMessageOf(client, id).catch(() => undefined)]);
       const ui = config.http.temporalUiUrl;
       const links = ui
         ? { temporalUi: `${ui}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(id)}` }
@@ -206,12 +206,9 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     }
   });
 
-  app.post<{ Body: { scope?: unknown; name?: unknown; note?: unknown } }>('/v1/holds', async (request, reply) => {
+  app.post('/v1/holds', async (request, reply) => {
     try {
-      const { scope, name, note } = (request.body ?? {}) as { scope?: unknown; name?: unknown; note?: unknown };
-      if (note !== undefined && (typeof note !== 'string' || note.length > 500))
-        throw new MessageError('invalid hold:\n  note: a text of at most 500 characters', ['note']);
-      const placed = await placeHold({ client, config, store: store() }, { scope, name }, note);
+      const placed = await placeHold({ client, config, store: store() }, request.body);
       return { ...placed.hold, held: placed.held };
     } catch (err) {
       return sendFailure(reply, err);

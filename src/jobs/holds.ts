@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+// Workflow code imports the rules from hold-rules.ts, which carries no zod into the bundle; the schemas stay here.
+
 /** What an operator can hold (seed 001's administrative state): every job of a kind, of a dispatch topic, or whose file steps run on a host. */
 export const HOLD_SCOPES = ['kind', 'topic', 'host'] as const;
 
@@ -22,23 +24,5 @@ export const hold = holdRef.extend({
 });
 export type Hold = z.infer<typeof hold>;
 
-export const holdId = (ref: HoldRef) => `${ref.scope}:${ref.name}`;
-
-/** What a job is, for matching holds: its job type, its dispatch topic, the host its file steps run on. */
-export interface HoldTarget {
-  kind: string;
-  topic?: string;
-  host?: string;
-}
-
-/** Whether a hold applies to a job. A kind covers the jobs it starts too: holding `etl` holds its transforms and loads. */
-export function holdApplies(ref: HoldRef, job: HoldTarget): boolean {
-  switch (ref.scope) {
-    case 'kind':
-      return job.kind === ref.name || job.kind.startsWith(`${ref.name}-`);
-    case 'topic':
-      return job.topic === ref.name;
-    case 'host':
-      return job.host === ref.name;
-  }
-}
+/** What an operator sends to place a hold. */
+export const holdRequest = holdRef.extend({ note: z.string().max(500).optional() });

@@ -3,20 +3,18 @@ import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-wor
 
 /**
  * The message a job was started with, from the first event of its current
- * run: courier's client passes `{ message, settings }`, any other client the
- * message alone. Undefined when the history cannot be read.
+ * run (decoded through the client's codec): courier's client passes
+ * `{ message, settings }`, any other client the message alone. Undefined when
+ * that event carries no input.
  */
 export async function startMessageOf(client: Client, jobId: string): Promise<unknown> {
-  try {
-    const { history } = await client.workflowService.getWorkflowExecutionHistory({
-      namespace: client.options.namespace,
-      execution: { workflowId: jobId },
-      maximumPageSize: 1,
-    });
-    const payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
-    const [input] = await decodeArrayFromPayloads(client.options.loadedDataConverter, payloads);
-    return typeof input === 'object' && input !== null && 'message' in input ? (input as { message: unknown }).message : input;
-  } catch {
-    return undefined;
-  }
+  const { history } = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId: jobId },
+    maximumPageSize: 1,
+  });
+  const payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+  if (!payloads?.length) return undefined;
+  const [input] = await decodeArrayFromPayloads(client.options.loadedDataConverter, payloads);
+  return typeof input === 'object' && input !== null && 'message' in input ? (input as { message: unknown }).message : input;
 }

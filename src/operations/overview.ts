@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { getJob, type JobListing, type JobView } from '../client';
+import { queryProgress, type JobListing, type JobView } from '../client';
 import type { Config } from '../config';
 import type { Hold } from '../jobs/holds';
 import { CourierHost, CourierKind, CourierProject, CourierStatus } from '../search-attributes';
@@ -51,7 +51,7 @@ export async function overview(client: Client, config: Config, holds: Hold[], wi
     cancelled: 0,
   }));
   const byKindStatus: Overview['byKindStatus'] = {};
-  const running: string[] = [];
+  const running: JobView[] = [];
   const failures: JobListing[] = [];
   const seen = new Set<string>();
   let finished = 0;
@@ -70,7 +70,10 @@ export async function overview(client: Client, config: Config, holds: Hold[], wi
     const status = ended ?? attributes.get(CourierStatus) ?? 'running';
     (byKindStatus[kind] ??= {})[status] = (byKindStatus[kind][status] ?? 0) + 1;
     if (isRunning) {
-      running.push(execution.workflowId);
+      // What the listing already says; only the live progress is asked of each job, below.
+      const host = attributes.get(CourierHost);
+      if (running.length < MAX_SHOWN)
+        running.push({ jobId: execution.workflowId, kind, status: 'running', startTime: execution.startTime, ...(host ? { host } : {}) });
       continue;
     }
     finished++;
@@ -92,8 +95,13 @@ export async function overview(client: Client, config: Config, holds: Hold[], wi
       }
     }
   }
-  // A job that ends between the listing and its query is simply left out.
-  const views = await Promise.all(running.slice(0, MAX_SHOWN).map((id) => getJob(client, id).catch(() => undefined)));
+  // One query per running job (the page asks every 2 s); one that ends meanwhile shows without progress.
+  await Promise.all(
+    running.map(async (view) => {
+      const progress = await queryProgress(client, view.jobId, 2000);
+      if (progress) view.progress = progress;
+    }),
+  );
   return {
     generatedAt: new Date(now).toISOString(),
     windowHours,
@@ -103,7 +111,7 @@ export async function overview(client: Client, config: Config, holds: Hold[], wi
     failed,
     failureRate: finished > 0 ? failed / finished : 0,
     partial: scanned > MAX_SCANNED,
-    running: views.filter((v): v is JobView => v !== undefined),
+    running,
     failures,
     hosts: await describeHosts(client, config),
     holds,

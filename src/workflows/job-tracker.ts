@@ -19,7 +19,8 @@ import type { NotifyEvent } from '../jobs/fields';
 import { CourierStatus } from '../search-attributes';
 import { quickStep } from './activity-options';
 import { holdSignal, pauseSignal, progressQuery, releaseSignal, resumeSignal, statusLogQuery } from '../kinds/definitions';
-import { holdApplies, holdId, type HoldRef, type HoldTarget } from '../jobs/holds';
+import { holdApplies, holdId, type HoldTarget } from '../jobs/hold-rules';
+import type { HoldRef } from '../jobs/holds';
 
 /** How often a held job checks that its holds are still in place. */
 const HOLD_RECHECK_MS = 10_000;
@@ -83,10 +84,10 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
   let paused = options.carried?.paused ?? false;
   let beforePause: StatusName = 'running';
   const target: HoldTarget = { kind, ...options.target };
-  const held = new Map<string, HoldRef>((options.carried?.holds ?? []).map((ref) => [holdId(ref), ref]));
-  // Holds in place when the job started, and any placed since: a host hold applies once the job runs there.
-  const known = new Map<string, HoldRef>(held);
-  const stopped = () => paused || held.size > 0;
+  // Holds in place when the job started, and any placed since; those that apply hold it (a host hold once the job runs there).
+  const known = new Map<string, HoldRef>((options.carried?.holds ?? []).map((ref) => [holdId(ref), ref]));
+  const heldBy = () => [...known.values()].filter((ref) => holdApplies(ref, target)).map(holdId);
+  const stopped = () => paused || heldBy().length > 0;
   let rechecking = false;
   let ledger: Promise<void> = Promise.resolve();
 
@@ -95,7 +96,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
     kind,
     phase: 'queued',
     status: log.at(-1)?.status ?? 'queued',
-    ...(held.size > 0 ? { holds: [...held.keys()] } : {}),
+    ...(heldBy().length > 0 ? { holds: heldBy() } : {}),
     enter(phase: Phase) {
       progress.phase = phase;
     },
@@ -114,8 +115,25 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
   };
 
   const showHolds = () => {
-    if (held.size > 0) progress.holds = [...held.keys()];
+    const ids = heldBy();
+    if (ids.length > 0) progress.holds = ids;
     else delete progress.holds;
+  };
+  /** A pause or a hold now stops new work: the status says so the first time, a note the others. */
+  const stopWith = (change: () => void, first: string, again: string) => {
+    const was = stopped();
+    change();
+    showHolds();
+    if (was) return tracker.note(again);
+    beforePause = progress.status === 'paused' ? 'running' : (progress.status ?? 'running');
+    tracker.set('paused', first);
+  };
+  /** A resume or a release: the job goes on once nothing stops it, or notes what still does. */
+  const goOnWith = (change: () => void, done: string, still: string) => {
+    change();
+    showHolds();
+    if (!stopped()) tracker.set(beforePause, done);
+    else tracker.note(`${still}; still ${paused ? 'paused' : `held by ${heldBy().join(', ')}`}`);
   };
   /**
    * While held, the job asks the store now and then which holds are still in
@@ -126,10 +144,10 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
     rechecking = true;
     const { activeHolds } = proxyActivities<Activities>({ ...quickStep, startToCloseTimeout: '1 minute' });
     try {
-      while (held.size > 0) {
-        if (await condition(() => held.size === 0, HOLD_RECHECK_MS)) break;
+      while (heldBy().length > 0) {
+        if (await condition(() => heldBy().length === 0, HOLD_RECHECK_MS)) break;
         const inPlace = new Set((await activeHolds()).map(holdId));
-        for (const ref of [...held.values()]) if (!inPlace.has(holdId(ref))) releaseHold(ref);
+        for (const ref of [...known.values()]) if (!inPlace.has(holdId(ref))) releaseHold(ref);
       }
     } catch {
       // A store that cannot be read, or the job cancelled: release signals still reach the job.
@@ -139,23 +157,16 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
   };
   const applyHold = (ref: HoldRef) => {
     const id = holdId(ref);
-    known.set(id, ref);
-    if (!holdApplies(ref, target) || held.has(id)) return;
-    const wasStopped = stopped();
-    if (!wasStopped) beforePause = progress.status === 'paused' ? 'running' : (progress.status ?? 'running');
-    held.set(id, ref);
-    showHolds();
+    if (known.has(id)) return;
+    if (!holdApplies(ref, target)) return void known.set(id, ref);
+    stopWith(() => known.set(id, ref), `held by ${id}: new work waits until it is released`, `held by ${id}`);
     if (!rechecking) void recheckHolds();
-    if (wasStopped) tracker.note(`held by ${id}`);
-    else tracker.set('paused', `held by ${id}: new work waits until it is released`);
   };
   const releaseHold = (ref: HoldRef) => {
     const id = holdId(ref);
-    known.delete(id);
-    if (!held.delete(id)) return;
-    showHolds();
-    if (!stopped()) tracker.set(beforePause, `${id} released`);
-    else tracker.note(`${id} released; still ${paused ? 'paused' : `held by ${[...held.keys()].join(', ')}`}`);
+    if (!known.has(id)) return;
+    if (!holdApplies(ref, target)) return void known.delete(id);
+    goOnWith(() => known.delete(id), `${id} released`, `${id} released`);
   };
 
   const tracker: JobTracker<P> = {
@@ -176,10 +187,13 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
     holdsKnown: () => [...known.values()],
     runsOn(host) {
       if (target.host === host) return;
-      target.host = host;
-      for (const ref of known.values()) applyHold(ref);
+      // Only a hold on the new host can start to apply.
+      const id = holdId({ scope: 'host', name: host });
+      if (!known.has(id)) return void (target.host = host);
+      stopWith(() => (target.host = host), `held by ${id}: new work waits until it is released`, `held by ${id}`);
+      if (!rechecking) void recheckHolds();
     },
-    state: () => ({ log, paused, holds: [...held.values()] }),
+    state: () => ({ log, paused, holds: [...known.values()] }),
     async notify(event, extra = {}) {
       const plan = settings.notify;
       const { workflowId, runId } = workflowInfo();
@@ -272,25 +286,15 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
   setHandler(progressQuery, () => progress);
   setHandler(statusLogQuery, () => log);
   setHandler(pauseSignal, () => {
-    if (paused) return;
-    if (held.size > 0) {
-      paused = true;
-      tracker.note('paused by request');
-      return;
-    }
-    paused = true;
-    beforePause = progress.status === 'paused' ? 'running' : (progress.status ?? 'running');
-    tracker.set('paused', 'new work waits; work in flight finishes');
+    if (!paused) stopWith(() => (paused = true), 'new work waits; work in flight finishes', 'paused by request');
   });
   setHandler(resumeSignal, () => {
-    if (!paused) return;
-    paused = false;
-    if (held.size > 0) tracker.note(`resumed by request; still held by ${[...held.keys()].join(', ')}`);
-    else tracker.set(beforePause, 'resumed');
+    if (paused) goOnWith(() => (paused = false), 'resumed', 'resumed by request');
   });
   setHandler(holdSignal, applyHold);
   setHandler(releaseSignal, releaseHold);
-  // A new job takes the holds in place when it was started; a continued one carries its own.
+  // A new job takes the holds in place when it was started; a continued one carries its own, and checks on them again.
   if (options.carried?.holds === undefined) (settings.holds ?? []).forEach(applyHold);
+  else if (heldBy().length > 0) void recheckHolds();
   return tracker;
 }

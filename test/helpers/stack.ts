@@ -138,6 +138,22 @@ export async function createStack(overrides: Record<string, string> = {}): Promi
   return stack;
 }
 
+/**
+ * Worker parts whose real backup segments each take `ms` longer (those of the
+ * backups `which` names), so a test can act while a job runs.
+ */
+export function slowSegments(ms: number, which: (backup: string) => boolean = () => true): Pick<WorkerParts, 'wrapActivities'> {
+  return {
+    wrapActivities: (real) => ({
+      ...real,
+      async backupSegment(ref) {
+        if (which(ref.name)) await new Promise((resolve) => setTimeout(resolve, ms));
+        return real.backupSegment(ref);
+      },
+    }),
+  };
+}
+
 /** A worker in a child process, the way operators run it, so a test can SIGKILL it. */
 export function spawnWorker(env: Record<string, string>, args: string[] = []): ChildProcess {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'courier'), 'worker', ...args], {

@@ -44,7 +44,7 @@ export function Job({ id }) {
 
 function JobBody({ j, now, refresh }) {
   const status = jobStatus(j);
-  const holds = j.holds?.length ? j.holds : j.progress?.holds || [];
+  const holds = j.progress?.holds || [];
   const cells = gridCells(j.kind, j.status, j.progress, j.result);
   const end = j.closeTime ? new Date(j.closeTime).getTime() : now;
   return html`

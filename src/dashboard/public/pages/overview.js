@@ -135,7 +135,7 @@ function Running({ jobs }) {
             <td data-label="status">
               <${Status}
                 status=${status}
-              />${(j.holds || j.progress?.holds || []).length ? html`<div class="muted small">held by ${(j.holds || j.progress.holds).join(', ')}</div>` : null}
+              />${j.progress?.holds?.length ? html`<div class="muted small">held by ${j.progress.holds.join(', ')}</div>` : null}
             </td>
             <td data-label="host">${j.host || '–'}</td>
             <td class="full"><${JobProgress} jobId=${j.jobId} progress=${j.progress} compact /></td>
