@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { toolsFrom, type RepositoryRecipe, type RepositoryTools } from './recipe';
 import { DamagedObject } from './seal';
-import type { CutReply, OpenReply, SealReply, ThreadReply, ThreadRequest } from './chunk-protocol';
+import { windowLength, type CutReply, type OpenReply, type SealReply, type ThreadReply, type ThreadRequest } from './chunk-protocol';
 
 const tools = new Map<string, RepositoryTools>();
 const toolsOf = (recipe: RepositoryRecipe) => {
@@ -17,9 +17,6 @@ const toolsOf = (recipe: RepositoryRecipe) => {
   if (!found) tools.set(recipe.id, (found = toolsFrom(recipe)));
   return found;
 };
-
-/** Windows of this size and the chunk that may straddle their end. */
-const WINDOW = 2 * 1024 * 1024;
 
 class SourceShort extends Error {
   readonly code = 'SourceShort';
@@ -40,10 +37,10 @@ function readFully(fd: number, into: Buffer, length: number, position: number): 
  * go back with the ids, so what is sealed later is exactly what was named,
  * whatever happens to the file meanwhile.
  */
-function cut(recipe: RepositoryRecipe, fd: number, start: number, end: number): [CutReply, ArrayBuffer[]] {
+function cut(recipe: RepositoryRecipe, fd: number, start: number, end: number, into: Uint8Array): [CutReply, ArrayBuffer[]] {
   const { chunker, sealer } = toolsOf(recipe);
-  const length = Math.min(end - start, WINDOW + chunker.params.max);
-  const data = Buffer.allocUnsafeSlow(length);
+  const length = windowLength(recipe, start, end);
+  const data = within(into, length);
   readFully(fd, data, length, start);
   const atEnd = start + length >= end;
   const ids: string[] = [];
@@ -58,19 +55,31 @@ function cut(recipe: RepositoryRecipe, fd: number, start: number, end: number): 
   return [{ ids, lengths, consumed: at, bytes: data }, [data.buffer as ArrayBuffer]];
 }
 
+/** The first `length` bytes of the caller's buffer, or a new one when it is too small. */
+const within = (into: Uint8Array, length: number) =>
+  into.byteLength >= length ? Buffer.from(into.buffer, into.byteOffset, length) : Buffer.allocUnsafeSlow(length);
+
 /** The chunks named, sealed into one buffer that moves to the main thread without a copy. */
 function seal(
   recipe: RepositoryRecipe,
   data: Buffer,
   items: [offset: number, length: number, id: string, tryCompress: boolean][],
+  into: Uint8Array,
 ): [SealReply, ArrayBuffer[]] {
   const { sealer } = toolsOf(recipe);
   const sealed = items.map(([offset, length, id, tryCompress]) => sealer.sealPartsSync(data.subarray(offset, offset + length), id, tryCompress));
-  const out = Buffer.allocUnsafeSlow(sealed.reduce((n, s) => n + s.length, 0));
+  const out = within(
+    into,
+    sealed.reduce((n, s) => n + s.length, 0),
+  );
   let at = 0;
   for (const s of sealed) for (const part of s.parts) at += part.copy(out, at);
-  return [{ bytes: out, lengths: sealed.map((s) => s.length), compressed: sealed.map((s) => s.compressed) }, [out.buffer as ArrayBuffer]];
+  const reply = { bytes: out, window: data, lengths: sealed.map((s) => s.length), compressed: sealed.map((s) => s.compressed) };
+  return [reply, distinct(out.buffer, data.buffer, into.buffer)];
 }
+
+/** Each buffer once: a transfer list may not name one twice. */
+const distinct = (...buffers: ArrayBufferLike[]) => [...new Set(buffers)] as ArrayBuffer[];
 
 /** What is left of `parts` after its first `skip` bytes (writev may write less than asked). */
 function remaining(parts: Buffer[], skip: number): Buffer[] {
@@ -97,6 +106,16 @@ function open(
   bytes: Buffer,
   items: [at: number, length: number, id: string, raw: number, position: number][],
 ): OpenReply {
+  const outcome = openAll(recipe, fd, bytes, items);
+  return { ...outcome, bytes };
+}
+
+function openAll(
+  recipe: RepositoryRecipe,
+  fd: number,
+  bytes: Buffer,
+  items: [at: number, length: number, id: string, raw: number, position: number][],
+): { written: true } | { damaged: { item: number; reason: string } } {
   const { sealer } = toolsOf(recipe);
   let run: Buffer[] = [];
   let runAt = 0;
@@ -125,10 +144,10 @@ function open(
 }
 
 function answer(request: ThreadRequest): [object, ArrayBuffer[]] {
-  if (request.op === 'cut') return cut(request.recipe, request.fd, request.start, request.end);
+  if (request.op === 'cut') return cut(request.recipe, request.fd, request.start, request.end, request.into);
   const bytes = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength);
-  if (request.op === 'seal') return seal(request.recipe, bytes, request.items);
-  return [open(request.recipe, request.fd, bytes, request.items), []];
+  if (request.op === 'seal') return seal(request.recipe, bytes, request.items, request.into);
+  return [open(request.recipe, request.fd, bytes, request.items), [bytes.buffer as ArrayBuffer]];
 }
 
 parentPort!.on('message', (request: ThreadRequest) => {

@@ -1,7 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { CutReply, OpenReply, SealReply, ThreadReply, ThreadRequest } from './chunk-protocol';
+import { BufferPool } from './buffer-pool';
+import { sealedBound, windowLength, type CutReply, type OpenReply, type SealReply, type ThreadReply, type ThreadRequest } from './chunk-protocol';
 import type { RepositoryRecipe } from './recipe';
 
 /** Each kind of request without the `seq` that send() adds (Omit over the union would merge the kinds). */
@@ -19,12 +20,8 @@ function threadSource(): string {
   return `${file.endsWith('.ts') ? "require('tsx/cjs');" : ''} require(${JSON.stringify(file)});`;
 }
 
-const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-
-/** A buffer that owns its memory can move to a thread; a view of a shared pool is copied first, or moving it would empty the pool. */
-const owned = (bytes: Buffer) => (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : Buffer.from(bytes));
-
 export interface SealedBatch {
+  /** A buffer of the threads' pool: give it back (`ChunkThreads.pool.give`) once it is written. */
   bytes: Buffer;
   lengths: number[];
   compressed: boolean[];
@@ -38,25 +35,35 @@ export interface SealedBatch {
 export class ChunkThreads {
   private readonly threads: Thread[] = [];
   private seq = 0;
+  /** Windows, sealed batches and fetched runs go round between the event loop and the threads in these buffers. */
+  readonly pool = new BufferPool();
 
   constructor(readonly size = Math.max(1, Math.min(os.availableParallelism(), 8))) {}
 
+  /** The chunks of a window from `start`; the window's bytes are a pooled buffer that `seal` takes back. */
   async cut(recipe: RepositoryRecipe, fd: number, start: number, end: number): Promise<CutReply & { bytes: Buffer }> {
-    const reply = (await this.send({ op: 'cut', recipe, fd, start, end })) as CutReply;
-    return { ...reply, bytes: asBuffer(reply.bytes) };
+    const into = this.pool.take(windowLength(recipe, start, end));
+    const reply = (await this.send({ op: 'cut', recipe, fd, start, end, into }, [into.buffer as ArrayBuffer])) as CutReply;
+    return { ...reply, bytes: this.pool.adopt(reply.bytes) };
   }
 
-  /** Seals chunks of a window `cut` returned; the window moves to the thread, so the caller must not use it after. */
+  /** Seals chunks of a window `cut` returned; the window moves to the thread and back to the pool, so the caller must not use it after. */
   async seal(recipe: RepositoryRecipe, window: Buffer, items: [number, number, string, boolean][]): Promise<SealedBatch> {
-    const bytes = owned(window);
-    const reply = (await this.send({ op: 'seal', recipe, bytes, items }, [bytes.buffer as ArrayBuffer])) as SealReply;
-    return { ...reply, bytes: asBuffer(reply.bytes) };
+    const bytes = this.pool.movable(window);
+    const raw = items.reduce((n, [, length]) => n + length, 0);
+    const into = this.pool.take(sealedBound(raw, items.length));
+    const transfer = [bytes.buffer as ArrayBuffer, into.buffer as ArrayBuffer];
+    const reply = (await this.send({ op: 'seal', recipe, bytes, items, into }, transfer)) as SealReply;
+    this.pool.give(this.pool.adopt(reply.window));
+    return { ...reply, bytes: this.pool.adopt(reply.bytes) };
   }
 
-  /** Opens chunks in `bytes` and writes them at their positions; `bytes` moves to the thread. */
-  open(recipe: RepositoryRecipe, fd: number, bytes: Buffer, items: [number, number, string, number, number][]): Promise<OpenReply> {
-    const own = owned(bytes);
-    return this.send({ op: 'open', recipe, fd, bytes: own, items }, [own.buffer as ArrayBuffer]) as Promise<OpenReply>;
+  /** Opens chunks in `bytes` and writes them at their positions; `bytes` moves to the thread and back to the pool, so the caller must not use it after. */
+  async open(recipe: RepositoryRecipe, fd: number, bytes: Buffer, items: [number, number, string, number, number][]): Promise<OpenReply> {
+    const own = this.pool.movable(bytes);
+    const reply = (await this.send({ op: 'open', recipe, fd, bytes: own, items }, [own.buffer as ArrayBuffer])) as OpenReply;
+    this.pool.give(this.pool.adopt(reply.bytes));
+    return reply;
   }
 
   async close(): Promise<void> {

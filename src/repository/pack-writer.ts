@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { PassThrough } from 'node:stream';
+import fs, { type FileHandle } from 'node:fs/promises';
+import type { BufferPool } from './buffer-pool';
 import { repoKeys } from './layout';
 import { writePackTable, type PackIndex, type PackTable } from './pack-index';
 import type { Repository } from './repository';
@@ -19,23 +19,23 @@ export interface WriteStats {
   packs: number;
 }
 
-/** Sealed bytes waiting for the store, per pack being filled. */
-const STREAM_BUFFER = 2 * 1024 * 1024;
-
 interface OpenPack {
   table: PackTable;
-  body: PassThrough;
-  stored: Promise<ObjectInfo>;
+  /** The pack's bytes are written here as they come, then the file goes to the store whole (which S3 needs anyway). */
+  spool: string;
+  handle: Promise<FileHandle>;
   size: number;
 }
 
 /**
- * Streams a segment's new chunks, sealed, into packs: each pack goes to the
- * store as it fills, so memory holds a batch or two, not whole packs. A pack
- * is committed (the store checks what it receives: S3 against the request's
- * sha256, the fs store by writing, syncing and renaming) before its table: a
- * chunk is known to the index only once its bytes are safe. A crash loses at
- * most the pack being filled; its chunks are sent again by the retry.
+ * Writes a segment's new chunks, sealed, into packs: each batch is written to
+ * the pack's spool file as it comes and its buffer goes back to the pool, so
+ * memory holds a batch or two, not whole packs. A full pack goes to the store
+ * while the next one fills, and is committed (the store checks what it
+ * receives: S3 against the request's sha256, the fs store by hashing, syncing
+ * and renaming) before its table: a chunk is known to the index only once its
+ * bytes are safe. A crash loses at most the packs not committed; their chunks
+ * are sent again by the retry.
  */
 export class PackWriter {
   private filling: OpenPack | undefined;
@@ -49,6 +49,8 @@ export class PackWriter {
     private readonly repo: Repository,
     private readonly index: PackIndex,
     private readonly signal?: AbortSignal,
+    /** Where sealed batches go back once written. */
+    private readonly pool?: BufferPool,
   ) {}
 
   /** Stored already, or on its way in this writer. */
@@ -70,6 +72,7 @@ export class PackWriter {
       sealed.bytes,
       ids.map((id, i) => [id, sealed.lengths[i]!, raws[i]!]),
     );
+    this.pool?.give(sealed.bytes);
   }
 
   /** A chunk already sealed (prune copying it out of a pack it repacks): stored byte for byte, since its seal binds it to its id, not its pack. */
@@ -82,7 +85,7 @@ export class PackWriter {
   private async append(bytes: Buffer, chunks: [id: string, length: number, raw: number][]): Promise<void> {
     let from = 0;
     let at = 0;
-    let pack = (this.filling ??= this.open());
+    let pack = (this.filling ??= await this.open());
     for (const [id, length, raw] of chunks) {
       pack.table.chunks.push([id, pack.size, length, raw]);
       pack.size += length;
@@ -93,24 +96,32 @@ export class PackWriter {
         await this.write(pack, bytes.subarray(from, at));
         from = at;
         await this.close();
-        pack = this.filling ??= this.open();
+        pack = this.filling ??= await this.open();
       }
     }
     if (at > from) await this.write(pack, bytes.subarray(from, at));
   }
 
-  /** Waits while the store is behind, so unwritten bytes never pile up; a store that failed ends the wait. */
+  /** Returns once the bytes are in the spool file, so the caller may reuse their buffer. */
   private async write(pack: OpenPack, bytes: Buffer): Promise<void> {
-    if (!pack.body.write(bytes)) await Promise.race([once(pack.body, 'drain'), pack.stored]);
+    this.signal?.throwIfAborted();
+    const handle = await pack.handle;
+    for (let at = 0; at < bytes.length;) at += (await handle.write(bytes, at, bytes.length - at)).bytesWritten;
   }
 
-  private open(): OpenPack {
+  private async open(): Promise<OpenPack> {
     // A random name: hashing the pack again here would only repeat the checksum the store computes as it receives it.
     const table: PackTable = { pack: randomBytes(32).toString('hex'), chunks: [] };
-    const body = new PassThrough({ highWaterMark: STREAM_BUFFER });
-    const stored = this.repo.store.put(repoKeys.pack(table.pack), body, { signal: this.signal });
-    stored.catch(() => undefined);
-    return { table, body, stored, size: 0 };
+    const spool = await this.repo.store.spoolPath('pack');
+    const handle = fs.open(spool, 'wx');
+    handle.catch(() => undefined);
+    return { table, spool, handle, size: 0 };
+  }
+
+  /** The spool file, closed and removed (a partial pack, or one the store has taken). */
+  private static async drop(pack: OpenPack): Promise<void> {
+    await (await pack.handle.catch(() => undefined))?.close().catch(() => undefined);
+    await fs.rm(pack.spool, { force: true });
   }
 
   /** Ends the pack being filled; it commits, then its table, while the next one fills. Never more than one commits at a time. */
@@ -118,7 +129,7 @@ export class PackWriter {
     const pack = this.filling;
     if (!pack) return;
     this.filling = undefined;
-    pack.body.end();
+    await (await pack.handle).close();
     await this.committing;
     this.committing = this.commit(pack);
     this.committing.catch(() => undefined);
@@ -126,7 +137,12 @@ export class PackWriter {
 
   private async commit(pack: OpenPack): Promise<void> {
     const key = repoKeys.pack(pack.table.pack);
-    const stored = await pack.stored;
+    let stored: ObjectInfo;
+    try {
+      stored = await this.repo.store.putFile(key, pack.spool, { signal: this.signal });
+    } finally {
+      await fs.rm(pack.spool, { force: true });
+    }
     if (stored.size !== pack.size) {
       throw new RepositoryError(`pack ${key}: ${this.repo.store.description} reports ${stored.size} bytes, ${pack.size} were sent`, 'Damaged');
     }
@@ -142,9 +158,9 @@ export class PackWriter {
     return this.stats;
   }
 
-  /** Gives up the pack being filled, so the store drops its partial bytes (after a failure elsewhere in the segment). */
-  abandon(reason: Error): void {
-    this.filling?.body.destroy(reason);
+  /** Gives up the pack being filled and removes its spool file (after a failure elsewhere in the segment). */
+  abandon(): void {
+    if (this.filling) void PackWriter.drop(this.filling);
     this.filling = undefined;
   }
 }

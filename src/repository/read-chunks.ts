@@ -1,3 +1,4 @@
+import type { BufferPool } from './buffer-pool';
 import { repoKeys } from './layout';
 import type { ChunkLocation } from './pack-index';
 import type { Repository } from './repository';
@@ -32,28 +33,36 @@ function runsOf<T extends Placed>(chunks: T[]): T[][] {
 
 export type FetchedRun<T> = { run: T[]; bytes: Buffer } | { run: T[]; missing: string };
 
-/** Runs of chunks side by side in a pack, each fetched with one ranged read; `bytes` starts at the run's first chunk. */
-export async function* fetchRuns<T extends Placed>(repo: Repository, chunks: T[], signal?: AbortSignal): AsyncGenerator<FetchedRun<T>> {
+/**
+ * Runs of chunks side by side in a pack, each fetched with one ranged read;
+ * `bytes` starts at the run's first chunk. With a pool, `bytes` is one of its
+ * buffers, for the caller to give back (or hand to a chunk thread, which does).
+ */
+export async function* fetchRuns<T extends Placed>(
+  repo: Repository,
+  chunks: T[],
+  signal?: AbortSignal,
+  pool?: BufferPool,
+): AsyncGenerator<FetchedRun<T>> {
   for (const run of runsOf(chunks)) {
     const first = run[0]!.at;
     const last = run.at(-1)!.at;
     const key = repoKeys.pack(first.pack);
-    const parts: Buffer[] = [];
+    const length = last.offset + last.length - first.offset;
+    const bytes = pool ? pool.take(length) : Buffer.allocUnsafe(length);
+    let read: number;
     try {
-      for await (const part of await repo.store.get(key, {
-        signal,
-        range: { start: first.offset, length: last.offset + last.length - first.offset },
-      })) {
-        parts.push(part as Buffer);
-      }
+      read = await repo.store.getInto(key, { start: first.offset, length }, bytes, { signal });
     } catch (err) {
+      pool?.give(bytes);
       if (!(err instanceof ObjectNotFoundError)) throw err;
       yield { run, missing: `pack ${key} is missing` };
       continue;
     }
-    const bytes = Buffer.concat(parts);
-    if (bytes.length < last.offset + last.length - first.offset) yield { run, missing: `pack ${key} is shorter than its index says` };
-    else yield { run, bytes };
+    if (read < length) {
+      pool?.give(bytes);
+      yield { run, missing: `pack ${key} is shorter than its index says` };
+    } else yield { run, bytes };
   }
 }
 

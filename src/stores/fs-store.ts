@@ -125,6 +125,11 @@ export class FsStore implements ObjectStore {
     }
   }
 
+  /** In the store's own temp dir: on its filesystem, so putFile links the file instead of copying it. */
+  spoolPath(kind: string): Promise<string> {
+    return this.tmpPath(kind);
+  }
+
   private async tmpPath(kind: string): Promise<string> {
     await fs.mkdir(this.tmpDir, { recursive: true });
     return path.join(this.tmpDir, `${randomUUID()}.${kind}`);
@@ -192,6 +197,23 @@ export class FsStore implements ObjectStore {
       highWaterMark: 1024 * 1024,
       ...(range ? { start: range.start, end: range.start + range.length - 1 } : {}),
     });
+  }
+
+  async getInto(key: string, range: { start: number; length: number }, into: Buffer, options: Pick<GetOptions, 'signal'> = {}): Promise<number> {
+    if (!(await this.head(key))) throw new ObjectNotFoundError(key, this.description);
+    const handle = await fs.open(this.objectPath(key), 'r');
+    try {
+      let at = 0;
+      while (at < range.length) {
+        options.signal?.throwIfAborted();
+        const { bytesRead } = await handle.read(into, at, range.length - at, range.start + at);
+        if (bytesRead === 0) break;
+        at += bytesRead;
+      }
+      return at;
+    } finally {
+      await handle.close();
+    }
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {

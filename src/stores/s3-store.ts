@@ -34,6 +34,7 @@ import {
   type PartBytes,
   type PutOptions,
   type UploadedPart,
+  readInto,
 } from './store';
 
 export interface S3Location {
@@ -119,9 +120,13 @@ export class S3Store implements ObjectStore, MultipartStore {
     return new Error(`S3 ${action} failed at ${this.endpoint}: ${name ? `${name}: ` : ''}${(err as Error).message}`);
   }
 
+  async spoolPath(kind: string): Promise<string> {
+    return path.join(os.tmpdir(), `courier-s3-${randomUUID()}.${kind}`);
+  }
+
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
     // S3 needs the length and checksum before the body: spool to a temp file, then upload that.
-    const spool = path.join(os.tmpdir(), `courier-s3-${randomUUID()}`);
+    const spool = await this.spoolPath('put');
     try {
       await pipeline(body, (await fs.open(spool, 'w')).createWriteStream());
       return await this.putFile(key, spool, options);
@@ -195,6 +200,10 @@ export class S3Store implements ObjectStore, MultipartStore {
       if ((err as Error).name === 'NoSuchKey' || (err as Error).name === 'NotFound') throw new ObjectNotFoundError(key, this.description);
       throw this.translate(err, `read ${objectKey}`);
     }
+  }
+
+  async getInto(key: string, range: { start: number; length: number }, into: Buffer, options: Pick<GetOptions, 'signal'> = {}): Promise<number> {
+    return readInto(await this.get(key, { ...options, range }), into.subarray(0, range.length));
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {

@@ -37,8 +37,12 @@ export interface ObjectStore {
   put(key: string, body: Readable, options?: PutOptions): Promise<ObjectInfo>;
   /** Stores a local file as the object; the file is left in place for the caller to remove once it has verified the upload. */
   putFile(key: string, file: string, options?: PutOptions): Promise<ObjectInfo>;
+  /** A new path for a file to be given to putFile, where putFile can take it without copying; the caller removes it after. */
+  spoolPath(kind: string): Promise<string>;
   head(key: string): Promise<ObjectInfo | undefined>;
   get(key: string, options?: GetOptions): Promise<Readable>;
+  /** The bytes of `range` read into `into` (the caller's buffer, reused); fewer than asked when the object ends first. */
+  getInto(key: string, range: { start: number; length: number }, into: Buffer, options?: Pick<GetOptions, 'signal'>): Promise<number>;
   list(prefix: string): Promise<ObjectInfo[]>;
   delete(key: string): Promise<void>;
 }
@@ -128,4 +132,11 @@ export interface MultipartStore {
 
 export function supportsMultipart(store: ObjectStore): store is ObjectStore & MultipartStore {
   return typeof (store as Partial<MultipartStore>).startMultipart === 'function';
+}
+
+/** Copies a ranged read's body into `into`, a buffer the caller reuses; the body is read to its end (an HTTP body cut short logs errors). */
+export async function readInto(body: Readable, into: Buffer): Promise<number> {
+  let at = 0;
+  for await (const part of body) at += (part as Buffer).copy(into, at);
+  return at;
 }

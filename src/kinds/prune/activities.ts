@@ -78,7 +78,7 @@ export async function planPrune(deps: ActivityDeps, input: { jobId: string; repa
     }
     await writer.finish();
   } catch (err) {
-    writer.abandon(err as Error);
+    writer.abandon();
     throw err;
   }
   // A pack with no table: a backup died between storing it and its table, or is between the two right now.

@@ -59,7 +59,7 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
   const { handle } = await openSource(deps, source);
   const threads = deps.chunkThreads;
   const { recipe } = repo;
-  const writer = new PackWriter(repo, index, signal);
+  const writer = new PackWriter(repo, index, signal, threads.pool);
   const list: ChunkList['chunks'] = [];
   // Cutting is sequential (each window starts where the last chunk ended); sealing a window overlaps cutting the next.
   let position = offset;
@@ -99,7 +99,7 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
     bytesVerified.inc(stats.bytesNew);
     return { index: ref.index, offset, size: end - offset, list: listId, chunks: list.length, ...stats };
   } catch (err) {
-    writer.abandon(err as Error);
+    writer.abandon();
     throw err;
   } finally {
     // A thread may still read through the descriptor: it closes once the thread has answered.

@@ -1,0 +1,89 @@
+/**
+ * Large buffers that travel to the chunk threads and back, reused instead of
+ * dropped. A buffer moved between threads becomes garbage in the thread that
+ * drops it, and V8 collects such external memory only after tens of MiB
+ * piled up in each isolate: with three isolates moving 2 MiB windows, that
+ * garbage alone was most of a worker's peak memory.
+ */
+export class BufferPool {
+  private readonly free: ArrayBuffer[] = [];
+  private freeBytes = 0;
+  /** Blocks allocated so far: flat while buffers go round, growing only with the work in flight. */
+  made = 0;
+  /** The buffers this pool made: only these own their memory outright, so only these may move to a thread. */
+  private readonly ours = new WeakSet<ArrayBuffer>();
+
+  private lastTaken = 0;
+  private trimming: NodeJS.Timeout | undefined;
+
+  /**
+   * keep: at most this many bytes wait in the pool; beyond it, returned buffers are left to the collector.
+   * idleMs: a pool nobody took from for this long lets its blocks go, so a worker between jobs holds none.
+   */
+  constructor(
+    private readonly keep = 64 * 1024 * 1024,
+    private readonly idleMs = 10_000,
+  ) {}
+
+  /** A buffer of exactly `size` bytes over a pooled block of at least `size`. */
+  take(size: number): Buffer {
+    this.lastTaken = Date.now();
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const capacity = this.free[i]!.byteLength;
+      if (capacity >= size && (best < 0 || capacity < this.free[best]!.byteLength)) best = i;
+    }
+    if (best >= 0) {
+      const [block] = this.free.splice(best, 1);
+      this.freeBytes -= block!.byteLength;
+      return Buffer.from(block!, 0, size);
+    }
+    // Whole MiB, so a block serves the next request of about the same size.
+    const block = Buffer.allocUnsafeSlow(Math.ceil(size / BLOCK) * BLOCK).buffer as ArrayBuffer;
+    this.ours.add(block);
+    this.made++;
+    return Buffer.from(block, 0, size);
+  }
+
+  /** Gives back the block under `bytes` (a view of it will do); its contents are not to be read after. */
+  give(bytes: Uint8Array | ArrayBuffer): void {
+    const block = bytes instanceof ArrayBuffer ? bytes : (bytes.buffer as ArrayBuffer);
+    if (!this.ours.has(block) || block.byteLength === 0 || this.free.includes(block)) return;
+    if (this.freeBytes + block.byteLength > this.keep) return;
+    this.free.push(block);
+    this.freeBytes += block.byteLength;
+    this.trimWhenIdle();
+  }
+
+  private trimWhenIdle(): void {
+    if (this.trimming) return;
+    this.trimming = setTimeout(() => {
+      this.trimming = undefined;
+      if (Date.now() - this.lastTaken < this.idleMs) return this.trimWhenIdle();
+      this.free.length = 0;
+      this.freeBytes = 0;
+    }, this.idleMs);
+    this.trimming.unref();
+  }
+
+  /** A pooled block may move to a thread; any other memory (a view of Node's shared slab, say) is copied into one first. */
+  movable(bytes: Buffer): Buffer {
+    if (this.ours.has(bytes.buffer as ArrayBuffer)) return bytes;
+    const copy = this.take(bytes.length);
+    bytes.copy(copy);
+    return copy;
+  }
+
+  /** Marks a block that came back from a thread as the pool's again (a transfer makes a new ArrayBuffer object). */
+  adopt(bytes: Uint8Array): Buffer {
+    const block = bytes.buffer as ArrayBuffer;
+    this.ours.add(block);
+    return Buffer.from(block, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get pooledBytes(): number {
+    return this.freeBytes;
+  }
+}
+
+const BLOCK = 1024 * 1024;
