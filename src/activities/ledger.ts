@@ -1,5 +1,5 @@
 import { log } from '@temporalio/activity';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import type { StatusEntry } from '../jobs/status';
 import type { ActivityDeps } from './deps';
 import { permanent } from './failures';
@@ -48,10 +48,16 @@ export interface Ledger {
 }
 
 export function openLedger(url: string): Ledger {
-  const pool = new Pool({ connectionString: url, max: 4 });
-  pool.on('error', (err) => log.warn('ledger connection error', { error: err.message }));
+  // pg loads with the first row: a worker that never writes one does not carry it.
+  let opened: Promise<Pool> | undefined;
+  const open = () =>
+    (opened ??= import('pg').then(({ Pool }) => {
+      const pool = new Pool({ connectionString: url, max: 4 });
+      pool.on('error', (err) => log.warn('ledger connection error', { error: err.message }));
+      return pool;
+    }));
   let ready: Promise<unknown> | undefined;
-  const created = () => {
+  const created = (pool: Pool) => {
     // A failed creation is tried again by the next row rather than remembered.
     ready ??= pool
       .query(CREATE)
@@ -64,14 +70,17 @@ export function openLedger(url: string): Ledger {
   };
   return {
     async append(row) {
-      await created();
+      const pool = await open();
+      await created(pool);
       await pool.query(
         `INSERT INTO courier_status_log (job_id, seq, run_id, kind, project, status, note, at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_id, run_id, seq) DO NOTHING`,
         [row.jobId, row.seq, row.runId, row.kind, row.project ?? null, row.status, row.note ?? null, row.at],
       );
     },
-    close: () => pool.end(),
+    close: async () => {
+      if (opened) await (await opened).end();
+    },
   };
 }
 

@@ -1,9 +1,8 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import pg from 'pg';
-import mysql from 'mysql2/promise';
-import { Database } from 'node-sqlite3-wasm';
+import type pg from 'pg';
+import type mysql from 'mysql2/promise';
 import type { Column, Location, Pipeline } from './pipelines';
 import type { EtlRecord } from './records';
 
@@ -106,7 +105,9 @@ async function createMariadbTable(connection: mysql.Connection, pipeline: Pipeli
 }
 
 async function loadPostgres(url: string, pipeline: Pipeline, records: EtlRecord[]): Promise<LoadOutcome> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  // Each driver loads on first use: a worker that loads nothing, or only into one kind of database, does not carry the others.
+  const { Client } = await import('pg');
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     await createPostgresTable(client, pipeline);
@@ -129,7 +130,8 @@ async function loadPostgres(url: string, pipeline: Pipeline, records: EtlRecord[
 
 async function loadMariadb(url: string, pipeline: Pipeline, records: EtlRecord[]): Promise<LoadOutcome> {
   // Without FOUND_ROWS, affectedRows counts a skipped duplicate as 0 rather than as a matched row.
-  const connection = await mysql.createConnection({ uri: url.replace(/^mariadb:/, 'mysql:'), connectTimeout: 10_000, flags: ['-FOUND_ROWS'] });
+  const { createConnection } = await import('mysql2/promise');
+  const connection = await createConnection({ uri: url.replace(/^mariadb:/, 'mysql:'), connectTimeout: 10_000, flags: ['-FOUND_ROWS'] });
   try {
     await createMariadbTable(connection, pipeline);
     await connection.beginTransaction();
@@ -159,7 +161,10 @@ async function loadMariadb(url: string, pipeline: Pipeline, records: EtlRecord[]
  * synchronous, so table creation and a whole transaction run without another
  * load interleaving; it has no cross-process locking, so one worker owns a file.
  */
-function loadSqlite(file: string, pipeline: Pipeline, records: EtlRecord[]): LoadOutcome {
+async function loadSqlite(file: string, pipeline: Pipeline, records: EtlRecord[]): Promise<LoadOutcome> {
+  const sqlite = await import('node-sqlite3-wasm');
+  // Node's import() finds this CommonJS module's exports under `default` only (its names are not statically visible).
+  const { Database } = 'Database' in sqlite ? sqlite : (sqlite as unknown as { default: typeof sqlite }).default;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
   try {
