@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -34,13 +34,24 @@ export function run(command: string, args: string[], env: NodeJS.ProcessEnv): Pr
   });
 }
 
-/** A courier worker in its own process, as users run it. */
-export function spawnWorker(env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'courier'), 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+/**
+ * A courier worker in its own process, as users run it: from the checkout
+ * through tsx, or `compiled` from `dist` as images run it (see buildDist).
+ */
+export function spawnWorker(env: NodeJS.ProcessEnv, options: { args?: string[]; compiled?: boolean } = {}): ChildProcess {
+  const cli = options.compiled ? path.join(ROOT, 'dist', 'cli.js') : path.join(ROOT, 'bin', 'courier');
+  const child = spawn(process.execPath, [cli, 'worker', ...(options.args ?? [])], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   child.on('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') console.error(`the benchmark's worker exited (${code ?? signal})`);
   });
   return child;
+}
+
+/** `npm run build`: the compiled worker and its prebuilt workflow bundle, as the image carries them. */
+export function buildDist(): { workflowBundle: string } {
+  const built = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`npm run build failed: ${built.stderr || built.stdout}`);
+  return { workflowBundle: path.join(ROOT, 'dist', 'workflow-bundle.js') };
 }
 
 export async function stopWorker(worker: ChildProcess): Promise<void> {

@@ -2,9 +2,14 @@
  * Snapshots against restic (Debian's package) on the same files and disk, both
  * encrypted and compressing: the first backup of a file, a second after 1 %
  * was inserted at 100 places (time and bytes written to the store), the
- * restore of it, the store size for a generated CSV, and the worker's peak
+ * restore of it, the store size for a generated CSV, and the workers' peak
  * memory at BENCH_SIZE and at BENCH_BIG (default 10GiB; 0 skips it).
+ *
+ * courier runs as many hosts run it, compiled: a control worker (workflows and
+ * bookkeeping) and a host-only worker that does the byte work of every job
+ * (the messages name its host), each in its own process and measured apart.
  */
+const DATA_HOST = 'bench-data';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +19,8 @@ import { temporal } from '@temporalio/proto';
 import { submit, waitForJob } from '../../src/client';
 import { loadConfig, type Config } from '../../src/config';
 import { sha256File } from '../../test/helpers/files';
-import { peakRssMiB, run, secondsSince, spawnWorker, stopWorker } from './processes';
+import { hostQueue } from '../../src/jobs/keys';
+import { buildDist, peakRssMiB, run, secondsSince, spawnWorker, stopWorker } from './processes';
 
 const MiB = 1024 * 1024;
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -82,12 +88,15 @@ function courierTools(client: Client, config: Config): Tools {
     async backup(name, file) {
       const started = process.hrtime.bigint();
       // A new id per run: the same name and source again is otherwise the same (finished) job.
-      await waitForJob(client, (await submit(client, config, { kind: 'backup', name, source: file, id: `${name}-${Date.now()}` })).jobId);
+      await waitForJob(
+        client,
+        (await submit(client, config, { kind: 'backup', name, source: file, id: `${name}-${Date.now()}`, host: DATA_HOST })).jobId,
+      );
       return secondsSince(started);
     },
     async restore(name, dest) {
       const started = process.hrtime.bigint();
-      await waitForJob(client, (await submit(client, config, { kind: 'restore', name, dest })).jobId);
+      await waitForJob(client, (await submit(client, config, { kind: 'restore', name, dest, host: DATA_HOST })).jobId);
       return secondsSince(started);
     },
     storeBytes: () => bytesUnder(path.join(config.storeDir, 'objects', 'repo')),
@@ -118,17 +127,17 @@ function restoredBy(target: string): string {
   return path.join(files[0]!.parentPath, files[0]!.name);
 }
 
-/** The worker's resident memory once it polls its queue, before any job: the floor the peak is read against. */
-async function rssOncePolling(client: Client, config: Config, pid: number): Promise<number> {
+/** A worker's resident memory once it polls its queue, before any job: the floor the peak is read against. */
+async function rssOncePolling(client: Client, config: Config, taskQueue: string, pid: number): Promise<number> {
   const deadline = Date.now() + 120_000;
   for (;;) {
     const described = await client.workflowService.describeTaskQueue({
       namespace: config.temporal.namespace,
-      taskQueue: { name: config.taskQueue },
+      taskQueue: { name: taskQueue },
       taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
     });
     if ((described.pollers ?? []).length > 0) break;
-    if (Date.now() > deadline) throw new Error(`the benchmark's worker did not poll ${config.taskQueue} within 2 minutes`);
+    if (Date.now() > deadline) throw new Error(`the benchmark's worker did not poll ${taskQueue} within 2 minutes`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -158,16 +167,15 @@ export async function benchSnapshots(options: { work: string; env: NodeJS.Proces
   };
   const init = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'courier'), 'store', 'init'], { env, encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`courier store init failed: ${init.stderr}`);
-  // The worker starts from a prebuilt workflow bundle, as images and hosts run it: webpack at start would set the peak by itself.
-  const bundle = path.join(work, 'workflow-bundle.js');
-  const bundled = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'bundle-workflows.ts'), bundle], { encoding: 'utf8' });
-  if (bundled.status !== 0) throw new Error(`bundling the workflows failed: ${bundled.stderr}`);
-  env.COURIER_WORKFLOW_BUNDLE = bundle;
+  // Compiled, with the prebuilt workflow bundle, as images and hosts run it: webpack at start would set the peak by itself.
+  env.COURIER_WORKFLOW_BUNDLE = buildDist().workflowBundle;
   const config = loadConfig(env);
   const { connectClient } = await import('../../src/client');
   const client = await connectClient(config);
-  const worker = spawnWorker(env);
-  const restRss = await rssOncePolling(client, config, worker.pid!);
+  const control = spawnWorker(env, { compiled: true, args: ['--host', 'bench-control'] });
+  const worker = spawnWorker(env, { compiled: true, args: ['--host-only', '--host', DATA_HOST] });
+  const controlRest = await rssOncePolling(client, config, config.taskQueue, control.pid!);
+  const restRss = await rssOncePolling(client, config, hostQueue(DATA_HOST), worker.pid!);
   const restic = resticTools(work);
   await run('restic', ['init'], restic.env);
   const courier = courierTools(client, config);
@@ -258,8 +266,9 @@ export async function benchSnapshots(options: { work: string; env: NodeJS.Proces
       fs.rmSync(dest);
     }
     say(
-      `worker RSS: ${restRss.toFixed(0)} MiB at rest; peak ${rssAtSize?.toFixed(0)} MiB after ${MiBs(options.size)}${rssBig ? `, ${rssBig.toFixed(0)} MiB after ${MiBs(options.bigSize)}` : ''}`,
+      `host worker RSS (the byte work): ${restRss.toFixed(0)} MiB at rest; peak ${rssAtSize?.toFixed(0)} MiB after ${MiBs(options.size)}${rssBig ? `, ${rssBig.toFixed(0)} MiB after ${MiBs(options.bigSize)}` : ''}`,
     );
+    say(`control worker RSS (workflows): ${controlRest.toFixed(0)} MiB at rest; peak ${peakRssMiB(control.pid)?.toFixed(0)} MiB`);
     const r = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
     const ratios =
       `ratio snap_backup=${r(results['first backup']!.courier, results['first backup']!.restic)} ` +
@@ -269,7 +278,7 @@ export async function benchSnapshots(options: { work: string; env: NodeJS.Proces
       `snap_csv_store=${r(bytes.csv!.courier, bytes.csv!.restic)}`;
     return { ratios };
   } finally {
-    await stopWorker(worker);
+    await Promise.all([stopWorker(worker), stopWorker(control)]);
     await client.connection.close();
   }
 }
