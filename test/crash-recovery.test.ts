@@ -72,4 +72,45 @@ describe('a worker killed with SIGKILL', () => {
     assert.equal(await sha256File(old), await sha256File(base), 'the earlier snapshot is untouched');
     await stack.stopWorker();
   });
+
+  it('in the middle of a restore: a second worker finishes it and, not having seen every segment land, reads the whole file again to check it', async () => {
+    const source = await randomFile(dir, 'restore-killed', 60 * MiB + 7);
+    await stack.startWorker();
+    await waitForJob(
+      stack.client,
+      (await submit(stack.client, { ...stack.config, partSize: 2 * MiB }, { kind: 'backup', name: 'restore-killed', source })).jobId,
+    );
+    await stack.stopWorker();
+
+    const first = spawnWorker(stack.env);
+    const dest = path.join(dir, 'restore-killed.restored');
+    // One segment at a time, so the kill lands between segments written by the first worker and those left to the second.
+    const { jobId } = await submit(stack.client, { ...stack.config, concurrency: 1 }, { kind: 'restore', name: 'restore-killed', dest });
+    const atKill = await waitUntil('segments restored', async () => {
+      const p = await queryProgress(stack.client, jobId, 1000);
+      return p?.kind === 'restore' && p.partsDone >= 4 ? p : undefined;
+    });
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    assert.ok(atKill.partsDone < atKill.partsTotal, 'the worker died before the restore finished');
+
+    const second = spawnWorker({ ...stack.env, COURIER_LOG_LEVEL: 'info' });
+    let log = '';
+    second.stdout!.on('data', (d: Buffer) => (log += d));
+    try {
+      await waitForJob(stack.client, jobId);
+      assert.equal(await sha256File(dest), await sha256File(source), 'restore is identical');
+      const checks = log.split('\n').filter((line) => line.includes('whole file hashed'));
+      assert.equal(checks.length, 1, log.slice(-2000));
+      assert.match(checks[0]!, /"asWritten":false/, 'segments the first worker wrote were hashed by nobody alive: the file is read again');
+      const again = path.join(dir, 'restore-killed.again');
+      await waitForJob(stack.client, (await submit(stack.client, stack.config, { kind: 'restore', name: 'restore-killed', dest: again })).jobId);
+      assert.equal(await sha256File(again), await sha256File(source));
+      const last = log.split('\n').filter((line) => line.includes('whole file hashed'))[1];
+      assert.match(last ?? '', /"asWritten":true/, 'a restore this worker wrote whole was hashed as it landed');
+    } finally {
+      second.kill('SIGTERM');
+      await new Promise((resolve) => second.once('exit', resolve));
+    }
+  });
 });

@@ -8,6 +8,7 @@ import { messageKinds, type AnyMessageKind } from '../kinds/registry';
 import { openStore, type ObjectStore } from '../stores';
 import { openLedger, type Ledger } from './ledger';
 import { ChunkThreads } from '../repository/chunk-threads';
+import { TrailingHashes } from '../hashing/trailing-hash';
 import { PackIndex } from '../repository/pack-index';
 import { repositoryOpener } from '../repository/open';
 import type { Repository } from '../repository/repository';
@@ -30,6 +31,8 @@ export interface ActivityDeps {
   packIndex: PackIndex;
   /** Threads that cut, seal and open chunks beside the event loop. */
   chunkThreads: ChunkThreads;
+  /** Whole-file hashes of restores, computed as their segments land. */
+  trailingHashes: TrailingHashes;
   snapshots: SnapshotCache;
   /** COURIER_ETL_CONFIG, re-read when it changes. */
   pipelines: PipelineFile;
@@ -58,12 +61,14 @@ export function createDeps(config: Config, given: Partial<ActivityDeps> = {}): O
     repository,
     packIndex: given.packIndex ?? new PackIndex(),
     chunkThreads: given.chunkThreads ?? new ChunkThreads(),
+    trailingHashes: given.trailingHashes ?? new TrailingHashes(),
     snapshots: given.snapshots ?? createSnapshotCache(repository),
     pipelines: given.pipelines ?? openPipelineFile(config.etl.configFile),
     handlers: given.handlers ?? builtInHandlers(),
     async close() {
       transport?.close();
       if (!given.chunkThreads) await this.chunkThreads.close();
+      if (!given.trailingHashes) this.trailingHashes.close();
       if (!('ledger' in given)) await ledger?.close().catch(() => undefined);
     },
   };

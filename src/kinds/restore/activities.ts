@@ -83,6 +83,7 @@ export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPat
   if (input.snapshot && !snapshot) throw permanent('NotFound', `backup "${input.backup}" has no snapshot ${input.snapshot}`);
   if (snapshot?.layout === 'chunks') {
     const size = await restoreSegment(deps, snapshot, input.index, input.tempPath, signal, throttledHeartbeat<number>(1000));
+    deps.trailingHashes.written(input.tempPath, snapshot.segments[input.index]!.offset, size);
     bytesVerified.inc(size);
     return size;
   }
@@ -129,6 +130,7 @@ export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPat
         `expected ${part.size} bytes with sha256 ${part.sha256}, read ${written} bytes${written === part.size ? ` with sha256 ${actual}` : ' or more'}`,
     );
   }
+  deps.trailingHashes.written(input.tempPath, part.offset, part.size);
   bytesVerified.inc(part.size);
   return part.size;
 }
@@ -146,12 +148,16 @@ export async function finishRestore(deps: ActivityDeps, given: { tempPath: strin
   const file = exists ? input.tempPath : input.dest;
   const heartbeat = throttledHeartbeat<number>(1000);
   const handle = await fs.open(file, 'r');
+  // Hashed as the segments landed, when this process wrote them all; otherwise read again now.
+  const wholeFile = async () => {
+    const trailed = exists ? await deps.trailingHashes.digest(file, input.size) : undefined;
+    log.info('whole file hashed', { file, asWritten: Boolean(trailed) });
+    if (trailed) return { size: (await handle.stat()).size, digests: { sha256: trailed } };
+    return hashFile({ file, algorithms: ['sha256'] }, { dedicated: true, signal: Context.current().cancellationSignal, onProgress: heartbeat });
+  };
   try {
     // The flush to disk and the whole-file hash run at the same time.
-    const [, whole] = await Promise.all([
-      handle.sync(),
-      hashFile({ file, algorithms: ['sha256'] }, { dedicated: true, signal: Context.current().cancellationSignal, onProgress: heartbeat }),
-    ]);
+    const [, whole] = await Promise.all([handle.sync(), wholeFile()]);
     if (whole.size !== input.size || whole.digests.sha256 !== input.sha256) {
       if (exists) await fs.rm(input.tempPath, { force: true });
       throw permanent(
@@ -169,7 +175,8 @@ export async function finishRestore(deps: ActivityDeps, given: { tempPath: strin
   log.info('restore complete', { dest: input.dest, bytes: input.size });
 }
 
-export async function discardRestore(_deps: ActivityDeps, input: { tempPath: string }): Promise<void> {
+export async function discardRestore(deps: ActivityDeps, input: { tempPath: string }): Promise<void> {
+  deps.trailingHashes.forget(input.tempPath);
   await fs.rm(input.tempPath, { force: true });
 }
 

@@ -1,0 +1,124 @@
+import { Worker } from 'node:worker_threads';
+
+/**
+ * The sha256 of a file whose parts are written out of order (a restore's
+ * segments), computed while it is written: each time the written prefix
+ * grows, a thread reads the new bytes back from the file and hashes them, so
+ * checking the whole file at the end no longer costs a second pass over it.
+ * What is hashed is what landed in the file, as with a pass at the end.
+ *
+ * It only knows the parts written by this process: after a restart, or when
+ * a part was written twice, `digest` says it cannot tell and the caller
+ * hashes the whole file as before.
+ */
+export class TrailingHashes {
+  private readonly trails = new Map<string, Trail>();
+
+  /** A trail nobody wrote to for this long is dropped (its restore moved elsewhere or was abandoned). */
+  constructor(private readonly idleMs = 15 * 60_000) {}
+
+  /** Bytes [offset, offset + size) of `file` are written and will not change. */
+  written(file: string, offset: number, size: number): void {
+    let trail = this.trails.get(file);
+    if (!trail) this.trails.set(file, (trail = new Trail(file)));
+    trail.written(offset, size);
+    this.dropIdle();
+  }
+
+  /** The sha256 of the first `size` bytes of `file`, or undefined when this process did not see every part of it written. */
+  async digest(file: string, size: number): Promise<string | undefined> {
+    const trail = this.trails.get(file);
+    if (!trail) return undefined;
+    try {
+      return await trail.digest(size);
+    } finally {
+      this.forget(file);
+    }
+  }
+
+  forget(file: string): void {
+    this.trails.get(file)?.close();
+    this.trails.delete(file);
+  }
+
+  close(): void {
+    for (const file of [...this.trails.keys()]) this.forget(file);
+  }
+
+  private dropIdle(): void {
+    const now = Date.now();
+    for (const [file, trail] of this.trails) if (now - trail.lastWrite > this.idleMs) this.forget(file);
+  }
+}
+
+// Plain JavaScript, evaluated in the thread: a worker thread does not inherit the TypeScript loader.
+const THREAD_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const fs = require('node:fs');
+const hash = createHash('sha256');
+const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
+let fd;
+let failed;
+parentPort.on('message', (request) => {
+  if (request.digest) return parentPort.postMessage(failed ? { error: failed } : { sha256: hash.digest('hex') });
+  if (failed) return;
+  try {
+    fd ??= fs.openSync(workerData.file, 'r');
+    for (let at = 0; at < request.length; ) {
+      const read = fs.readSync(fd, buffer, 0, Math.min(buffer.length, request.length - at), request.start + at);
+      if (read === 0) throw new Error('the file ended at byte ' + (request.start + at));
+      hash.update(buffer.subarray(0, read));
+      at += read;
+    }
+  } catch (err) {
+    failed = err.message;
+  }
+});
+`;
+
+class Trail {
+  /** Parts written but not hashed yet, by offset: hashed once everything before them is. */
+  private readonly waiting = new Map<number, number>();
+  private readonly seen = new Set<number>();
+  private hashedTo = 0;
+  /** A part written twice may differ from what was hashed: the trail can no longer vouch for the file. */
+  private spoiled = false;
+  private readonly thread: Worker;
+  lastWrite = Date.now();
+
+  constructor(file: string) {
+    this.thread = new Worker(THREAD_SOURCE, { eval: true, workerData: { file } });
+    this.thread.unref();
+    this.thread.on('error', () => (this.spoiled = true));
+  }
+
+  written(offset: number, size: number): void {
+    this.lastWrite = Date.now();
+    if (this.seen.has(offset) || offset < this.hashedTo) this.spoiled = true;
+    this.seen.add(offset);
+    if (this.spoiled) return;
+    this.waiting.set(offset, size);
+    for (let next = this.waiting.get(this.hashedTo); next !== undefined; next = this.waiting.get(this.hashedTo)) {
+      this.waiting.delete(this.hashedTo);
+      this.thread.postMessage({ start: this.hashedTo, length: next });
+      this.hashedTo += next;
+    }
+  }
+
+  async digest(size: number): Promise<string | undefined> {
+    if (this.spoiled || this.hashedTo !== size || this.waiting.size > 0) return undefined;
+    // Messages are handled in order: the reply comes once every part posted before it is hashed.
+    this.thread.ref();
+    const reply = await new Promise<{ sha256?: string; error?: string }>((resolve) => {
+      this.thread.once('message', resolve);
+      this.thread.once('exit', () => resolve({ error: 'the hashing thread exited' }));
+      this.thread.postMessage({ digest: true });
+    });
+    return reply.sha256;
+  }
+
+  close(): void {
+    void this.thread.terminate();
+  }
+}
