@@ -129,7 +129,12 @@ export class PackWriter {
     const pack = this.filling;
     if (!pack) return;
     this.filling = undefined;
-    await (await pack.handle).close();
+    try {
+      await (await pack.handle).close();
+    } catch (err) {
+      await PackWriter.drop(pack);
+      throw err;
+    }
     await this.committing;
     this.committing = this.commit(pack);
     this.committing.catch(() => undefined);
