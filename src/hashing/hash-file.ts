@@ -10,6 +10,10 @@ export interface HashRequest {
   /** Bytes to hash from start (default: to the end of the file). */
   length?: number;
   algorithms: HashAlgorithm[];
+  /** Feeds the thread's running hash instead of a new one, and leaves it open (see runningHash). */
+  keep?: boolean;
+  /** Ends the running hash: its digests, over everything kept so far. */
+  digest?: boolean;
 }
 
 export interface HashResult {
@@ -32,11 +36,20 @@ const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
 const PROGRESS_EVERY = 16 * 1024 * 1024;
-parentPort.on('message', ({ file, start = 0, length, algorithms }) => {
+// A running hash (see runningHash) goes on across requests until one asks for its digest.
+let running;
+let runningSize = 0;
+const digestsOf = (algorithms, hashes) => Object.fromEntries(algorithms.map((algorithm, i) => [algorithm, hashes[i].digest('hex')]));
+parentPort.on('message', ({ file, start = 0, length, algorithms, keep, digest }) => {
+  if (digest) {
+    const hashes = running ?? algorithms.map((algorithm) => createHash(algorithm));
+    running = undefined;
+    return parentPort.postMessage({ result: { size: runningSize, digests: digestsOf(algorithms, hashes) } });
+  }
   let fd;
   try {
     fd = fs.openSync(file, 'r');
-    const hashes = algorithms.map((algorithm) => createHash(algorithm));
+    const hashes = keep ? (running ??= algorithms.map((algorithm) => createHash(algorithm))) : algorithms.map((algorithm) => createHash(algorithm));
     let size = 0;
     let reported = 0;
     for (;;) {
@@ -52,9 +65,8 @@ parentPort.on('message', ({ file, start = 0, length, algorithms }) => {
         parentPort.postMessage({ progress: size });
       }
     }
-    const digests = {};
-    algorithms.forEach((algorithm, i) => (digests[algorithm] = hashes[i].digest('hex')));
-    parentPort.postMessage({ result: { size, digests } });
+    if (keep) runningSize += size;
+    parentPort.postMessage({ result: { size, digests: keep ? {} : digestsOf(algorithms, hashes) } });
   } catch (err) {
     parentPort.postMessage({ error: { message: err.message, code: err.code } });
   } finally {
@@ -160,4 +172,39 @@ export function hashFile(request: HashRequest, options: HashOptions = {}): Promi
     const thread = newThread();
     void runOn(thread, job).then(() => thread.terminate());
   });
+}
+
+/** A hash fed byte ranges of a file one after another, on a thread of its own; each range is read from the file as it is now. */
+export interface RunningHash {
+  /** Hashes [start, start + length) next; rejects if the file holds fewer bytes there. */
+  append(start: number, length: number): Promise<void>;
+  /** The sha256 of everything appended, once every append before it is done. */
+  digest(): Promise<string>;
+  close(): void;
+}
+
+export function runningHash(file: string): RunningHash {
+  const thread = newThread();
+  // runOn handles one request at a time on a thread: each waits for the one before it.
+  let last: Promise<unknown> = Promise.resolve();
+  const request = (req: HashRequest) => {
+    const done = last.then(
+      () =>
+        new Promise<HashResult>((resolve, reject) => {
+          void runOn(thread, { request: req, options: {}, resolve, reject });
+        }),
+    );
+    last = done.catch(() => undefined);
+    return done;
+  };
+  return {
+    async append(start, length) {
+      const { size } = await request({ file, start, length, algorithms: ['sha256'], keep: true });
+      if (size !== length) throw new Error(`hashing ${file}: the file ended at byte ${start + size}, before ${start + length}`);
+    },
+    async digest() {
+      return (await request({ file, algorithms: ['sha256'], digest: true })).digests.sha256!;
+    },
+    close: () => void thread.terminate(),
+  };
 }

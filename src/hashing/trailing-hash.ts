@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { runningHash, type RunningHash } from './hash-file';
 
 /**
  * The sha256 of a file whose parts are written out of order (a restore's
@@ -51,46 +51,18 @@ export class TrailingHashes {
   }
 }
 
-// Plain JavaScript, evaluated in the thread: a worker thread does not inherit the TypeScript loader.
-const THREAD_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const fs = require('node:fs');
-const hash = createHash('sha256');
-const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
-let fd;
-let failed;
-parentPort.on('message', (request) => {
-  if (request.digest) return parentPort.postMessage(failed ? { error: failed } : { sha256: hash.digest('hex') });
-  if (failed) return;
-  try {
-    fd ??= fs.openSync(workerData.file, 'r');
-    for (let at = 0; at < request.length; ) {
-      const read = fs.readSync(fd, buffer, 0, Math.min(buffer.length, request.length - at), request.start + at);
-      if (read === 0) throw new Error('the file ended at byte ' + (request.start + at));
-      hash.update(buffer.subarray(0, read));
-      at += read;
-    }
-  } catch (err) {
-    failed = err.message;
-  }
-});
-`;
-
 class Trail {
   /** Parts written but not hashed yet, by offset: hashed once everything before them is. */
   private readonly waiting = new Map<number, number>();
   private readonly seen = new Set<number>();
   private hashedTo = 0;
-  /** A part written twice may differ from what was hashed: the trail can no longer vouch for the file. */
+  /** A part written twice may differ from what was hashed, and a part that could not be read back leaves a gap: the trail can no longer vouch for the file. */
   private spoiled = false;
-  private readonly thread: Worker;
+  private readonly hash: RunningHash;
   lastWrite = Date.now();
 
   constructor(file: string) {
-    this.thread = new Worker(THREAD_SOURCE, { eval: true, workerData: { file } });
-    this.thread.unref();
-    this.thread.on('error', () => (this.spoiled = true));
+    this.hash = runningHash(file);
   }
 
   written(offset: number, size: number): void {
@@ -101,24 +73,19 @@ class Trail {
     this.waiting.set(offset, size);
     for (let next = this.waiting.get(this.hashedTo); next !== undefined; next = this.waiting.get(this.hashedTo)) {
       this.waiting.delete(this.hashedTo);
-      this.thread.postMessage({ start: this.hashedTo, length: next });
+      this.hash.append(this.hashedTo, next).catch(() => (this.spoiled = true));
       this.hashedTo += next;
     }
   }
 
   async digest(size: number): Promise<string | undefined> {
     if (this.spoiled || this.hashedTo !== size || this.waiting.size > 0) return undefined;
-    // Messages are handled in order: the reply comes once every part posted before it is hashed.
-    this.thread.ref();
-    const reply = await new Promise<{ sha256?: string; error?: string }>((resolve) => {
-      this.thread.once('message', resolve);
-      this.thread.once('exit', () => resolve({ error: 'the hashing thread exited' }));
-      this.thread.postMessage({ digest: true });
-    });
-    return reply.sha256;
+    // The digest comes once every part appended before it is hashed.
+    const sha256 = await this.hash.digest().catch(() => undefined);
+    return this.spoiled ? undefined : sha256;
   }
 
   close(): void {
-    void this.thread.terminate();
+    this.hash.close();
   }
 }

@@ -157,7 +157,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   }
   app.post<{ Params: { id: string } }>('/v1/jobs/:id/retry', async (request, reply) => {
     try {
-      const submission = await retryJob(client, config, request.params.id);
+      const submission = await retryJob(client, config, request.params.id, store());
       return await getJob(client, submission.jobId);
     } catch (err) {
       return sendFailure(reply, err);

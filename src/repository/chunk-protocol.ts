@@ -47,7 +47,9 @@ export interface SealReply {
   compressed: boolean[];
 }
 
+export type OpenOutcome = { written: true } | { damaged: { item: number; reason: string } };
+
 /** `bytes`: the sealed bytes opened, handed back for reuse. */
-export type OpenReply = ({ written: true } | { damaged: { item: number; reason: string } }) & { bytes: Uint8Array };
+export type OpenReply = OpenOutcome & { bytes: Uint8Array };
 
 export type ThreadReply = { seq: number } & (CutReply | SealReply | OpenReply | { error: { message: string; code?: string } });

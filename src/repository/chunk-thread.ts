@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { toolsFrom, type RepositoryRecipe, type RepositoryTools } from './recipe';
 import { DamagedObject } from './seal';
-import { windowLength, type CutReply, type OpenReply, type SealReply, type ThreadReply, type ThreadRequest } from './chunk-protocol';
+import { windowLength, type CutReply, type OpenOutcome, type SealReply, type ThreadReply, type ThreadRequest } from './chunk-protocol';
 
 const tools = new Map<string, RepositoryTools>();
 const toolsOf = (recipe: RepositoryRecipe) => {
@@ -105,17 +105,7 @@ function open(
   fd: number,
   bytes: Buffer,
   items: [at: number, length: number, id: string, raw: number, position: number][],
-): OpenReply {
-  const outcome = openAll(recipe, fd, bytes, items);
-  return { ...outcome, bytes };
-}
-
-function openAll(
-  recipe: RepositoryRecipe,
-  fd: number,
-  bytes: Buffer,
-  items: [at: number, length: number, id: string, raw: number, position: number][],
-): { written: true } | { damaged: { item: number; reason: string } } {
+): OpenOutcome {
   const { sealer } = toolsOf(recipe);
   let run: Buffer[] = [];
   let runAt = 0;
@@ -147,7 +137,8 @@ function answer(request: ThreadRequest): [object, ArrayBuffer[]] {
   if (request.op === 'cut') return cut(request.recipe, request.fd, request.start, request.end, request.into);
   const bytes = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength);
   if (request.op === 'seal') return seal(request.recipe, bytes, request.items, request.into);
-  return [open(request.recipe, request.fd, bytes, request.items), [bytes.buffer as ArrayBuffer]];
+  // The bytes go back with the outcome, for the pool.
+  return [{ ...open(request.recipe, request.fd, bytes, request.items), bytes }, [bytes.buffer as ArrayBuffer]];
 }
 
 parentPort!.on('message', (request: ThreadRequest) => {

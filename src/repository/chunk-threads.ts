@@ -2,7 +2,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BufferPool } from './buffer-pool';
-import { sealedBound, windowLength, type CutReply, type OpenReply, type SealReply, type ThreadReply, type ThreadRequest } from './chunk-protocol';
+import {
+  sealedBound,
+  windowLength,
+  type CutReply,
+  type OpenOutcome,
+  type OpenReply,
+  type SealReply,
+  type ThreadReply,
+  type ThreadRequest,
+} from './chunk-protocol';
 import type { RepositoryRecipe } from './recipe';
 
 /** Each kind of request without the `seq` that send() adds (Omit over the union would merge the kinds). */
@@ -59,11 +68,11 @@ export class ChunkThreads {
   }
 
   /** Opens chunks in `bytes` and writes them at their positions; `bytes` moves to the thread and back to the pool, so the caller must not use it after. */
-  async open(recipe: RepositoryRecipe, fd: number, bytes: Buffer, items: [number, number, string, number, number][]): Promise<OpenReply> {
+  async open(recipe: RepositoryRecipe, fd: number, bytes: Buffer, items: [number, number, string, number, number][]): Promise<OpenOutcome> {
     const own = this.pool.movable(bytes);
-    const reply = (await this.send({ op: 'open', recipe, fd, bytes: own, items }, [own.buffer as ArrayBuffer])) as OpenReply;
-    this.pool.give(this.pool.adopt(reply.bytes));
-    return reply;
+    const { bytes: back, ...outcome } = (await this.send({ op: 'open', recipe, fd, bytes: own, items }, [own.buffer as ArrayBuffer])) as OpenReply;
+    this.pool.give(this.pool.adopt(back));
+    return outcome;
   }
 
   async close(): Promise<void> {

@@ -133,10 +133,3 @@ export interface MultipartStore {
 export function supportsMultipart(store: ObjectStore): store is ObjectStore & MultipartStore {
   return typeof (store as Partial<MultipartStore>).startMultipart === 'function';
 }
-
-/** Copies a ranged read's body into `into`, a buffer the caller reuses; the body is read to its end (an HTTP body cut short logs errors). */
-export async function readInto(body: Readable, into: Buffer): Promise<number> {
-  let at = 0;
-  for await (const part of body) at += (part as Buffer).copy(into, at);
-  return at;
-}

@@ -155,12 +155,16 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
       rechecking = false;
     }
   };
+  /** A hold that now applies (placed, or on the host the job moved to): the job stops, and checks on it while held. */
+  const heldNow = (id: string, change: () => void) => {
+    stopWith(change, `held by ${id}: new work waits until it is released`, `held by ${id}`);
+    if (!rechecking) void recheckHolds();
+  };
   const applyHold = (ref: HoldRef) => {
     const id = holdId(ref);
     if (known.has(id)) return;
     if (!holdApplies(ref, target)) return void known.set(id, ref);
-    stopWith(() => known.set(id, ref), `held by ${id}: new work waits until it is released`, `held by ${id}`);
-    if (!rechecking) void recheckHolds();
+    heldNow(id, () => known.set(id, ref));
   };
   const releaseHold = (ref: HoldRef) => {
     const id = holdId(ref);
@@ -190,8 +194,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
       // Only a hold on the new host can start to apply.
       const id = holdId({ scope: 'host', name: host });
       if (!known.has(id)) return void (target.host = host);
-      stopWith(() => (target.host = host), `held by ${id}: new work waits until it is released`, `held by ${id}`);
-      if (!rechecking) void recheckHolds();
+      heldNow(id, () => (target.host = host));
     },
     state: () => ({ log, paused, holds: [...known.values()] }),
     async notify(event, extra = {}) {

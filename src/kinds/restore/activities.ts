@@ -150,10 +150,14 @@ export async function finishRestore(deps: ActivityDeps, given: { tempPath: strin
   const handle = await fs.open(file, 'r');
   // Hashed as the segments landed, when this process wrote them all; otherwise read again now.
   const wholeFile = async () => {
-    const trailed = exists ? await deps.trailingHashes.digest(file, input.size) : undefined;
-    log.info('whole file hashed', { file, asWritten: Boolean(trailed) });
-    if (trailed) return { size: (await handle.stat()).size, digests: { sha256: trailed } };
-    return hashFile({ file, algorithms: ['sha256'] }, { dedicated: true, signal: Context.current().cancellationSignal, onProgress: heartbeat });
+    // Asked even when the file was renamed already: asking lets the trail go.
+    const trailed = await deps.trailingHashes.digest(input.tempPath, input.size);
+    const asWritten = exists && trailed !== undefined;
+    const whole = asWritten
+      ? { size: (await handle.stat()).size, digests: { sha256: trailed } }
+      : await hashFile({ file, algorithms: ['sha256'] }, { dedicated: true, signal: Context.current().cancellationSignal, onProgress: heartbeat });
+    log.info('whole file hashed', { file, asWritten });
+    return whole;
   };
   try {
     // The flush to disk and the whole-file hash run at the same time.
