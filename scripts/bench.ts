@@ -28,6 +28,7 @@ import { randomFile, sha256File } from '../test/helpers/files';
 import { median, peakRssMiB, run, spawnWorker, stopWorker } from './bench/processes';
 import { benchS3 } from './bench/s3';
 import { benchSnapshots } from './bench/snapshots';
+import { benchEtl } from './bench/etl';
 
 const MiB = 1024 * 1024;
 
@@ -57,8 +58,8 @@ function sizeFrom(variable: string, fallback: string): number {
 
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? 'all';
-  if (!['all', 'files', 'snapshots'].includes(mode)) throw new Error(`unknown mode "${mode}": use files, snapshots, or nothing for both`);
-  if (mode !== 'snapshots') requireRclone();
+  if (!['all', 'files', 'snapshots', 'etl'].includes(mode)) throw new Error(`unknown mode "${mode}": use files, snapshots, etl, or nothing for all`);
+  if (mode === 'all' || mode === 'files') requireRclone();
   const size = sizeFrom('BENCH_SIZE', '1GiB');
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS=${process.env.BENCH_ROUNDS} must be a whole number of at least 1`);
@@ -77,6 +78,15 @@ async function main(): Promise<void> {
   });
   env.TEMPORAL_ADDRESS = server.address;
   const config = loadConfig(env);
+  if (mode === 'etl') {
+    try {
+      console.log(await benchEtl({ work, env, rounds }));
+    } finally {
+      await server.stop();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+    return;
+  }
   if (mode === 'snapshots') {
     try {
       const snap = await benchSnapshots({ work, env, size, bigSize: process.env.BENCH_BIG === '0' ? 0 : sizeFrom('BENCH_BIG', '10GiB') });
@@ -186,12 +196,16 @@ async function main(): Promise<void> {
       console.log(`ratio s3_backup=${(s3.courierParts / s3.rclone).toFixed(2)}`);
     }
     let snapRatios = '';
+    let etlRatios = '';
     if (mode === 'all') {
       fs.rmSync(source);
       snapRatios = (await benchSnapshots({ work, env, size, bigSize: process.env.BENCH_BIG === '0' ? 0 : sizeFrom('BENCH_BIG', '10GiB') })).ratios;
+      console.log("\nETL loads against each database's bulk tool:");
+      etlRatios = await benchEtl({ work, env, rounds });
     }
     console.log(fsRatios);
     if (snapRatios) console.log(snapRatios);
+    if (etlRatios) console.log(etlRatios);
   } finally {
     await stopWorker(worker);
     await client.connection.close();

@@ -7,6 +7,7 @@ import type { EtlResult } from '../src/kinds/etl/contract';
 import type { BatchFile } from '../src/kinds/etl/activities/batches';
 import { readEtlFile } from '../src/kinds/etl/pipelines';
 import type { EtlRecord } from '../src/kinds/etl/records';
+import { Databases } from '../src/kinds/etl/databases';
 import { loadInto } from '../src/kinds/etl/storage';
 import { createStack, spawnWorker, waitUntil, type Stack } from './helpers/stack';
 import { COLUMNS, csv, dropTables, filesIn, MARIADB_URL, PG_URL, pgQuery, rowsIn, uniqueTable, writePipelines } from './helpers/etl';
@@ -83,9 +84,14 @@ describe('etl: a worker killed with SIGKILL in the middle of the loads', () => {
       again.push(...(JSON.parse(await fs.readFile(path.join(root, 'L/resolved', name), 'utf8')) as BatchFile).records);
     }
     assert.equal(again.length, total, 'the resolved batches hold every record');
-    for (const location of pipeline.locations) {
-      const outcome = await loadInto(etl.locations[location], pipeline, again, root);
-      assert.deepEqual(outcome, { records: total, inserted: 0 }, `${location}: a second load of every batch inserts nothing`);
+    const databases = new Databases();
+    try {
+      for (const location of pipeline.locations) {
+        const outcome = await loadInto(databases, etl.locations[location], pipeline, again, root);
+        assert.deepEqual(outcome, { records: total, inserted: 0 }, `${location}: a second load of every batch inserts nothing`);
+      }
+    } finally {
+      await databases.close();
     }
     assert.deepEqual(await rowsIn(tables), expected, 'after a second load of every batch, still each record once');
   });

@@ -4,12 +4,25 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import fsSync from 'node:fs';
 import { EtlConfigError, readEtlFile, type Location, type Pipeline } from '../src/kinds/etl/pipelines';
+import { CONNECTIONS_PER_LOCATION, Databases } from '../src/kinds/etl/databases';
 import { loadInto } from '../src/kinds/etl/storage';
 import { dropTables, idsIn, mariaQuery, MARIADB_URL, pgQuery, PG_URL, sqliteQuery, uniqueTable } from './helpers/etl';
 
+async function waitFor(probe: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe('storage locations: the first loads into a new table', () => {
   const tables: string[] = [];
-  after(() => dropTables(tables));
+  const databases = new Databases();
+  after(async () => {
+    await databases.close();
+    await dropTables(tables);
+  });
 
   for (const location of [
     { kind: 'postgres', url: PG_URL },
@@ -30,7 +43,7 @@ describe('storage locations: the first loads into a new table', () => {
         locations: ['x'],
       };
       const batches = Array.from({ length: 16 }, (_, i) => [{ id: 2 * i + 1 }, { id: 2 * i + 2 }]);
-      const outcomes = await Promise.all(batches.map((records) => loadInto(location, pipeline, records, root)));
+      const outcomes = await Promise.all(batches.map((records) => loadInto(databases, location, pipeline, records, root)));
       assert.deepEqual(
         outcomes.map((o) => o.inserted),
         batches.map(() => 2),
@@ -49,10 +62,92 @@ describe('storage locations: the first loads into a new table', () => {
     });
   }
 
+  for (const location of [
+    { kind: 'postgres', url: PG_URL },
+    { kind: 'mariadb', url: MARIADB_URL },
+    { kind: 'sqlite', path: 'overlap.sqlite' },
+  ] as Location[]) {
+    it(`${location.kind}: a batch whose records are partly in the table already, or hold a key twice, adds only the new ones`, async () => {
+      const table = uniqueTable(`overlap_${location.kind}`);
+      tables.push(table);
+      const root = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'overlap-'));
+      const pipeline: Pipeline = {
+        format: 'auto',
+        patterns: ['*'],
+        columns: [
+          { name: 'id', type: 'integer', required: true },
+          { name: 'note', type: 'string', required: false },
+        ],
+        key: ['id'],
+        table,
+        batchSize: 10,
+        locations: ['x'],
+      };
+      const load = (ids: number[]) =>
+        loadInto(
+          databases,
+          location,
+          pipeline,
+          ids.map((id) => ({ id, note: `n${id}` })),
+          root,
+        );
+      assert.deepEqual(await load([1, 2, 3]), { records: 3, inserted: 3 });
+      assert.deepEqual(await load([3, 4, 5]), { records: 3, inserted: 2 }, 'id 3 was there');
+      assert.deepEqual(await load([6, 6, 7]), { records: 3, inserted: 2 }, 'id 6 twice in one batch');
+      assert.deepEqual(await load([1, 2, 3, 4, 5, 6, 7]), { records: 7, inserted: 0 }, 'all there');
+      const ids = await idsIn(
+        location.kind === 'sqlite'
+          ? { sqlite: { file: path.join(root, 'overlap.sqlite'), table } }
+          : location.kind === 'postgres'
+            ? { pg: table }
+            : { maria: table },
+      );
+      assert.deepEqual(Object.values(ids)[0], [1, 2, 3, 4, 5, 6, 7]);
+    });
+  }
+
+  it('postgres: loads share a few pooled connections, which stay open for the next batch and close with the worker', async () => {
+    const table = uniqueTable('pooled');
+    tables.push(table);
+    const applicationName = `courier-pool-test-${process.pid}`;
+    const pooled = new Databases({ applicationName });
+    const connections = async () =>
+      Number((await pgQuery<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = '${applicationName}'`))[0].n);
+    const pipeline: Pipeline = {
+      format: 'auto',
+      patterns: ['*'],
+      columns: [{ name: 'id', type: 'integer', required: true }],
+      key: ['id'],
+      table,
+      batchSize: 10,
+      locations: ['x'],
+    };
+    const location: Location = { kind: 'postgres', url: PG_URL };
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => loadInto(pooled, location, pipeline, [{ id: 2 * i }, { id: 2 * i + 1 }], '/unused')),
+      );
+      assert.equal(
+        outcomes.reduce((n, o) => n + o.inserted, 0),
+        24,
+      );
+      const open = await connections();
+      assert.ok(open >= 1 && open <= CONNECTIONS_PER_LOCATION, `${open} connections for 12 loads, at most ${CONNECTIONS_PER_LOCATION}`);
+      await loadInto(pooled, location, pipeline, [{ id: 100 }], '/unused');
+      assert.equal(await connections(), open, 'the next batch borrows an open connection');
+    } finally {
+      await pooled.close();
+    }
+    await waitFor(async () => (await connections()) === 0, 'the pool closed its connections');
+  });
+
   // Names courier writes into SQL itself, and values it never does: keywords are quoted, anything else is refused.
   const hostile = [
     { select: 1, from: "O'Brien", order: 'back\\slash', group: '"; DROP TABLE x; --' },
     { select: 2, from: "Robert'); DROP TABLE students;--", order: "\\'", group: '$1 %s ? :name' },
+    // What PostgreSQL's COPY text format gives a meaning to: separators, line ends, its null marker and end-of-data marker.
+    { select: 3, from: 'tab\there', order: 'line\nbreak\r\n', group: '\\N' },
+    { select: 4, from: '\\.', order: '\\\t', group: 'é ✓ \u0001' },
   ];
   for (const location of [
     { kind: 'postgres', url: PG_URL },
@@ -77,7 +172,7 @@ describe('storage locations: the first loads into a new table', () => {
         batchSize: 2,
         locations: ['x'],
       };
-      assert.deepEqual((await loadInto(location, pipeline, hostile, root)).inserted, 2);
+      assert.deepEqual((await loadInto(databases, location, pipeline, hostile, root)).inserted, hostile.length);
       const sql = `SELECT * FROM ${location.kind === 'mariadb' ? `\`${table}\`` : `"${table}"`} ORDER BY 1`;
       const rows =
         location.kind === 'postgres'

@@ -7,7 +7,7 @@ import type { EtlResult, TransformResult } from '../src/kinds/etl/contract';
 import { MessageError } from '../src/jobs/message-error';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
 import { createStack, runCli, sha256File, type Stack } from './helpers/stack';
-import { COLUMNS, csv, dropTables, filesIn, idsIn, jsonl, MARIADB_URL, PG_URL, uniqueTable, writePipelines } from './helpers/etl';
+import { COLUMNS, csv, dropTables, filesIn, idsIn, jsonl, MARIADB_URL, PG_URL, pgQuery, uniqueTable, writePipelines } from './helpers/etl';
 
 describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite', () => {
   let stack: Stack;
@@ -16,6 +16,7 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
   let source: string;
   const table = uniqueTable('orders');
   const rejectTable = uniqueTable('strict');
+  const bigTable = uniqueTable('big');
   const sqliteFile = () => path.join(root, 'db', 'etl.sqlite');
   /** The password in the wrong-user location's URL: a mail about that location must not show it. */
   const WRONG_USER_PASSWORD = 's3cr3t-pw';
@@ -37,6 +38,7 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
       pipelines: {
         orders: { patterns: ['*.csv', '*.jsonl'], columns: COLUMNS, key: ['id'], table, batchSize: 2, locations: ['pg', 'maria', 'local'] },
         strict: { columns: COLUMNS, key: ['id'], table: rejectTable, batchSize: 100, locations: ['pg-wrong-user', 'maria', 'local'] },
+        big: { columns: COLUMNS, key: ['id'], table: bigTable, batchSize: 1000, locations: ['pg'] },
       },
     });
     stack = await createStack({ COURIER_ETL_ROOT: root, COURIER_SMTP_URL: smtp.url, COURIER_ETL_LOAD_ATTEMPTS: '2' });
@@ -45,7 +47,7 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
   after(async () => {
     await stack?.close();
     await smtp?.close();
-    await dropTables([table, rejectTable]);
+    await dropTables([table, rejectTable, bigTable]);
   });
 
   it('files valid records from mixed CSV and JSON Lines, rejects the invalid files with a mail each, and loads every valid record once into every database', async () => {
@@ -200,5 +202,30 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
       (await filesIn(root, 'L/resolved')).some((n) => n.startsWith('strict.')),
       'the batch itself is resolved',
     );
+  });
+
+  it('reads a file once: a bad record past the stretch E checks is found by T as it splits, the file goes to T/validate/failed, and no batch of it is left or loaded', async () => {
+    const good = Array.from({ length: 12_000 }, (_, i) => [i + 1, `customer-${i + 1}`, (i % 100) / 4, i % 2 ? 'yes' : 'no']);
+    const file = path.join(source, '..', 'late-error.csv');
+    await fs.writeFile(file, csv([...good, [12_001, 'zed', 'NaN-ish', 'no']]));
+    assert.ok((await fs.stat(file)).size > 256 * 1024, 'the bad record lies beyond the first stretch E reads');
+
+    const { jobId } = await submit(stack.client, stack.config, { kind: 'etl', pipeline: 'big', source: file });
+    await assert.rejects(waitForJob(stack.client, jobId), (err: unknown) => {
+      assert.ok(err instanceof JobFailedError, String(err));
+      assert.match(err.message, /1 transform\(s\) failed: late-error\.[0-9a-f]{8}\.csv: .*line 12002: column "amount": "NaN-ish" is not a number/);
+      return true;
+    });
+    assert.equal((await filesIn(root, 'E/failed')).filter((n) => n.startsWith('late-error.')).length, 0, 'E let it through');
+    assert.equal((await filesIn(root, 'T/validate/failed')).filter((n) => n.startsWith('late-error.')).length, 1, 'T filed it as failed');
+    assert.deepEqual(
+      (await filesIn(root, 'L/working')).filter((n) => n.startsWith('late-error.')),
+      [],
+      'the batches written before the bad record are gone',
+    );
+    assert.equal((await pgQuery<{ n: string }>(`SELECT count(*) AS n FROM "${bigTable}"`).catch(() => [{ n: '0' }]))[0].n, '0', 'nothing loaded');
+    const mail = await smtp.waitFor('mail about late-error', (m) => m.subject.includes('late-error.') && m.subject.includes('is invalid'));
+    assert.match(mail.subject, /moved to T\/validate\/failed/);
+    assert.match(mail.text, /line 12002/);
   });
 });

@@ -13,6 +13,9 @@ import { PackIndex } from '../repository/pack-index';
 import { repositoryOpener } from '../repository/open';
 import type { Repository } from '../repository/repository';
 import { createSnapshotCache, type SnapshotCache } from '../repository/snapshot-cache';
+import { Databases } from '../kinds/etl/databases';
+import { Turns } from './turns';
+import { createLogger } from '../logger';
 
 /** What every activity needs from the worker that hosts it; nothing an activity uses lives in a module global. */
 export interface ActivityDeps {
@@ -36,6 +39,10 @@ export interface ActivityDeps {
   snapshots: SnapshotCache;
   /** COURIER_ETL_CONFIG, re-read when it changes. */
   pipelines: PipelineFile;
+  /** Connection pools of the ETL storage locations, shared by every load. */
+  databases: Databases;
+  /** Limits how many activities of a kind hold their data at once. */
+  turns: Turns;
   /** Dispatch handlers by format. */
   handlers: HandlerRegistry;
 }
@@ -65,7 +72,10 @@ export function createDeps(config: Config, given: Partial<ActivityDeps> = {}): O
     snapshots: given.snapshots ?? createSnapshotCache(repository),
     pipelines: given.pipelines ?? openPipelineFile(config.etl.configFile),
     handlers: given.handlers ?? builtInHandlers(),
+    databases: given.databases ?? new Databases({ logger: createLogger(config, 'etl'), applicationName: `courier ${config.host}` }),
+    turns: given.turns ?? new Turns(),
     async close() {
+      if (!given.databases) await this.databases.close();
       transport?.close();
       if (!given.chunkThreads) await this.chunkThreads.close();
       if (!given.trailingHashes) this.trailingHashes.close();

@@ -10,6 +10,7 @@ import type { TransferProgress } from '../../src/kinds/backup/contract';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger, installRuntimeLogger } from '../../src/logger';
 import { createHandlerWorkers, createHostWorker, createWorker, type WorkerParts } from '../../src/worker';
+import { createDeps, type OwnedDeps } from '../../src/activities';
 
 export { randomFile, sha256File } from './files';
 
@@ -86,6 +87,7 @@ export async function createStack(overrides: Record<string, string> = {}): Promi
   const client = await connectClient(config);
   let running: Promise<void> | undefined;
   let hostWorker: Worker | undefined;
+  let ownedDeps: OwnedDeps | undefined;
   let connection: NativeConnection | undefined;
   let handlerWorkers: { workers: Worker[]; running: Promise<unknown> } | undefined;
   const stack: Stack = {
@@ -96,14 +98,18 @@ export async function createStack(overrides: Record<string, string> = {}): Promi
       const logger = createLogger(config, 'test-worker');
       installRuntimeLogger(logger);
       connection ??= await NativeConnection.connect({ address: config.temporal.address });
+      // One set of deps for both workers, as runWorker makes; closed when the worker stops, so no pool outlives it.
+      const deps = createDeps(config);
+      ownedDeps = deps;
       const worker = await createWorker(config, {
         ...parts,
+        deps,
         connection,
         workflowBundle: await workflowBundle(config.codecKeys !== undefined),
         logger,
       });
       // This installation's host: the file steps of its jobs run here.
-      const host = await createHostWorker(config, { ...parts, connection, logger });
+      const host = await createHostWorker(config, { ...parts, deps, connection, logger });
       stack.worker = worker;
       hostWorker = host;
       running = Promise.all([worker.run(), host.run()]).then(() => undefined);
@@ -125,6 +131,8 @@ export async function createStack(overrides: Record<string, string> = {}): Promi
       stack.worker.shutdown();
       hostWorker?.shutdown();
       await running;
+      await ownedDeps?.close();
+      ownedDeps = undefined;
       stack.worker = undefined;
       hostWorker = undefined;
     },

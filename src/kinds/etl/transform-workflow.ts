@@ -1,5 +1,5 @@
 import { withHolds } from '../../jobs/settings';
-import { ApplicationFailure, continueAsNew, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, executeChild, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { LoadResult, LocationTally, TransformInput, TransformProgress, TransformResult } from './contract';
 import { batchName, STAGE_DIRS } from './layout';
 import { CourierHost, CourierKind, CourierStatus } from '../../search-attributes';
@@ -10,6 +10,8 @@ import { trackJob } from '../../workflows/job-tracker';
 
 /** Loads running at once, and per run before the history is handed to a fresh one. */
 const LOAD_WINDOW = 16;
+/** Before this patch T validated the file in a read of its own, then split it in a second, and loads ran in fixed windows. */
+const PARSE_ONCE = 'etl-transform-parses-once';
 const LOADS_PER_RUN = 1000;
 
 function addUp(tallies: LocationTally[], load: LoadResult): void {
@@ -47,64 +49,87 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
   try {
     await job.untilResumed();
     job.set('running');
+    const parseOnce = patched(PARSE_ONCE);
     if (!state) {
       job.progress.enter('transform');
       await files.moveEtlFile({ name, from: STAGE_DIRS.transformWorking, to: at });
-      const check = await files.validateEtlFile({ pipeline, dir: at, name });
-      if (!check.valid) {
+      const check = parseOnce ? { valid: true as const } : await files.validateEtlFile({ pipeline, dir: at, name });
+      const written = check.valid ? await files.writeBatches({ pipeline, dir: at, name }) : check;
+      if (written.valid === false) {
         await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.transformFailed });
         await files.mailOperators({
           pipeline,
           subject: `ETL ${pipeline}: ${name} is invalid, moved to ${STAGE_DIRS.transformFailed}`,
-          lines: [check.reason, '', `Job: ${workflowId}`],
+          lines: [
+            written.reason,
+            '',
+            `Job: ${workflowId}`,
+            `Fix the file and drop it into the watched inbox (or submit it again) to retry; no record of it was loaded.`,
+          ],
         });
-        throw ApplicationFailure.nonRetryable(check.reason, 'BadInput');
+        throw ApplicationFailure.nonRetryable(written.reason, 'BadInput');
       }
-      const written = await files.writeBatches({ pipeline, dir: at, name });
       await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.transformResolved });
       state = { batches: written.batches, records: written.records, nextBatch: 0, failedLoads: 0, tallies: [] };
       job.note(`${written.records} records in ${written.batches} batch(es)`);
     }
     job.progress.enter('load');
     Object.assign(job.progress, { records: state.records, batchesTotal: state.batches, batchesDone: state.nextBatch });
+    const load = (index: number) =>
+      executeChild(etlLoad, {
+        workflowId: `${workflowId}-L${index + 1}`,
+        args: [
+          {
+            pipeline,
+            name: batchName(name, index),
+            settings: withHolds(settings, job.holdsKnown()),
+            loadAttempts: input.loadAttempts,
+            ...(input.host ? { host: input.host } : {}),
+          },
+        ],
+        typedSearchAttributes: [
+          { key: CourierKind, value: 'etl-load' },
+          { key: CourierStatus, value: 'queued' },
+          ...(input.host ? [{ key: CourierHost, value: input.host }] : []),
+        ],
+      }).catch((err) => {
+        if (isCancellation(err)) throw err;
+        return undefined;
+      });
+    const tally = (done: LoadResult | undefined) => {
+      if (done) addUp(state!.tallies, done);
+      else state!.failedLoads++;
+      job.progress.batchesDone++;
+    };
     const firstThisRun = state.nextBatch;
-    while (state.nextBatch < state.batches) {
-      if (state.nextBatch - firstThisRun >= LOADS_PER_RUN || workflowInfo().continueAsNewSuggested) {
-        return await continueAsNew<typeof etlTransform>({ ...input, state, tracker: job.state() });
+    if (parseOnce) {
+      // A sliding window: a new load starts as soon as any running one ends, so one slow batch does not hold up the rest.
+      const running = new Set<Promise<unknown>>();
+      const handOver = () => state!.nextBatch - firstThisRun >= LOADS_PER_RUN || workflowInfo().continueAsNewSuggested;
+      while (state.nextBatch < state.batches || running.size > 0) {
+        while (running.size < LOAD_WINDOW && state.nextBatch < state.batches && !handOver()) {
+          await job.untilResumed();
+          const started: Promise<unknown> = load(state.nextBatch++).then((done) => {
+            tally(done);
+            running.delete(started);
+          });
+          running.add(started);
+        }
+        if (running.size === 0) break;
+        await Promise.race(running);
       }
-      await job.untilResumed();
-      const end = Math.min(state.nextBatch + LOAD_WINDOW, state.batches);
-      const window = Array.from({ length: end - state.nextBatch }, (_, i) => state!.nextBatch + i);
-      const loads = await Promise.all(
-        window.map((index) =>
-          executeChild(etlLoad, {
-            workflowId: `${workflowId}-L${index + 1}`,
-            args: [
-              {
-                pipeline,
-                name: batchName(name, index),
-                settings: withHolds(settings, job.holdsKnown()),
-                loadAttempts: input.loadAttempts,
-                ...(input.host ? { host: input.host } : {}),
-              },
-            ],
-            typedSearchAttributes: [
-              { key: CourierKind, value: 'etl-load' },
-              { key: CourierStatus, value: 'queued' },
-              ...(input.host ? [{ key: CourierHost, value: input.host }] : []),
-            ],
-          }).catch((err) => {
-            if (isCancellation(err)) throw err;
-            return undefined;
-          }),
-        ),
-      );
-      for (const load of loads) {
-        if (load) addUp(state.tallies, load);
-        else state.failedLoads++;
+      if (state.nextBatch < state.batches) return await continueAsNew<typeof etlTransform>({ ...input, state, tracker: job.state() });
+    } else {
+      while (state.nextBatch < state.batches) {
+        if (state.nextBatch - firstThisRun >= LOADS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+          return await continueAsNew<typeof etlTransform>({ ...input, state, tracker: job.state() });
+        }
+        await job.untilResumed();
+        const end = Math.min(state.nextBatch + LOAD_WINDOW, state.batches);
+        const window = Array.from({ length: end - state.nextBatch }, (_, i) => state!.nextBatch + i);
+        (await Promise.all(window.map(load))).forEach(tally);
+        state.nextBatch = end;
       }
-      state.nextBatch = end;
-      job.progress.batchesDone = end;
     }
     const result: TransformResult = {
       kind: 'etl-transform',

@@ -1,13 +1,14 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { batchName, STAGE_DIRS, type StageDir } from '../layout';
-import { checkRecord, readRecords, RecordError, type EtlRecord } from '../records';
+import { readRecords, recordChecker, RecordError, type EtlRecord } from '../records';
+import { CONNECTIONS_PER_LOCATION } from '../databases';
 import { describeLocation, isPermanentLoadError, loadInto, type LoadOutcome } from '../storage';
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbeat';
 import { pipelineFor, stagePath } from './files';
-import { writeJsonAtomic } from '../../../activities/staging';
 
 /** What a Load job reads: the records and where they came from. */
 export interface BatchFile {
@@ -17,40 +18,60 @@ export interface BatchFile {
   records: EtlRecord[];
 }
 
+export type BatchSplit = { valid: true; records: number; batches: number } | { valid: false; reason: string };
+
+/** A batch file: valid JSON, one record per line, so an operator can still read and fix it by hand. */
+function batchText(body: BatchFile): string {
+  const head = JSON.stringify({ pipeline: body.pipeline, source: body.source, index: body.index });
+  return `${head.slice(0, -1)},"records":[\n${body.records.map((r) => JSON.stringify(r)).join(',\n')}\n]}\n`;
+}
+
+async function writeBatchFile(file: string, body: BatchFile): Promise<void> {
+  const temp = `${file}.tmp`;
+  await fs.writeFile(temp, batchText(body), { flush: true });
+  await fs.rename(temp, file);
+}
+
 /**
- * Splits a transformed file into batch files in L/working, one per Load job.
- * A retry rewrites the same names with the same records.
+ * T's single read of the file: checks every record against the pipeline and
+ * splits the records into batch files in L/working, one per Load job. A bad
+ * record makes the file invalid, and the batches written before it are
+ * removed again. A retry rewrites the same names with the same records.
  */
-export async function writeBatches(
-  deps: ActivityDeps,
-  input: { pipeline: string; dir: StageDir; name: string },
-): Promise<{ records: number; batches: number }> {
+export async function writeBatches(deps: ActivityDeps, input: { pipeline: string; dir: StageDir; name: string }): Promise<BatchSplit> {
   const pipeline = pipelineFor(deps, input.pipeline);
   const file = stagePath(deps, input.dir, input.name);
   await fs.mkdir(path.join(deps.config.etl.root, STAGE_DIRS.loadWorking), { recursive: true });
-  const beat = throttledHeartbeat<{ records: number }>();
+  const beat = throttledHeartbeat<{ records: number; batches: number }>();
   let batch: EtlRecord[] = [];
   let batches = 0;
   let records = 0;
   const flush = async () => {
-    const body: BatchFile = { pipeline: input.pipeline, source: input.name, index: batches, records: batch };
-    await writeJsonAtomic(stagePath(deps, STAGE_DIRS.loadWorking, batchName(input.name, batches)), body);
+    await writeBatchFile(stagePath(deps, STAGE_DIRS.loadWorking, batchName(input.name, batches)), {
+      pipeline: input.pipeline,
+      source: input.name,
+      index: batches,
+      records: batch,
+    });
     batches++;
     batch = [];
   };
   try {
-    for await (const record of readRecords(file, pipeline)) {
-      batch.push(record);
-      records++;
-      if (batch.length === pipeline.batchSize) await flush();
-      beat({ records });
+    for await (const run of readRecords(file, pipeline)) {
+      for (const record of run) {
+        batch.push(record);
+        if (batch.length === pipeline.batchSize) await flush();
+      }
+      records += run.length;
+      beat({ records, batches });
     }
+    if (batch.length > 0) await flush();
   } catch (err) {
-    if (err instanceof RecordError) throw permanent('BadInput', `${input.name}: ${err.message}`);
-    throw err;
+    if (!(err instanceof RecordError)) throw err;
+    for (let i = 0; i < batches; i++) await fs.rm(stagePath(deps, STAGE_DIRS.loadWorking, batchName(input.name, i)), { force: true });
+    return { valid: false, reason: `${input.name}: ${err.message}` };
   }
-  if (batch.length > 0) await flush();
-  return { records, batches };
+  return { valid: true, records, batches };
 }
 
 async function readBatch(deps: ActivityDeps, dir: StageDir, name: string): Promise<BatchFile> {
@@ -65,15 +86,23 @@ async function readBatch(deps: ActivityDeps, dir: StageDir, name: string): Promi
   return data;
 }
 
+const CHECKS_AT_ONCE = Math.max(1, Math.min(4, os.availableParallelism()));
+
 export type BatchCheck = { valid: true; records: number; locations: string[] } | { valid: false; reason: string };
 
 /** Checks a batch file's records against the pipeline, and says which locations it goes to. */
 export async function checkBatch(deps: ActivityDeps, input: { pipeline: string; dir: StageDir; name: string }): Promise<BatchCheck> {
   const pipeline = pipelineFor(deps, input.pipeline);
   try {
-    const batch = await readBatch(deps, input.dir, input.name);
-    batch.records.forEach((record, i) => checkRecord(pipeline, record, `record ${i + 1}`));
-    return { valid: true, records: batch.records.length, locations: pipeline.locations };
+    // Parsing a batch is CPU work: more at once than there are cores only adds to the memory held.
+    return await heartbeatWhile({ name: input.name }, () =>
+      deps.turns.run('check batch', CHECKS_AT_ONCE, async () => {
+        const batch = await readBatch(deps, input.dir, input.name);
+        const check = recordChecker(pipeline);
+        batch.records.forEach((record, i) => check(record, `record ${i + 1}`));
+        return { valid: true as const, records: batch.records.length, locations: pipeline.locations };
+      }),
+    );
   } catch (err) {
     if (err instanceof RecordError) return { valid: false, reason: `${input.name}: ${err.message}` };
     throw err;
@@ -92,9 +121,14 @@ export async function loadBatch(
   const pipeline = pipelineFor(deps, input.pipeline);
   const location = deps.pipelines.read().locations[input.location];
   if (!location) throw permanent('NotConfigured', `storage location "${input.location}" is not defined in ${deps.config.etl.configFile}`);
-  const batch = await readBatch(deps, input.dir, input.name);
+  const turns = location.kind === 'sqlite' ? 1 : CONNECTIONS_PER_LOCATION;
   try {
-    return await heartbeatWhile({ location: input.location }, () => loadInto(location, pipeline, batch.records, deps.config.etl.root));
+    return await heartbeatWhile({ location: input.location }, () =>
+      deps.turns.run(`load ${input.location}`, turns, async () => {
+        const batch = await readBatch(deps, input.dir, input.name);
+        return loadInto(deps.databases, location, pipeline, batch.records, deps.config.etl.root);
+      }),
+    );
   } catch (err) {
     const message = `loading ${input.name} into ${describeLocation(input.location, location)} failed: ${(err as Error).message}`;
     if (isPermanentLoadError(err)) throw permanent('BadInput', message);

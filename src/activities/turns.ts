@@ -1,0 +1,23 @@
+/**
+ * Takes turns by name: at most `count` holders of one name run at once, the
+ * rest wait in order. Activities that would each hold a large batch in memory
+ * (or a connection) wait here before they read it, so a worker holds only what
+ * it is working on, however many such activities Temporal hands it.
+ */
+export class Turns {
+  private readonly gates = new Map<string, { free: number; waiting: (() => void)[] }>();
+
+  async run<T>(name: string, count: number, work: () => Promise<T>): Promise<T> {
+    let gate = this.gates.get(name);
+    if (!gate) this.gates.set(name, (gate = { free: count, waiting: [] }));
+    if (gate.free > 0) gate.free--;
+    else await new Promise<void>((resolve) => gate.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = gate.waiting.shift();
+      if (next) next();
+      else gate.free++;
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import type pg from 'pg';
+import type mysql from 'mysql2/promise';
+import type { Logger } from '../../logger';
+
+/** Connections each storage location may hold open per worker: enough for the loads a worker runs at once. */
+export const CONNECTIONS_PER_LOCATION = 4;
+/** An idle connection is closed after this long, so a worker between jobs holds none. */
+const IDLE_MS = 30_000;
+
+/**
+ * The worker's connection pools, one per database URL, opened on first use
+ * and shared by every load: a batch borrows a connection instead of paying
+ * for a login. SQLite files are not pooled (see loadSqlite).
+ */
+export class Databases {
+  private readonly postgresPools = new Map<string, Promise<pg.Pool>>();
+  private readonly mariadbPools = new Map<string, Promise<mysql.Pool>>();
+
+  constructor(private readonly options: { logger?: Pick<Logger, 'warn'>; applicationName?: string } = {}) {}
+
+  postgres(url: string): Promise<pg.Pool> {
+    let pool = this.postgresPools.get(url);
+    if (!pool) {
+      // Each driver loads on first use: a worker that loads nothing, or only into one kind of database, does not carry the others.
+      pool = import('pg').then(({ Pool }) => {
+        const opened = new Pool({
+          connectionString: url,
+          max: CONNECTIONS_PER_LOCATION,
+          idleTimeoutMillis: IDLE_MS,
+          connectionTimeoutMillis: 10_000,
+          application_name: this.options.applicationName ?? 'courier',
+          // Idle connections do not keep a process alive that is done with its work but never closed its deps.
+          allowExitOnIdle: true,
+        });
+        // A pooled connection the server drops while idle must not take the worker down; the pool replaces it.
+        opened.on('error', (err) => this.options.logger?.warn({ err: err.message }, 'an idle PostgreSQL connection failed; the pool drops it'));
+        return opened;
+      });
+      this.postgresPools.set(url, pool);
+    }
+    return pool;
+  }
+
+  mariadb(url: string): Promise<mysql.Pool> {
+    let pool = this.mariadbPools.get(url);
+    if (!pool) {
+      pool = import('mysql2/promise').then(({ createPool }) =>
+        createPool({
+          uri: url.replace(/^mariadb:/, 'mysql:'),
+          connectionLimit: CONNECTIONS_PER_LOCATION,
+          // mysql2 closes idle connections after idleTimeout only while maxIdle is below the limit.
+          maxIdle: CONNECTIONS_PER_LOCATION - 1,
+          idleTimeout: IDLE_MS,
+          connectTimeout: 10_000,
+          // Without FOUND_ROWS, affectedRows counts a skipped duplicate as 0 rather than as a matched row.
+          flags: ['-FOUND_ROWS'],
+        }),
+      );
+      this.mariadbPools.set(url, pool);
+    }
+    return pool;
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.postgresPools.values(), ...this.mariadbPools.values()];
+    this.postgresPools.clear();
+    this.mariadbPools.clear();
+    await Promise.all(pools.map(async (pool) => (await pool).end().catch(() => undefined)));
+  }
+}
