@@ -15,7 +15,11 @@
  * backup, restore, bytes written and CSV store size, ending with
  * `ratio snap_backup=… snap_backup2=… snap_restore=… snap_bytes2=… snap_csv_store=…`.
  *   BENCH_BIG     the large file for the memory check (default 10GiB; 0 skips it)
- *   `npm run bench -- snapshots` runs only that part; `-- files` only the rest.
+ *
+ * Last (scripts/bench/etl.ts), ETL loads of BENCH_ETL_ROWS CSV rows into each
+ * database against its bulk tool, ending with `ratio etl_postgres=… etl_mariadb=… etl_sqlite=…`.
+ *   `npm run bench -- snapshots` runs only the snapshots part, `-- etl` only the
+ *   ETL part, `-- files` only the fs and S3 rounds.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
