@@ -95,9 +95,11 @@ async function* csvRows(file: string): AsyncGenerator<CsvStretch> {
   };
   Papa.parse<string[], NodeJS.ReadableStream>(stream, {
     skipEmptyLines: false,
+    // Always a comma, as the pipeline's CSV is defined; guessing could split a one-column file at some other character.
+    delimiter: ',',
     chunk(results, p) {
       parser = p;
-      const broken = results.errors.find((e) => e.type === 'Quotes' || e.type === 'Delimiter');
+      const broken = results.errors.find((e) => e.type === 'Quotes');
       ready.push({ rows: results.data, ...(broken ? { broken: { message: broken.message, row: broken.row ?? 0 } } : {}) });
       p.pause();
       notify();
