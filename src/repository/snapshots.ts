@@ -93,6 +93,27 @@ export async function snapshotIds(repo: Repository, name: string): Promise<strin
     .sort();
 }
 
+/**
+ * The id of a name's latest snapshot: the last by id (ids start with the
+ * second the backup started), and among snapshots of that same second the one
+ * written last, as `courier snapshots` orders them. Only that second's
+ * snapshots are read; the random tail of an id says nothing about order.
+ */
+export async function latestSnapshotId(
+  repo: Repository,
+  name: string,
+  read: (id: string) => Promise<Snapshot | undefined> = (id) => readSnapshot(repo, name, id),
+): Promise<string | undefined> {
+  const ids = await snapshotIds(repo, name);
+  const last = ids.at(-1);
+  if (!last) return undefined;
+  const second = last.slice(0, last.indexOf('-'));
+  const sameSecond = ids.filter((id) => id.startsWith(`${second}-`));
+  if (sameSecond.length === 1) return last;
+  const written = await Promise.all(sameSecond.map(async (id) => ({ id, time: (await read(id))?.time ?? '' })));
+  return written.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id)).at(-1)!.id;
+}
+
 /** A name's snapshots, oldest first. */
 export async function listSnapshots(repo: Repository, name: string): Promise<Snapshot[]> {
   const found: Snapshot[] = [];

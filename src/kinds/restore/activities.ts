@@ -15,7 +15,7 @@ import { bytesVerified } from '../../metrics';
 import { createBeside, resolveInside } from '../../security/paths';
 import { restoreRoots } from '../../security/roots';
 import { hostIdOf } from '../../security/host-tags';
-import { snapshotIds } from '../../repository/snapshots';
+import { latestSnapshotId } from '../../repository/snapshots';
 import { restoreSegment } from './chunked-restore';
 
 /**
@@ -26,7 +26,7 @@ import { restoreSegment } from './chunked-restore';
 export async function loadManifest(deps: ActivityDeps, asked: string | { name: string; snapshot?: string }): Promise<ManifestSummary> {
   const { name, snapshot: wanted } = typeof asked === 'string' ? { name: asked, snapshot: undefined } : asked;
   const repo = await deps.repository();
-  const id = wanted ?? (await snapshotIds(repo, name)).at(-1);
+  const id = wanted ?? (await latestSnapshotId(repo, name, (id) => deps.snapshots.read(name, id)));
   if (id) {
     const snapshot = await deps.snapshots.read(name, id);
     if (!snapshot) {

@@ -4,7 +4,7 @@ import { bindAll } from '../../activities/bind';
 import type { ActivityDeps } from '../../activities/deps';
 import { ObjectNotFoundError } from '../../stores';
 import { readChunks } from '../../repository/read-chunks';
-import { readList, snapshotIds, type Snapshot } from '../../repository/snapshots';
+import { latestSnapshotId, readList, type Snapshot } from '../../repository/snapshots';
 
 /** Reads every part of a stored backup and compares its size and sha256 with the manifest. */
 export async function verifyStoredBackup(
@@ -13,7 +13,7 @@ export async function verifyStoredBackup(
 ): Promise<{ partCount: number; size: number; bad: { index: number; reason: string }[] }> {
   const context = Context.current();
   const repo = await deps.repository();
-  const latest = (await snapshotIds(repo, input.name)).at(-1);
+  const latest = await latestSnapshotId(repo, input.name, (id) => deps.snapshots.read(input.name, id));
   const snapshot = latest ? await deps.snapshots.read(input.name, latest) : undefined;
   if (snapshot?.layout === 'chunks') return verifyChunks(deps, snapshot, context);
   if (!snapshot) deps.manifests.forget(input.name);
