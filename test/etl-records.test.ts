@@ -55,6 +55,11 @@ describe('CSV records: read once, in runs, with the line of any problem', () => 
       'id,note,amount\n1,"x\ny",1\n2,b,lots\n',
       /^line 4: column "amount": "lots" is not a number$/,
     ],
+    [
+      'a bad value after a field that is a line break alone',
+      'id,note,amount\n1,"\n",1\n2,b,lots\n',
+      /^line 4: column "amount": "lots" is not a number$/,
+    ],
     ['a missing required value', 'id,note,amount\n1,a,\n', /^line 2: column "amount" is empty but required$/],
     ['a record with more fields than the header', 'id,note,amount\n1,a,1,4\n', /^line 2: has 4 field\(s\), the header has 3; not valid CSV$/],
     ['a quote that never closes', 'id,note,amount\n1,"a,1\n2,b,3\n', /^line 2: not valid CSV: Quoted field unterminated$/],

@@ -8,6 +8,32 @@ import { CONNECTIONS_PER_LOCATION, Databases } from '../src/kinds/etl/databases'
 import { loadInto } from '../src/kinds/etl/storage';
 import { dropTables, idsIn, mariaQuery, MARIADB_URL, pgQuery, PG_URL, sqliteQuery, uniqueTable } from './helpers/etl';
 
+/** One location of each kind; a SQLite location's file is named for the test. */
+const everyKind = (sqliteFile: string): Location[] => [
+  { kind: 'postgres', url: PG_URL },
+  { kind: 'mariadb', url: MARIADB_URL },
+  { kind: 'sqlite', path: sqliteFile },
+];
+
+/** A pipeline of these columns into `table`, keyed by the first column. */
+function pipelineOf(table: string, columns: Pipeline['columns']): Pipeline {
+  return { format: 'auto', patterns: ['*'], columns, key: [columns[0].name], table, batchSize: 10, locations: ['x'] };
+}
+
+const integerId: Pipeline['columns'] = [{ name: 'id', type: 'integer', required: true }];
+
+/** The ids in `table` at the location (a SQLite file is under `root`). */
+async function idsAt(location: Location, root: string, table: string): Promise<number[] | undefined> {
+  const ids = await idsIn(
+    location.kind === 'sqlite'
+      ? { sqlite: { file: path.join(root, location.path), table } }
+      : location.kind === 'postgres'
+        ? { pg: table }
+        : { maria: table },
+  );
+  return Object.values(ids)[0];
+}
+
 async function waitFor(probe: () => Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!(await probe())) {
@@ -24,65 +50,31 @@ describe('storage locations: the first loads into a new table', () => {
     await dropTables(tables);
   });
 
-  for (const location of [
-    { kind: 'postgres', url: PG_URL },
-    { kind: 'mariadb', url: MARIADB_URL },
-    { kind: 'sqlite', path: 'race.sqlite' },
-  ] as Location[]) {
+  for (const location of everyKind('race.sqlite')) {
     it(`${location.kind}: sixteen loads racing to create the table all succeed, each row once`, async () => {
       const table = uniqueTable(`race_${location.kind}`);
       tables.push(table);
       const root = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'race-'));
-      const pipeline: Pipeline = {
-        format: 'auto',
-        patterns: ['*'],
-        columns: [{ name: 'id', type: 'integer', required: true }],
-        key: ['id'],
-        table,
-        batchSize: 2,
-        locations: ['x'],
-      };
+      const pipeline = pipelineOf(table, integerId);
       const batches = Array.from({ length: 16 }, (_, i) => [{ id: 2 * i + 1 }, { id: 2 * i + 2 }]);
       const outcomes = await Promise.all(batches.map((records) => loadInto(databases, location, pipeline, records, root)));
       assert.deepEqual(
         outcomes.map((o) => o.inserted),
         batches.map(() => 2),
       );
-      const ids = await idsIn(
-        location.kind === 'sqlite'
-          ? { sqlite: { file: path.join(root, 'race.sqlite'), table } }
-          : location.kind === 'postgres'
-            ? { pg: table }
-            : { maria: table },
-      );
       assert.deepEqual(
-        Object.values(ids)[0],
+        await idsAt(location, root, table),
         Array.from({ length: 32 }, (_, i) => i + 1),
       );
     });
   }
 
-  for (const location of [
-    { kind: 'postgres', url: PG_URL },
-    { kind: 'mariadb', url: MARIADB_URL },
-    { kind: 'sqlite', path: 'overlap.sqlite' },
-  ] as Location[]) {
+  for (const location of everyKind('overlap.sqlite')) {
     it(`${location.kind}: a batch whose records are partly in the table already, or hold a key twice, adds only the new ones`, async () => {
       const table = uniqueTable(`overlap_${location.kind}`);
       tables.push(table);
       const root = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'overlap-'));
-      const pipeline: Pipeline = {
-        format: 'auto',
-        patterns: ['*'],
-        columns: [
-          { name: 'id', type: 'integer', required: true },
-          { name: 'note', type: 'string', required: false },
-        ],
-        key: ['id'],
-        table,
-        batchSize: 10,
-        locations: ['x'],
-      };
+      const pipeline = pipelineOf(table, [...integerId, { name: 'note', type: 'string', required: false }]);
       const load = (ids: number[]) =>
         loadInto(
           databases,
@@ -95,14 +87,7 @@ describe('storage locations: the first loads into a new table', () => {
       assert.deepEqual(await load([3, 4, 5]), { records: 3, inserted: 2 }, 'id 3 was there');
       assert.deepEqual(await load([6, 6, 7]), { records: 3, inserted: 2 }, 'id 6 twice in one batch');
       assert.deepEqual(await load([1, 2, 3, 4, 5, 6, 7]), { records: 7, inserted: 0 }, 'all there');
-      const ids = await idsIn(
-        location.kind === 'sqlite'
-          ? { sqlite: { file: path.join(root, 'overlap.sqlite'), table } }
-          : location.kind === 'postgres'
-            ? { pg: table }
-            : { maria: table },
-      );
-      assert.deepEqual(Object.values(ids)[0], [1, 2, 3, 4, 5, 6, 7]);
+      assert.deepEqual(await idsAt(location, root, table), [1, 2, 3, 4, 5, 6, 7]);
     });
   }
 
@@ -113,15 +98,7 @@ describe('storage locations: the first loads into a new table', () => {
     const pooled = new Databases({ applicationName });
     const connections = async () =>
       Number((await pgQuery<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = '${applicationName}'`))[0].n);
-    const pipeline: Pipeline = {
-      format: 'auto',
-      patterns: ['*'],
-      columns: [{ name: 'id', type: 'integer', required: true }],
-      key: ['id'],
-      table,
-      batchSize: 10,
-      locations: ['x'],
-    };
+    const pipeline = pipelineOf(table, integerId);
     const location: Location = { kind: 'postgres', url: PG_URL };
     try {
       const outcomes = await Promise.all(
@@ -149,29 +126,17 @@ describe('storage locations: the first loads into a new table', () => {
     { select: 3, from: 'tab\there', order: 'line\nbreak\r\n', group: '\\N' },
     { select: 4, from: '\\.', order: '\\\t', group: 'é ✓ \u0001' },
   ];
-  for (const location of [
-    { kind: 'postgres', url: PG_URL },
-    { kind: 'mariadb', url: MARIADB_URL },
-    { kind: 'sqlite', path: 'keywords.sqlite' },
-  ] as Location[]) {
+  for (const location of everyKind('keywords.sqlite')) {
     it(`${location.kind}: SQL keywords as table and column names, and values full of quotes and backslashes, load verbatim`, async () => {
       const table = `select_${uniqueTable(location.kind)}`;
       tables.push(table);
       const root = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'keywords-'));
-      const pipeline: Pipeline = {
-        format: 'auto',
-        patterns: ['*'],
-        columns: [
-          { name: 'select', type: 'integer', required: true },
-          { name: 'from', type: 'string', required: true },
-          { name: 'order', type: 'string', required: true },
-          { name: 'group', type: 'string', required: true },
-        ],
-        key: ['select'],
-        table,
-        batchSize: 2,
-        locations: ['x'],
-      };
+      const pipeline = pipelineOf(table, [
+        { name: 'select', type: 'integer', required: true },
+        { name: 'from', type: 'string', required: true },
+        { name: 'order', type: 'string', required: true },
+        { name: 'group', type: 'string', required: true },
+      ]);
       assert.deepEqual((await loadInto(databases, location, pipeline, hostile, root)).inserted, hostile.length);
       const sql = `SELECT * FROM ${location.kind === 'mariadb' ? `\`${table}\`` : `"${table}"`} ORDER BY 1`;
       const rows =

@@ -7,6 +7,7 @@
  * Ends with `ratio etl_postgres=X etl_mariadb=Y etl_sqlite=Z`: courier's rows/s
  * over the tool's (higher is better; the target is 0.5).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { connectClient, submit, waitForJob } from '../../src/client';
@@ -52,7 +53,6 @@ function sql(db: Database, statement: string, sqliteFile: string): Promise<unkno
 }
 
 async function count(db: Database, table: string, sqliteFile: string): Promise<number> {
-  const { execFileSync } = await import('node:child_process');
   const query = `SELECT count(*) FROM ${table}`;
   const out =
     db === 'postgres'

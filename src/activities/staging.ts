@@ -77,7 +77,12 @@ export async function readJson<T>(file: string): Promise<T | undefined> {
 
 /** Write-then-rename so a reader sees the old file or the whole new one, never half of it. */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value, null, 2));
+}
+
+/** Writes the text under a temporary name, flushed, then renames it into place: a reader never sees half a file. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify(value, null, 2), { flush: true });
+  await fs.writeFile(tmp, text, { flush: true });
   await fs.rename(tmp, file);
 }

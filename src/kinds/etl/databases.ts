@@ -1,9 +1,13 @@
 import type pg from 'pg';
 import type mysql from 'mysql2/promise';
 import type { Logger } from '../../logger';
+import type { Location } from './pipelines';
 
 /** Connections each storage location may hold open per worker: enough for the loads a worker runs at once. */
 export const CONNECTIONS_PER_LOCATION = 4;
+/** How many loads into a location may run at once: one per pooled connection, and one at a time into a SQLite file. */
+export const connectionsFor = (location: Location): number => (location.kind === 'sqlite' ? 1 : CONNECTIONS_PER_LOCATION);
+
 /** An idle connection is closed after this long, so a worker between jobs holds none. */
 const IDLE_MS = 30_000;
 

@@ -143,7 +143,7 @@ function headerProblem(header: string[], pipeline: Pipeline): string | undefined
 
 function newlinesIn(row: string[]): number {
   let n = 0;
-  for (const field of row) if (field.length > 1 && field.includes('\n')) n += field.split('\n').length - 1;
+  for (const field of row) if (field.includes('\n')) n += field.split('\n').length - 1;
   return n;
 }
 

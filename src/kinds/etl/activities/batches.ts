@@ -3,12 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { batchName, STAGE_DIRS, type StageDir } from '../layout';
 import { readRecords, recordChecker, RecordError, type EtlRecord } from '../records';
-import { CONNECTIONS_PER_LOCATION } from '../databases';
+import { connectionsFor } from '../databases';
 import { describeLocation, isPermanentLoadError, loadInto, type LoadOutcome } from '../storage';
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbeat';
 import { pipelineFor, stagePath } from './files';
+import { writeFileAtomic } from '../../../activities/staging';
 
 /** What a Load job reads: the records and where they came from. */
 export interface BatchFile {
@@ -26,12 +27,6 @@ function batchText(body: BatchFile): string {
   return `${head.slice(0, -1)},"records":[\n${body.records.map((r) => JSON.stringify(r)).join(',\n')}\n]}\n`;
 }
 
-async function writeBatchFile(file: string, body: BatchFile): Promise<void> {
-  const temp = `${file}.tmp`;
-  await fs.writeFile(temp, batchText(body), { flush: true });
-  await fs.rename(temp, file);
-}
-
 /**
  * T's single read of the file: checks every record against the pipeline and
  * splits the records into batch files in L/working, one per Load job. A bad
@@ -47,12 +42,10 @@ export async function writeBatches(deps: ActivityDeps, input: { pipeline: string
   let batches = 0;
   let records = 0;
   const flush = async () => {
-    await writeBatchFile(stagePath(deps, STAGE_DIRS.loadWorking, batchName(input.name, batches)), {
-      pipeline: input.pipeline,
-      source: input.name,
-      index: batches,
-      records: batch,
-    });
+    await writeFileAtomic(
+      stagePath(deps, STAGE_DIRS.loadWorking, batchName(input.name, batches)),
+      batchText({ pipeline: input.pipeline, source: input.name, index: batches, records: batch }),
+    );
     batches++;
     batch = [];
   };
@@ -121,10 +114,9 @@ export async function loadBatch(
   const pipeline = pipelineFor(deps, input.pipeline);
   const location = deps.pipelines.read().locations[input.location];
   if (!location) throw permanent('NotConfigured', `storage location "${input.location}" is not defined in ${deps.config.etl.configFile}`);
-  const turns = location.kind === 'sqlite' ? 1 : CONNECTIONS_PER_LOCATION;
   try {
     return await heartbeatWhile({ location: input.location }, () =>
-      deps.turns.run(`load ${input.location}`, turns, async () => {
+      deps.turns.run(`load ${input.location}`, connectionsFor(location), async () => {
         const batch = await readBatch(deps, input.dir, input.name);
         return loadInto(deps.databases, location, pipeline, batch.records, deps.config.etl.root);
       }),
