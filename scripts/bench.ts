@@ -33,6 +33,7 @@ import { median, peakRssMiB, run, spawnWorker, stopWorker } from './bench/proces
 import { benchS3 } from './bench/s3';
 import { benchSnapshots } from './bench/snapshots';
 import { benchEtl } from './bench/etl';
+import { benchSmall } from './bench/small';
 
 const MiB = 1024 * 1024;
 
@@ -62,7 +63,8 @@ function sizeFrom(variable: string, fallback: string): number {
 
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? 'all';
-  if (!['all', 'files', 'snapshots', 'etl'].includes(mode)) throw new Error(`unknown mode "${mode}": use files, snapshots, etl, or nothing for all`);
+  if (!['all', 'small', 'files', 'snapshots', 'etl'].includes(mode))
+    throw new Error(`unknown mode "${mode}": use small, files, snapshots, etl, or nothing for all`);
   if (mode === 'all' || mode === 'files') requireRclone();
   const size = sizeFrom('BENCH_SIZE', '1GiB');
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -74,6 +76,9 @@ async function main(): Promise<void> {
     COURIER_DATA_DIR: path.join(work, 'data'),
     COURIER_TASK_QUEUE: 'bench',
     COURIER_LOG_LEVEL: 'warn',
+    // Sources and restores live in the bench's own directory, outside the checkout.
+    COURIER_SOURCE_ROOTS: work,
+    COURIER_RESTORE_ROOTS: work,
   };
   const server = await startDevServerOnFreePort({
     headless: true,
@@ -82,6 +87,15 @@ async function main(): Promise<void> {
   });
   env.TEMPORAL_ADDRESS = server.address;
   const config = loadConfig(env);
+  if (mode === 'small') {
+    try {
+      console.log(await benchSmall({ work, env, rounds }));
+    } finally {
+      await server.stop();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+    return;
+  }
   if (mode === 'etl') {
     try {
       console.log(await benchEtl({ work, env, rounds }));

@@ -69,6 +69,11 @@ const envSchema = z.object({
   COURIER_DATA_DIR: z.string().min(1).default('./data'),
   COURIER_PART_SIZE: size(1, 5 * 1024 * MiB).default(64 * MiB),
   COURIER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  // Worker tuning (see worker-tuning.ts): unset, they follow the machine's cores.
+  COURIER_WORKFLOW_POLLERS: z.coerce.number().int().min(2).max(100).optional(),
+  COURIER_ACTIVITY_POLLERS: z.coerce.number().int().min(1).max(100).optional(),
+  COURIER_WORKFLOW_SLOTS: z.coerce.number().int().min(2).max(1000).optional(),
+  COURIER_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(1000).optional(),
   COURIER_SOURCE_ROOTS: z.string().optional(),
   COURIER_RESTORE_ROOTS: z.string().optional(),
   COURIER_CHECKSUMS: z.enum(['sha256', 'sha256,md5']).default('sha256'),
@@ -177,6 +182,12 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
     partSize: env.COURIER_PART_SIZE,
     repository: { keyFile: env.COURIER_REPO_KEY_FILE, password: env.COURIER_REPO_PASSWORD, compression: env.COURIER_COMPRESSION },
     concurrency: env.COURIER_CONCURRENCY,
+    tuning: {
+      workflowPollers: env.COURIER_WORKFLOW_POLLERS,
+      activityPollers: env.COURIER_ACTIVITY_POLLERS,
+      workflowSlots: env.COURIER_WORKFLOW_SLOTS,
+      activitySlots: env.COURIER_ACTIVITY_SLOTS,
+    },
     /**
      * Where paths a message names for reading may lead (backup source, push file,
      * ETL source, dispatch payload files); by default only the directory the

@@ -7,6 +7,7 @@ import { createLogger, installRuntimeLogger, type Logger } from './logger';
 import { untilReady } from './startup/until-ready';
 import { ENCODED_FAILURES, workerDataConverter } from './security/codec';
 import { hostIdOf } from './security/host-tags';
+import { workerTuning } from './worker-tuning';
 
 export interface WorkerParts {
   connection?: NativeConnection;
@@ -77,6 +78,7 @@ export async function createWorker(config: Config, parts: WorkerParts = {}): Pro
     ...(parts.workflowBundle ? { workflowBundle: parts.workflowBundle } : await workflowCode(config, logger)),
     // A SIGTERM lets running uploads finish or checkpoint instead of cancelling them at once.
     shutdownGraceTime: config.shutdownGraceMs,
+    ...workerTuning(config),
   });
 }
 
@@ -136,6 +138,7 @@ export async function createHostWorker(config: Config, parts: Omit<WorkerParts, 
     dataConverter: workerDataConverter(config.codecKeys),
     activities: { ...(parts.wrapActivities ? parts.wrapActivities(activities) : activities), ...createHostActivities(deps) },
     shutdownGraceTime: config.shutdownGraceMs,
+    ...workerTuning(config),
   });
 }
 

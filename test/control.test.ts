@@ -40,23 +40,24 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
     await stack.startWorker({
       wrapActivities: (real) => ({
         ...real,
-        async backupSegment(ref) {
+        // A file of one segment: the whole backup is this one step.
+        async backupIfSmall(input) {
           if (failures < 3) {
             failures++;
             throw new Error('store unreachable (simulated outage)');
           }
-          return real.backupSegment(ref);
+          return real.backupIfSmall(input);
         },
       }),
     });
     const source = await randomFile(dir, 'outage', 64 * KiB);
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'outage', source });
     const shown = await waitUntil('the job to show the failing step', async () => (await getJob(stack.client, jobId)).retrying?.[0], 30_000);
-    assert.equal(shown.step, 'backupSegment');
+    assert.equal(shown.step, 'backupIfSmall');
     assert.ok(shown.attempt >= 2);
     assert.match(shown.lastError ?? '', /store unreachable \(simulated outage\)/);
     const status = await runCli(['status', jobId], stack.env);
-    assert.match(status.stdout, /retrying backupSegment \(attempt \d+.*\): store unreachable/);
+    assert.match(status.stdout, /retrying backupIfSmall \(attempt \d+.*\): store unreachable/);
     assert.equal(((await waitForJob(stack.client, jobId)) as BackupResult).size, 64 * KiB);
     assert.equal(failures, 3);
     assert.equal((await getJob(stack.client, jobId)).retrying, undefined, 'nothing waits once it completed');

@@ -4,7 +4,9 @@ import {
   condition,
   ContinueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   TemporalFailure,
   upsertSearchAttributes,
@@ -50,6 +52,8 @@ export interface JobTracker<P extends JobProgress> {
   untilResumed(): Promise<void>;
   /** The holds this job knows of (those on it and those it heard of), for the jobs it starts. */
   holdsKnown(): HoldRef[];
+  /** The hosts this job knows are held: a first step that finds itself on one stops after preparing. */
+  heldHosts(): string[];
   /** The job's file steps now run on this host: a hold on the host applies from here on. */
   runsOn(host: string): void;
   /** What continue-as-new carries over. */
@@ -79,7 +83,10 @@ interface TrackOptions<P extends JobProgress> {
 export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTracker<P> {
   const { kind, subject, settings } = options;
   // Status records take milliseconds; a worker that dies in one is noticed about as soon as in a byte-moving step.
-  const bookkeeping = proxyActivities<Activities>({ ...quickStep, startToCloseTimeout: Math.max(settings.heartbeatTimeoutMs, 10_000) });
+  const recordOptions = { ...quickStep, startToCloseTimeout: Math.max(settings.heartbeatTimeoutMs, 10_000) };
+  const mail = proxyActivities<Activities>(recordOptions);
+  // They run beside the workflow, inside its task, instead of a round trip through the server each (jobs started before replay as they ran).
+  const records = patched('status-records-local') ? proxyLocalActivities<Activities>(recordOptions) : mail;
   const log: StatusEntry[] = options.carried?.log ?? [];
   let paused = options.carried?.paused ?? false;
   let beforePause: StatusName = 'running';
@@ -108,7 +115,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
     const row = { ...entry, jobId: workflowInfo().workflowId, runId: workflowInfo().runId, seq: log.length - 1, kind, project: options.project };
     // In order, one at a time; a ledger that stays down is noted but never fails the job.
     ledger = ledger.then(() =>
-      bookkeeping.recordStatus(row).catch((err) => {
+      records.recordStatus(row).catch((err) => {
         progress.lastError = `status ledger: ${rootCause(err).message}`;
       }),
     );
@@ -189,6 +196,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
     },
     untilResumed: () => condition(() => !stopped()),
     holdsKnown: () => [...known.values()],
+    heldHosts: () => [...known.values()].filter((ref) => ref.scope === 'host').map((ref) => ref.name),
     runsOn(host) {
       if (target.host === host) return;
       // Only a hold on the new host can start to apply.
@@ -234,7 +242,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
       }
       if (plan.email.length > 0 && plan.emailOn.includes(event)) {
         deliveries.push(
-          bookkeeping
+          mail
             .sendEmail({ to: plan.email, document })
             .catch((err) => tracker.note(`mail to ${plan.email.join(', ')} for ${event} failed: ${rootCause(err).message}`)),
         );
@@ -244,7 +252,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
     async complete(result) {
       tracker.set('completed');
       progress.enter('completed');
-      await bookkeeping.reportStatus({ jobId: workflowInfo().workflowId, kind, status: 'completed', detail: result });
+      await records.reportStatus({ jobId: workflowInfo().workflowId, kind, status: 'completed', detail: result });
       await tracker.notify('completed', { result });
       await ledger;
     },
@@ -255,7 +263,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
         await CancellationScope.nonCancellable(async () => {
           await cleanup?.();
           tracker.set('cancelled');
-          await bookkeeping.reportStatus({ jobId: workflowInfo().workflowId, kind, status: 'cancelled', detail: { subject } }).catch(() => undefined);
+          await records.reportStatus({ jobId: workflowInfo().workflowId, kind, status: 'cancelled', detail: { subject } }).catch(() => undefined);
           await tracker.notify('cancelled');
           await ledger;
         });
@@ -266,7 +274,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
       progress.lastError = cause.message;
       tracker.set('failed', cause.message);
       await CancellationScope.nonCancellable(async () => {
-        await bookkeeping
+        await records
           .reportStatus({
             jobId: workflowInfo().workflowId,
             kind,

@@ -3,6 +3,7 @@ import type { ProgressBase } from '../../jobs/progress';
 import type { JobSettings } from '../../jobs/settings';
 import type { TrackerState } from '../../jobs/status';
 import type { BackupMessage } from './message';
+import type { Snapshot } from '../../repository/snapshots';
 
 export interface SourceInfo {
   /** The host that checked the source: the job's file steps run there. */
@@ -71,6 +72,24 @@ export interface SegmentResult {
 export interface WholeFile {
   sha256: string;
   md5?: string;
+}
+
+/** The first step of a chunked backup, which does all of it when the source fits in one segment. */
+export interface SmallBackupInput {
+  jobId: string;
+  snapshotId: string;
+  startedAt: string;
+  backup: Pick<BackupInput, 'message' | 'settings'>;
+  /** Hosts the job knows are held: there the step only prepares, and the job waits for the release. */
+  heldHosts: string[];
+}
+
+export interface SmallBackupOutcome {
+  /** The host that did the step: the job's other steps, if any, run there. */
+  host?: string;
+  source: SourceInfo;
+  /** Present when the whole backup was done in the step. */
+  done?: { segments: SegmentResult[]; whole: WholeFile; snapshot: Snapshot };
 }
 
 export interface BackupState {

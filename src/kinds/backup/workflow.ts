@@ -11,6 +11,7 @@ import { pinHost } from '../../workflows/host-pin';
 import { PARTS_PER_RUN, runPartPool } from '../../workflows/part-pool';
 import { snapshotIdFor } from '../../repository/snapshot-id';
 import { repoKeys, snapshotObjectKey } from '../../repository/layout';
+import type { Snapshot } from '../../repository/snapshots';
 
 /**
  * A backup (seed 000) as a snapshot: check the source, then cut each segment
@@ -128,6 +129,28 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
 
   /** Segments cut into chunks on the pinned host, the whole file hashed beside them there; the snapshot from anywhere. */
   const chunkSteps = async (): Promise<BackupResult | undefined> => {
+    // A first attempt prepares in one step that, for a source of one segment, is the whole backup.
+    if (!state.source && !state.lostSource && patched('small-backup-in-one-step')) {
+      progress.enter('prepare');
+      const outcome = await pin.first(byteMover(settings), (on) =>
+        on.backupIfSmall({
+          jobId: message.id,
+          snapshotId: state.snapshotId!,
+          startedAt: state.startedAt,
+          backup: { message, settings },
+          heldHosts: job.heldHosts(),
+        }),
+      );
+      state.source = outcome.source;
+      if (outcome.done) {
+        const { segments, whole, snapshot } = outcome.done;
+        Object.assign(state, { segments, whole, nextPart: outcome.source.partCount, bytesUploaded: outcome.source.size });
+        if (segments.some((s) => s.newChunks > 0)) state.partsUploaded++;
+        Object.assign(progress, { partsTotal: segments.length, partsDone: segments.length, bytesTotal: snapshot.size, bytesDone: snapshot.size });
+        progress.enter('manifest');
+        return chunkedResult(snapshot);
+      }
+    }
     if (!state.source) {
       progress.enter('prepare');
       const source = await pin.first(quickStep, (on) => on.prepareBackup(input));
@@ -183,6 +206,11 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
       segments,
       whole: state.whole,
     });
+    return chunkedResult(snapshot);
+  };
+
+  const chunkedResult = (snapshot: Snapshot): BackupResult => {
+    const source = state.source!;
     return {
       kind: 'backup',
       jobId: message.id,

@@ -6,7 +6,6 @@ import { Context, log } from '@temporalio/activity';
 import type { ManifestSummary } from './contract';
 import type { PartRef } from '../backup/contract';
 import { ObjectNotFoundError } from '../../stores';
-import { bindAll } from '../../activities/bind';
 import type { ActivityDeps } from '../../activities/deps';
 import { errnoCode, permanent } from '../../activities/failures';
 import { throttledHeartbeat } from '../../activities/heartbeat';
@@ -39,6 +38,9 @@ export async function loadManifest(deps: ActivityDeps, asked: string | { name: s
   const manifest = await deps.manifests.read(name);
   return { name, layout: 'parts', size: manifest.size, sha256: manifest.sha256, partCount: manifest.parts.length };
 }
+
+/** Files up to this size are hashed on the shared hash threads. */
+const SHARED_HASH_LIMIT = 64 * 1024 * 1024;
 
 /** The temp files of one job beside its destination share this prefix; each has a random tail. */
 const tempPrefix = (dest: string, jobId: string) =>
@@ -155,7 +157,11 @@ export async function finishRestore(deps: ActivityDeps, given: { tempPath: strin
     const asWritten = exists && trailed !== undefined;
     const whole = asWritten
       ? { size: (await handle.stat()).size, digests: { sha256: trailed } }
-      : await hashFile({ file, algorithms: ['sha256'] }, { dedicated: true, signal: Context.current().cancellationSignal, onProgress: heartbeat });
+      : await hashFile(
+          { file, algorithms: ['sha256'] },
+          // A thread of its own costs tens of milliseconds to start: worth it for a large file only.
+          { dedicated: input.size > SHARED_HASH_LIMIT, signal: Context.current().cancellationSignal, onProgress: heartbeat },
+        );
     log.info('whole file hashed', { file, asWritten });
     return whole;
   };
@@ -183,6 +189,3 @@ export async function discardRestore(deps: ActivityDeps, input: { tempPath: stri
   deps.trailingHashes.forget(input.tempPath);
   await fs.rm(input.tempPath, { force: true });
 }
-
-/** A restore's activities, bound to the worker's dependencies. */
-export const restoreActivities = (deps: ActivityDeps) => bindAll(deps, { loadManifest, prepareRestore, restorePart, finishRestore, discardRestore });

@@ -32,6 +32,22 @@ export interface RestoreInput {
   tracker?: TrackerState;
 }
 
+/** The first step of a restore, which does all of it when the backup has one part. */
+export interface SmallRestoreInput {
+  message: RestoreInput['message'];
+  /** Hosts the job knows are held: there the step only prepares, and the job waits for the release. */
+  heldHosts: string[];
+}
+
+export interface SmallRestoreOutcome {
+  /** The host that holds the temp file (or the restored file, when done). */
+  host: string;
+  manifest: ManifestSummary;
+  tempPath: string;
+  /** The file is restored, verified and in place. */
+  done: boolean;
+}
+
 export interface RestoreProgress extends TransferProgress {
   kind: 'restore';
 }

@@ -7,7 +7,7 @@ import type { MessageKind } from '../kind';
 import { settingsFor } from '../settings';
 import type { RestoreInput, RestoreProgress, RestoreResult } from './contract';
 import { restoreMessage } from './message';
-import { restoreActivities } from './activities';
+import { restoreActivities } from './bound-activities';
 import { restore } from './workflow';
 
 export const restoreKind: MessageKind<

@@ -1,6 +1,6 @@
-import { CancellationScope, continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, continueAsNew, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { RestoreInput, RestoreProgress, RestoreResult, RestoreState } from './contract';
+import type { ManifestSummary, RestoreInput, RestoreProgress, RestoreResult, RestoreState } from './contract';
 import type { RestoreMessage } from './message';
 import { hostIdIn } from '../../jobs/settings';
 import { admit, type Submitted } from '../../workflows/admit';
@@ -38,6 +38,19 @@ export async function restore(started: RestoreInput | Submitted<RestoreMessage>)
 
   /** Temp file, every part into it, whole-file check and rename: all on the pinned host. */
   const fileSteps = async (): Promise<RestoreResult | undefined> => {
+    // A first attempt reads the manifest and prepares in one step that, for a backup of one part, is the whole restore.
+    if (!state.manifest && !state.hostsLost && patched('small-restore-in-one-step')) {
+      progress.enter('prepare');
+      const first = await pin.first(byteMover(settings), (on) => on.restoreIfSmall({ message, heldHosts: job.heldHosts() }));
+      const { manifest, tempPath, host } = first;
+      Object.assign(state, { manifest, tempPath, host });
+      Object.assign(progress, { partsTotal: manifest.partCount, bytesTotal: manifest.size });
+      if (first.done) {
+        Object.assign(state, { nextPart: manifest.partCount, bytesRestored: manifest.size });
+        Object.assign(progress, { partsDone: manifest.partCount, bytesDone: manifest.size });
+        return restored(manifest);
+      }
+    }
     if (!state.manifest || !state.tempPath) {
       progress.enter('prepare');
       const manifest =
@@ -77,6 +90,10 @@ export async function restore(started: RestoreInput | Submitted<RestoreMessage>)
       if (!(err instanceof HostLost)) await CancellationScope.nonCancellable(() => pin.cleanup(quickStep, (on) => on.discardRestore({ tempPath })));
       throw err;
     }
+    return restored(manifest);
+  };
+
+  const restored = (manifest: ManifestSummary): RestoreResult => {
     return {
       kind: 'restore',
       jobId: message.id,

@@ -115,7 +115,8 @@ export async function hashSource(deps: ActivityDeps, input: { source: SourceInfo
   try {
     const whole = await hashFile(
       { file: via, algorithms: input.md5 ? ['sha256', 'md5'] : ['sha256'] },
-      { dedicated: true, signal: Context.current().cancellationSignal, onProgress: heartbeat },
+      // A thread of its own costs tens of milliseconds to start: worth it only beside the segments of a large file.
+      { dedicated: input.source.partCount > 1, signal: Context.current().cancellationSignal, onProgress: heartbeat },
     );
     const after = await handle.stat();
     if (whole.size !== input.source.size || after.mtimeMs !== input.source.mtimeMs) throw sourceChanged(input.source);

@@ -4,6 +4,7 @@ import { backupSegment, clearPending, hashSource, markPending, writeSnapshot } f
 import { discardStaging, removeStaging, uploadManifest } from './finish-backup';
 import { abortObjectUpload, completeObjectUpload, startObjectUpload, uploadObjectPart } from './object-upload';
 import { prepareBackup } from './prepare-backup';
+import { backupIfSmall } from './small-backup';
 import { splitSource } from './split-source';
 import { uploadPart } from './upload-part';
 
@@ -25,4 +26,5 @@ export const backupActivities = (deps: ActivityDeps) =>
     backupSegment,
     hashSource,
     writeSnapshot,
+    backupIfSmall,
   });

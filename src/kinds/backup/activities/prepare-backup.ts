@@ -9,7 +9,7 @@ import { hostIdOf } from '../../../security/host-tags';
 import { checkObjectLayout } from './object-upload';
 
 /** Checks the source before any work: a bad path fails the job at once with the reason, never retried. */
-export async function prepareBackup(deps: ActivityDeps, input: BackupInput): Promise<SourceInfo> {
+export async function prepareBackup(deps: ActivityDeps, input: Pick<BackupInput, 'message' | 'settings'>): Promise<SourceInfo> {
   const { source } = input.message;
   const real = await resolveInside(source, sourceRoots(deps.config, 'source'), { mustExist: true });
   const dataDir = await fs.realpath(deps.config.dataDir).catch(() => deps.config.dataDir);
