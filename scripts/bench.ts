@@ -16,10 +16,13 @@
  * `ratio snap_backup=… snap_backup2=… snap_restore=… snap_bytes2=… snap_csv_store=…`.
  *   BENCH_BIG     the large file for the memory check (default 10GiB; 0 skips it)
  *
- * Last (scripts/bench/etl.ts), ETL loads of BENCH_ETL_ROWS CSV rows into each
+ * Then (scripts/bench/etl.ts), ETL loads of BENCH_ETL_ROWS CSV rows into each
  * database against its bulk tool, ending with `ratio etl_postgres=… etl_mariadb=… etl_sqlite=…`.
+ *
+ * Last (scripts/bench/small.ts), BENCH_SMALL_JOBS backups of 4 KiB against as
+ * many no-op workflows of one activity, ending with `ratio small=…`.
  *   `npm run bench -- snapshots` runs only the snapshots part, `-- etl` only the
- *   ETL part, `-- files` only the fs and S3 rounds.
+ *   ETL part, `-- files` only the fs and S3 rounds, `-- small` only the small jobs.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -89,7 +92,7 @@ async function main(): Promise<void> {
   const config = loadConfig(env);
   if (mode === 'small') {
     try {
-      console.log(await benchSmall({ work, env, rounds }));
+      console.log(await benchSmall({ work, env, rounds, serverPid: server.process.pid }));
     } finally {
       await server.stop();
       fs.rmSync(work, { recursive: true, force: true });
@@ -215,15 +218,19 @@ async function main(): Promise<void> {
     }
     let snapRatios = '';
     let etlRatios = '';
+    let smallRatio = '';
     if (mode === 'all') {
       fs.rmSync(source);
       snapRatios = (await benchSnapshots({ work, env, size, bigSize: process.env.BENCH_BIG === '0' ? 0 : sizeFrom('BENCH_BIG', '10GiB') })).ratios;
       console.log("\nETL loads against each database's bulk tool:");
       etlRatios = await benchEtl({ work, env, rounds });
+      console.log('\nsmall jobs against the Temporal floor:');
+      smallRatio = await benchSmall({ work, env, rounds, serverPid: server.process.pid });
     }
     console.log(fsRatios);
     if (snapRatios) console.log(snapRatios);
     if (etlRatios) console.log(etlRatios);
+    if (smallRatio) console.log(smallRatio);
   } finally {
     await stopWorker(worker);
     await client.connection.close();

@@ -15,6 +15,21 @@ export function peakRssMiB(pid: number | undefined): number | undefined {
   }
 }
 
+/** CPU seconds a process has used so far, every thread counted (user and system, from /proc). */
+export function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in clock ticks.
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** Linux reports CPU time in ticks of 1/100 s on every platform it runs on today. */
+const CLOCK_TICKS = 100;
+
 /** Runs a reference tool to completion, timing it and sampling its peak memory. */
 export function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakMiB?: number }> {
   return new Promise((resolve, reject) => {

@@ -14,7 +14,7 @@ import type { Client } from '@temporalio/client';
 import { connectClient, submit } from '../../src/client';
 import { loadConfig } from '../../src/config';
 import { FLOOR_QUEUE } from './floor/worker';
-import { median, peakRssMiB, secondsSince, spawnWorker, stopWorker } from './processes';
+import { cpuSeconds, median, peakRssMiB, secondsSince, spawnWorker, stopWorker } from './processes';
 
 /** Runs `work` over every item, at most `width` at a time. */
 async function inPool<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -54,8 +54,10 @@ async function timed(client: Client, ids: string[], start: (id: string) => Promi
   return ids.length / secondsSince(started);
 }
 
-export async function benchSmall(options: { work: string; env: NodeJS.ProcessEnv; rounds: number }): Promise<string> {
-  const { work, env, rounds } = options;
+export async function benchSmall(options: { work: string; env: NodeJS.ProcessEnv; rounds: number; serverPid?: number }): Promise<string> {
+  const { work, rounds, serverPid } = options;
+  // A queue of its own: no other bench worker on the server takes these jobs.
+  const env = { ...options.env, COURIER_TASK_QUEUE: 'bench-small' };
   const jobs = Number(process.env.BENCH_SMALL_JOBS ?? 1000);
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`BENCH_SMALL_JOBS=${process.env.BENCH_SMALL_JOBS} must be a whole number of at least 1`);
   const config = loadConfig(env);
@@ -101,11 +103,19 @@ export async function benchSmall(options: { work: string; env: NodeJS.ProcessEnv
             ];
       const line: string[] = [];
       for (const [who, step] of order) {
+        // Where each job's CPU went: the server, the worker that ran it, and this process (the client that starts and awaits jobs).
+        const pid = (who === 'courier' ? worker : floor).pid;
+        const before = { server: cpuSeconds(serverPid), worker: cpuSeconds(pid), client: process.cpuUsage() };
         const rate = await step(round);
+        const client = process.cpuUsage(before.client);
+        const perJob = (seconds: number) => `${((seconds * 1000) / jobs).toFixed(0)}`;
         samples[who].push(rate);
-        line.push(`${who} ${rate.toFixed(1)} jobs/s`);
+        line.push(
+          `${who} ${rate.toFixed(1)} jobs/s (CPU ms/job: server ${perJob(cpuSeconds(serverPid) - before.server)}, ` +
+            `worker ${perJob(cpuSeconds(pid) - before.worker)}, client ${perJob((client.user + client.system) / 1e6)})`,
+        );
       }
-      console.log(`round ${round}/${rounds}: ${line.join(', ')}`);
+      console.log(`round ${round}/${rounds}: ${line.join('; ')}`);
     }
     const courier = median(samples.courier);
     const floorRate = median(samples.floor);

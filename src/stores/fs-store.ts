@@ -23,6 +23,15 @@ async function fsyncPath(target: string): Promise<void> {
   }
 }
 
+/** Removes a file if it is there: one unlink, where fs.rm first looks at what it removes. */
+async function unlinkIfThere(file: string): Promise<void> {
+  try {
+    await fs.unlink(file);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
 /** Objects up to this size are hashed as they arrive: a trip to a hash thread would cost more than it saves. */
 const HASH_INLINE = 1024 * 1024;
 
@@ -151,11 +160,11 @@ export class FsStore implements ObjectStore {
     }
     const metaPath = this.metaPath(key);
     // Drop the old metadata first: the new bytes must never be paired with the old checksum.
-    await fs.rm(metaPath, { force: true });
+    await unlinkIfThere(metaPath);
     await fs.mkdir(path.dirname(target), { recursive: true });
     await fs.rename(tmp, target);
     // Renaming onto another link of the same file changes nothing and leaves tmp behind.
-    await fs.rm(tmp, { force: true });
+    await unlinkIfThere(tmp);
     await fsyncPath(path.dirname(target));
     await this.writeMeta(metaPath, info);
     return info;
@@ -236,7 +245,7 @@ export class FsStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    await fs.rm(this.metaPath(key), { force: true });
-    await fs.rm(this.objectPath(key), { force: true });
+    await unlinkIfThere(this.metaPath(key));
+    await unlinkIfThere(this.objectPath(key));
   }
 }
