@@ -69,7 +69,7 @@ const envSchema = z.object({
   COURIER_DATA_DIR: z.string().min(1).default('./data'),
   COURIER_PART_SIZE: size(1, 5 * 1024 * MiB).default(64 * MiB),
   COURIER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  // Worker tuning (see worker-tuning.ts): unset, they follow the machine's cores.
+  // Worker tuning (see worker-tuning.ts): unset, the SDK's defaults.
   COURIER_WORKFLOW_POLLERS: z.coerce.number().int().min(2).max(100).optional(),
   COURIER_ACTIVITY_POLLERS: z.coerce.number().int().min(1).max(100).optional(),
   COURIER_WORKFLOW_SLOTS: z.coerce.number().int().min(2).max(1000).optional(),

@@ -8,12 +8,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { queryProgress, statusLogOf, submit, waitForJob } from '../src/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { JobFailedError, queryProgress, statusLogOf, submit, waitForJob } from '../src/client';
 import { jobRecordKey } from '../src/jobs/keys';
 import type { BackupResult } from '../src/kinds/backup/contract';
 import { placeHold, releaseHold } from '../src/operations/holds';
 import { CourierHost, CourierStatus } from '../src/search-attributes';
 import { openStore } from '../src/stores';
+import { repoKeys } from '../src/repository/layout';
 import { PackIndex } from '../src/repository/pack-index';
 import { repositoryOf, snapshotsOf } from './helpers/repository';
 import { createStack, randomFile, sha256File, waitUntil, type Stack } from './helpers/stack';
@@ -115,6 +117,23 @@ describe('small jobs: a backup of one segment in one step', { timeout: 240_000 }
       [result.snapshot],
     );
     await restoredMatches('retried', source);
+  });
+
+  it('a step that fails after marking the job pending leaves no pending mark behind (prune would wait for it)', async () => {
+    await stack.startWorker({
+      wrapActivities: (real) => ({
+        ...real,
+        async backupIfSmall(input) {
+          await real.markPending({ jobId: input.jobId, snapshotId: input.snapshotId, startedAt: input.startedAt });
+          throw ApplicationFailure.nonRetryable('source changed while it was being backed up (simulated)', 'SourceChanged');
+        },
+      }),
+    });
+    const source = await randomFile(dir, 'changed', 10 * KiB);
+    const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'changed', source });
+    await assert.rejects(waitForJob(stack.client, jobId), JobFailedError);
+    assert.equal(await openStore(stack.config).head(repoKeys.pending(jobId)), undefined, 'the pending mark was cleared');
+    assert.deepEqual(await snapshotsOf(stack.config, 'changed'), []);
   });
 
   it('on a host the job knows is held, the step only prepares; the job waits for the release', async () => {

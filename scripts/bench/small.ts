@@ -35,13 +35,16 @@ function spawnFloorWorker(env: NodeJS.ProcessEnv): ChildProcess {
   return child;
 }
 
-/** Starts every job (`start` gives its id), then waits for each to end; jobs/s from the first start to the last end. */
-async function timed(client: Client, ids: string[], start: (id: string) => Promise<void>): Promise<number> {
+/** Starts every job (`start` gets its id and number), then waits for each to end; jobs/s from the first start to the last end. */
+async function timed(client: Client, ids: string[], start: (id: string, i: number) => Promise<void>): Promise<number> {
   const started = process.hrtime.bigint();
-  await inPool(ids, 32, (id) =>
-    start(id).catch((err: Error) => {
-      throw new Error(`starting ${id}: ${err.message}`);
-    }),
+  await inPool(
+    ids.map((id, i) => [id, i] as const),
+    32,
+    ([id, i]) =>
+      start(id, i).catch((err: Error) => {
+        throw new Error(`starting ${id}: ${err.message}`);
+      }),
   );
   const failures: string[] = [];
   await inPool(ids, 64, async (id) => {
@@ -74,10 +77,9 @@ export async function benchSmall(options: { work: string; env: NodeJS.ProcessEnv
   const samples: { courier: number[]; floor: number[] } = { courier: [], floor: [] };
   const courierRound = async (round: number | string, count = jobs) => {
     const ids = files.slice(0, count).map((_, i) => `bench-small-${round}-${i}`);
-    const rate = await timed(client, ids, async (id) => {
-      await submit(client, config, { kind: 'backup', id, source: files[Number(id.split('-').pop())], name: id });
+    return timed(client, ids, async (id, i) => {
+      await submit(client, config, { kind: 'backup', id, source: files[i], name: id });
     });
-    return rate;
   };
   const floorRound = async (round: number | string, count = jobs) => {
     const ids = Array.from({ length: count }, (_, i) => `bench-floor-${round}-${i}`);

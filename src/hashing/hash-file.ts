@@ -164,6 +164,13 @@ class HashPool {
 
 const pool = new HashPool(Math.max(2, os.availableParallelism()));
 
+/**
+ * Whether hashing a whole file of this size is worth a thread of its own: a
+ * large one would hold a shared thread so long that part-sized work queues
+ * behind it, and a small one is done before a new thread (tens of ms) has started.
+ */
+export const ownThreadFor = (bytes: number): boolean => bytes > 64 * 1024 * 1024;
+
 /** Hashes a file, or a byte range of it, off the main thread. */
 export function hashFile(request: HashRequest, options: HashOptions = {}): Promise<HashResult> {
   return new Promise((resolve, reject) => {

@@ -128,10 +128,13 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
   };
 
   /** Segments cut into chunks on the pinned host, the whole file hashed beside them there; the snapshot from anywhere. */
+  // The one step marks the job pending before the workflow knows its source: a failure in it must clear the mark too.
+  let markedInOneStep = false;
   const chunkSteps = async (): Promise<BackupResult | undefined> => {
     // A first attempt prepares in one step that, for a source of one segment, is the whole backup.
     if (!state.source && !state.lostSource && patched('small-backup-in-one-step')) {
       progress.enter('prepare');
+      markedInOneStep = true;
       const outcome = await pin.first(byteMover(settings), (on) =>
         on.backupIfSmall({
           jobId: message.id,
@@ -146,7 +149,8 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
         const { segments, whole, snapshot } = outcome.done;
         Object.assign(state, { segments, whole, nextPart: outcome.source.partCount, bytesUploaded: outcome.source.size });
         if (segments.some((s) => s.newChunks > 0)) state.partsUploaded++;
-        Object.assign(progress, { partsTotal: segments.length, partsDone: segments.length, bytesTotal: snapshot.size, bytesDone: snapshot.size });
+        const { partCount, size } = outcome.source;
+        Object.assign(progress, { partsTotal: partCount, partsDone: partCount, bytesTotal: size, bytesDone: size });
         progress.enter('manifest');
         return chunkedResult(snapshot);
       }
@@ -262,7 +266,7 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
       if (state.uploadId)
         await onStore.abortObjectUpload({ backup: message.name, key: objectKeyOf(), uploadId: state.uploadId }).catch(() => undefined);
       // What a failed chunked backup stored stays for prune; only its claim on the repository goes.
-      if (chunked && state.source) await onStore.clearPending({ jobId: message.id }).catch(() => undefined);
+      if (chunked && (state.source || markedInOneStep)) await onStore.clearPending({ jobId: message.id }).catch(() => undefined);
     };
     if (!isCancellation(err)) await CancellationScope.nonCancellable(abortUpload);
     // A cancelled backup takes its staging data with it; verified parts in the store stay.

@@ -9,7 +9,7 @@ import { ObjectNotFoundError } from '../../stores';
 import type { ActivityDeps } from '../../activities/deps';
 import { errnoCode, permanent } from '../../activities/failures';
 import { throttledHeartbeat } from '../../activities/heartbeat';
-import { hashFile } from '../../hashing/hash-file';
+import { hashFile, ownThreadFor } from '../../hashing/hash-file';
 import { bytesVerified } from '../../metrics';
 import { createBeside, resolveInside } from '../../security/paths';
 import { restoreRoots } from '../../security/roots';
@@ -38,9 +38,6 @@ export async function loadManifest(deps: ActivityDeps, asked: string | { name: s
   const manifest = await deps.manifests.read(name);
   return { name, layout: 'parts', size: manifest.size, sha256: manifest.sha256, partCount: manifest.parts.length };
 }
-
-/** Files up to this size are hashed on the shared hash threads. */
-const SHARED_HASH_LIMIT = 64 * 1024 * 1024;
 
 /** The temp files of one job beside its destination share this prefix; each has a random tail. */
 const tempPrefix = (dest: string, jobId: string) =>
@@ -159,8 +156,7 @@ export async function finishRestore(deps: ActivityDeps, given: { tempPath: strin
       ? { size: (await handle.stat()).size, digests: { sha256: trailed } }
       : await hashFile(
           { file, algorithms: ['sha256'] },
-          // A thread of its own costs tens of milliseconds to start: worth it for a large file only.
-          { dedicated: input.size > SHARED_HASH_LIMIT, signal: Context.current().cancellationSignal, onProgress: heartbeat },
+          { dedicated: ownThreadFor(input.size), signal: Context.current().cancellationSignal, onProgress: heartbeat },
         );
     log.info('whole file hashed', { file, asWritten });
     return whole;

@@ -4,7 +4,7 @@ import type { BackupInput, SegmentRef, SegmentResult, SourceInfo, WholeFile } fr
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbeat';
-import { hashFile } from '../../../hashing/hash-file';
+import { hashFile, ownThreadFor } from '../../../hashing/hash-file';
 import { bytesUploaded, bytesVerified } from '../../../metrics';
 import { repoKeys } from '../../../repository/layout';
 import { PackWriter } from '../../../repository/pack-writer';
@@ -115,8 +115,7 @@ export async function hashSource(deps: ActivityDeps, input: { source: SourceInfo
   try {
     const whole = await hashFile(
       { file: via, algorithms: input.md5 ? ['sha256', 'md5'] : ['sha256'] },
-      // A thread of its own costs tens of milliseconds to start: worth it only beside the segments of a large file.
-      { dedicated: input.source.partCount > 1, signal: Context.current().cancellationSignal, onProgress: heartbeat },
+      { dedicated: ownThreadFor(input.source.size), signal: Context.current().cancellationSignal, onProgress: heartbeat },
     );
     const after = await handle.stat();
     if (whole.size !== input.source.size || after.mtimeMs !== input.source.mtimeMs) throw sourceChanged(input.source);
