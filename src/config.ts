@@ -83,6 +83,8 @@ const envSchema = z.object({
   COURIER_HOST_TIMEOUT: duration(500).default(60_000),
   COURIER_HOST_WAIT: duration(500).default(60 * 60_000),
   COURIER_HEARTBEAT_TIMEOUT: duration(1000).default(30_000),
+  // Parts a backup or restore run handles before continuing as new: each costs about 6 history events, and a run must stay far below 10,240.
+  COURIER_PARTS_PER_RUN: z.coerce.number().int().min(10).max(1500).default(1000),
   COURIER_STORE: z
     .string()
     .regex(
@@ -202,6 +204,7 @@ function toConfig(env: z.infer<typeof envSchema>, temporal: ClientConnectConfig,
     host: env.COURIER_HOST ?? defaultHostName(),
     hosts: { lostAfterMs: env.COURIER_HOST_TIMEOUT, waitMs: env.COURIER_HOST_WAIT },
     heartbeatTimeoutMs: env.COURIER_HEARTBEAT_TIMEOUT,
+    partsPerRun: env.COURIER_PARTS_PER_RUN,
     logLevel: env.COURIER_LOG_LEVEL,
     devServerUiPort: env.COURIER_DEV_SERVER_UI_PORT,
     notify: {

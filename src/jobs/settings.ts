@@ -20,6 +20,8 @@ export interface JobSettings {
   concurrency: number;
   checksums: ChecksumSet;
   heartbeatTimeoutMs: number;
+  /** Parts a run of a backup or restore handles before it continues as new; absent in jobs started before the setting, which used 1,000. */
+  partsPerRun?: number;
   notify: NotifyPlan;
   /** Status transitions are appended to the PostgreSQL ledger. */
   ledger: boolean;

@@ -24,6 +24,7 @@ export function settingsFor(config: Config, asked: SettingsAsked = {}): JobSetti
     concurrency: config.concurrency,
     checksums: asked.checksums || (config.md5 ? 'sha256+md5' : 'sha256'),
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    partsPerRun: config.partsPerRun,
     notify: notifyPlanFor(config, asked),
     ledger: config.ledgerUrl !== undefined,
     layout: layoutFor(config, asked.layout),

@@ -1,7 +1,11 @@
 import { condition } from '@temporalio/workflow';
+import type { JobSettings } from '../jobs/settings';
 
 /** Parts handled per workflow run before continuing as new, to stay far below the history limits. */
 export const PARTS_PER_RUN = 1000;
+
+/** A job's parts per run: its settings' (COURIER_PARTS_PER_RUN), or PARTS_PER_RUN for jobs started before the setting existed. */
+export const partsPerRun = (settings: Pick<JobSettings, 'partsPerRun'>): number => settings.partsPerRun ?? PARTS_PER_RUN;
 
 /**
  * Runs `work` for part indexes [from, total) with at most `concurrency` in flight,

@@ -8,7 +8,7 @@ import { byteMover, quickStep } from '../../workflows/activity-options';
 import { splitProgressSignal } from './definitions';
 import { trackJob } from '../../workflows/job-tracker';
 import { pinHost } from '../../workflows/host-pin';
-import { PARTS_PER_RUN, runPartPool } from '../../workflows/part-pool';
+import { partsPerRun, runPartPool } from '../../workflows/part-pool';
 import { snapshotIdFor } from '../../repository/snapshot-id';
 import { repoKeys, snapshotObjectKey } from '../../repository/layout';
 import type { Snapshot } from '../../repository/snapshots';
@@ -81,7 +81,7 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
       from: state.nextPart,
       total: split.partCount,
       concurrency: settings.concurrency,
-      mayStart: () => startedThisRun < PARTS_PER_RUN && !workflowInfo().continueAsNewSuggested,
+      mayStart: () => startedThisRun < partsPerRun(settings) && !workflowInfo().continueAsNewSuggested,
       paused: () => job.paused,
       work: async (index) => {
         startedThisRun++;
@@ -180,7 +180,7 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
       from: state.nextPart,
       total: source.partCount,
       concurrency: settings.concurrency,
-      mayStart: () => startedThisRun < PARTS_PER_RUN && !workflowInfo().continueAsNewSuggested,
+      mayStart: () => startedThisRun < partsPerRun(settings) && !workflowInfo().continueAsNewSuggested,
       paused: () => job.paused,
       work: async (index) => {
         if (done.has(index)) return;

@@ -7,7 +7,7 @@ import { admit, type Submitted } from '../../workflows/admit';
 import { byteMover, quickStep } from '../../workflows/activity-options';
 import { trackJob } from '../../workflows/job-tracker';
 import { HostLost, pinHost } from '../../workflows/host-pin';
-import { PARTS_PER_RUN, runPartPool } from '../../workflows/part-pool';
+import { partsPerRun, runPartPool } from '../../workflows/part-pool';
 
 /**
  * A restore: read the manifest, download and verify every part into a temp
@@ -70,7 +70,7 @@ export async function restore(started: RestoreInput | Submitted<RestoreMessage>)
         from: state.nextPart,
         total: manifest.partCount,
         concurrency: settings.concurrency,
-        mayStart: () => startedThisRun < PARTS_PER_RUN && !workflowInfo().continueAsNewSuggested,
+        mayStart: () => startedThisRun < partsPerRun(settings) && !workflowInfo().continueAsNewSuggested,
         paused: () => job.paused,
         work: async (index) => {
           startedThisRun++;
