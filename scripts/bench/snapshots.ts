@@ -128,7 +128,7 @@ function restoredBy(target: string): string {
 }
 
 /** A worker's resident memory once it polls its queue, before any job: the floor the peak is read against. */
-async function rssOncePolling(client: Client, config: Config, taskQueue: string, pid: number): Promise<number> {
+export async function rssOncePolling(client: Client, config: Config, taskQueue: string, pid: number): Promise<number> {
   const deadline = Date.now() + 120_000;
   for (;;) {
     const described = await client.workflowService.describeTaskQueue({

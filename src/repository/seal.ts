@@ -103,9 +103,8 @@ export class Sealer {
 
   private frame(codec: number, payload: Buffer, identity: string): Sealed {
     const compressed = codec !== Codec.raw;
-    // A plain payload is copied once: it may be a view of the caller's reused buffer.
-    if (!this.keys)
-      return { parts: [Buffer.from([PLAIN, codec]), compressed ? payload : Buffer.from(payload)], length: 2 + payload.length, compressed };
+    // The payload itself, not a copy: both callers join the parts at once, before the caller's buffer is reused (the copy was most of a chunk thread's garbage).
+    if (!this.keys) return { parts: [Buffer.from([PLAIN, codec]), payload], length: 2 + payload.length, compressed };
     const nonce = this.nonces.next();
     const cipher = createCipheriv('aes-256-gcm', this.keys.encryption, nonce);
     cipher.setAAD(Buffer.from(identity));
