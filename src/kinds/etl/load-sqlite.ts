@@ -1,14 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Context } from '@temporalio/activity';
 import type { Pipeline } from './pipelines';
 import type { EtlRecord } from './records';
 import { createTable, insertStatement, parameters, rowsPerStatement } from './sql';
+import { claimLock, clearStaleLock } from './sqlite-lock';
 import type { LoadOutcome } from './storage';
 
 /**
  * SQLite runs in this process (WebAssembly, no native build). Its calls are
  * synchronous, so table creation and a whole transaction run without another
- * load interleaving; it has no cross-process locking, so one worker owns a file.
+ * load interleaving. Its lock is a directory beside the file, which a killed
+ * worker leaves behind: sqlite-lock.ts says who holds it and removes it once
+ * they are gone. One worker owns a file.
  * The file is opened per load rather than kept open: opening costs a
  * millisecond, and a handle kept open would not see what other processes
  * (an operator, a test) changed in the file since.
@@ -18,10 +22,14 @@ export async function loadSqlite(file: string, pipeline: Pipeline, records: EtlR
   // Node's import() finds this CommonJS module's exports under `default` only (its names are not statically visible).
   const { Database } = 'Database' in sqlite ? sqlite : (sqlite as unknown as { default: typeof sqlite }).default;
   fs.mkdirSync(path.dirname(file), { recursive: true });
+  const cleared = clearStaleLock(file);
+  if (cleared) warn(`removed a stale lock on ${file}: ${cleared}; SQLite rolls back the transaction it held`, { file });
   const db = new Database(file);
+  let unclaim: (() => void) | undefined;
   try {
     db.exec(createTable('sqlite', pipeline));
     db.exec('BEGIN IMMEDIATE');
+    unclaim = claimLock(file);
     let inserted = 0;
     try {
       // One prepared statement of many rows, run for every full slice; the remainder gets its own.
@@ -47,5 +55,14 @@ export async function loadSqlite(file: string, pipeline: Pipeline, records: EtlR
     return { records: records.length, inserted };
   } finally {
     db.close();
+    unclaim?.();
+  }
+}
+
+function warn(message: string, attributes: Record<string, unknown>): void {
+  try {
+    Context.current().log.warn(message, attributes);
+  } catch {
+    // Outside an activity (a direct load, as the recovery test makes): nobody reads the worker's log for it.
   }
 }
