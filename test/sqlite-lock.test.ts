@@ -67,6 +67,15 @@ describe('SQLite loads after a worker died holding the lock', () => {
     assert.equal(fs.existsSync(`${file}.courier-owner`), false, 'a finished load leaves no claim');
   });
 
+  it('a lock claimed in this process’s own pid is an earlier life’s (a restarted container’s worker is pid 1 again) and is removed', async () => {
+    const file = path.join(dir, 'restarted.sqlite');
+    await loadSqlite(file, pipeline, [{ id: 1 }]);
+    fs.mkdirSync(`${file}.lock`);
+    fs.writeFileSync(`${file}.courier-owner`, JSON.stringify({ host: os.hostname(), pid: process.pid }));
+    await loadSqlite(file, pipeline, [{ id: 2 }]);
+    assert.deepEqual(ids(file), [1, 2]);
+  });
+
   it('a lock nobody claims is left alone while young and removed once older than any load', async () => {
     const file = path.join(dir, 'unclaimed.sqlite');
     await loadSqlite(file, pipeline, [{ id: 1 }]);

@@ -51,6 +51,9 @@ function staleness(file: string): string | undefined {
   if (owner) {
     // Another host's pid says nothing here: its lock waits for that host (or the age rule, once it stops claiming it).
     if (owner.host !== os.hostname()) return undefined;
+    // This process holds no lock when a load begins (each runs synchronously from open to close): a claim in its
+    // own pid is an earlier life's, as after a container restart, where the worker is pid 1 again.
+    if (owner.pid === process.pid) return `its holder was an earlier process with this one's pid (${owner.pid})`;
     return alive(owner.pid) ? undefined : `its holder, process ${owner.pid} on this host, is gone`;
   }
   const age = Date.now() - locked.mtimeMs;
