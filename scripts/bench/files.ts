@@ -16,8 +16,7 @@ import { connectClient, submit, waitForJob } from '../../src/client';
 import { loadConfig } from '../../src/config';
 import { hostQueue } from '../../src/jobs/keys';
 import { randomFile, sha256File } from '../../test/helpers/files';
-import { buildDist, median, peakRssMiB, run, secondsSince, spawnWorker, stopWorker } from './processes';
-import { rssOncePolling } from './snapshots';
+import { buildDist, median, peakRssMiB, rssOncePolling, run, secondsSince, spawnWorker, stopWorker } from './processes';
 
 const MiB = 1024 * 1024;
 const DATA_HOST = 'bench-files';

@@ -1,6 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { Config } from '../../src/config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -79,3 +82,20 @@ export async function stopWorker(worker: ChildProcess): Promise<void> {
 export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 export const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
+
+/** A worker's resident memory once it polls its queue, before any job: the floor the peak is read against. */
+export async function rssOncePolling(client: Client, config: Config, taskQueue: string, pid: number): Promise<number> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const described = await client.workflowService.describeTaskQueue({
+      namespace: config.temporal.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    });
+    if ((described.pollers ?? []).length > 0) break;
+    if (Date.now() > deadline) throw new Error(`the benchmark's worker did not poll ${taskQueue} within 2 minutes`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) / 1024;
+}

@@ -15,12 +15,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { submit, waitForJob } from '../../src/client';
 import { loadConfig, type Config } from '../../src/config';
 import { sha256File } from '../../test/helpers/files';
 import { hostQueue } from '../../src/jobs/keys';
-import { buildDist, peakRssMiB, run, secondsSince, spawnWorker, stopWorker } from './processes';
+import { buildDist, peakRssMiB, rssOncePolling, run, secondsSince, spawnWorker, stopWorker } from './processes';
 
 const MiB = 1024 * 1024;
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -125,23 +124,6 @@ function restoredBy(target: string): string {
   const files = fs.readdirSync(target, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
   if (files.length !== 1) throw new Error(`restic restored ${files.length} files under ${target}`);
   return path.join(files[0]!.parentPath, files[0]!.name);
-}
-
-/** A worker's resident memory once it polls its queue, before any job: the floor the peak is read against. */
-export async function rssOncePolling(client: Client, config: Config, taskQueue: string, pid: number): Promise<number> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const described = await client.workflowService.describeTaskQueue({
-      namespace: config.temporal.namespace,
-      taskQueue: { name: taskQueue },
-      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-    });
-    if ((described.pollers ?? []).length > 0) break;
-    if (Date.now() > deadline) throw new Error(`the benchmark's worker did not poll ${taskQueue} within 2 minutes`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(match?.[1] ?? 0) / 1024;
 }
 
 export interface SnapshotBench {

@@ -127,9 +127,9 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
     return { kind: 'backup', ...stored, ...(pin.host ? { host: pin.host } : {}), ...(state.hostsLost ? { hostsLost: state.hostsLost } : {}) };
   };
 
-  /** Segments cut into chunks on the pinned host, the whole file hashed beside them there; the snapshot from anywhere. */
   // The one step marks the job pending before the workflow knows its source: a failure in it must clear the mark too.
   let markedInOneStep = false;
+  /** Segments cut into chunks on the pinned host, the whole file hashed beside them there; the snapshot from anywhere. */
   const chunkSteps = async (): Promise<BackupResult | undefined> => {
     // A first attempt prepares in one step that, for a source of one segment, is the whole backup.
     if (!state.source && !state.lostSource && patched('small-backup-in-one-step')) {
@@ -147,9 +147,9 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
       state.source = outcome.source;
       if (outcome.done) {
         const { segments, whole, snapshot } = outcome.done;
-        Object.assign(state, { segments, whole, nextPart: outcome.source.partCount, bytesUploaded: outcome.source.size });
-        if (segments.some((s) => s.newChunks > 0)) state.partsUploaded++;
         const { partCount, size } = outcome.source;
+        Object.assign(state, { segments, whole, nextPart: partCount, bytesUploaded: size });
+        if (segments.some((s) => s.newChunks > 0)) state.partsUploaded++;
         Object.assign(progress, { partsTotal: partCount, partsDone: partCount, bytesTotal: size, bytesDone: size });
         progress.enter('manifest');
         return chunkedResult(snapshot);
