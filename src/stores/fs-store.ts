@@ -8,6 +8,7 @@ import {
   assertValidKey,
   ChecksumMismatchError,
   ObjectNotFoundError,
+  type CheckedObject,
   type GetOptions,
   type ObjectInfo,
   type ObjectStore,
@@ -67,7 +68,7 @@ export class FsStore implements ObjectStore {
     return path.join(this.metaDir, `${key}.json`);
   }
 
-  async put(key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
+  async put(key: string, body: Readable, options: PutOptions = {}): Promise<CheckedObject> {
     const tmp = await this.tmpPath('part');
     // Small objects are hashed as they arrive; a large one is hashed once written, on the hash threads, so the event loop only moves bytes.
     let inline: { sha256: Hash; md5?: Hash } | undefined = { sha256: createHash('sha256'), ...(options.md5 ? { md5: createHash('md5') } : {}) };
@@ -113,7 +114,7 @@ export class FsStore implements ObjectStore {
    * it), so the bytes are not copied; they are still re-read and hashed, and a
    * file that no longer matches the expected checksum is refused as in put.
    */
-  async putFile(key: string, file: string, options: PutOptions = {}): Promise<ObjectInfo> {
+  async putFile(key: string, file: string, options: PutOptions = {}): Promise<CheckedObject> {
     const tmp = await this.tmpPath('link');
     try {
       await fs.link(file, tmp);
@@ -126,7 +127,7 @@ export class FsStore implements ObjectStore {
         { file: tmp, algorithms: options.md5 ? ['sha256', 'md5'] : ['sha256'] },
         { signal: options.signal, onProgress: options.onProgress },
       );
-      const info: ObjectInfo = { key, size, sha256: digests.sha256!, ...(digests.md5 ? { md5: digests.md5 } : {}) };
+      const info: CheckedObject = { key, size, sha256: digests.sha256!, ...(digests.md5 ? { md5: digests.md5 } : {}) };
       await fsyncPath(tmp);
       return await this.commit(key, tmp, info, options);
     } finally {
@@ -145,7 +146,7 @@ export class FsStore implements ObjectStore {
   }
 
   /** Checks the received bytes against what the caller expects, then makes tmp the object. */
-  private async commit(key: string, tmp: string, info: ObjectInfo, options: PutOptions): Promise<ObjectInfo> {
+  private async commit(key: string, tmp: string, info: CheckedObject, options: PutOptions): Promise<CheckedObject> {
     const target = this.objectPath(key);
     const mismatch =
       (options.expectedSha256 !== undefined && options.expectedSha256 !== info.sha256) ||
@@ -195,6 +196,11 @@ export class FsStore implements ObjectStore {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  /** The store hashed the bytes itself when it took them, and head finds them the size it recorded. */
+  async checksums(key: string): Promise<CheckedObject | undefined> {
+    return (await this.head(key)) as CheckedObject | undefined;
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Readable> {

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -27,7 +27,9 @@ import {
   ChecksumMismatchError,
   ObjectNotFoundError,
   StoreError,
+  type CheckedObject,
   type GetOptions,
+  type ListedObject,
   type MultipartStore,
   type ObjectInfo,
   type ObjectStore,
@@ -123,7 +125,7 @@ export class S3Store implements ObjectStore, MultipartStore {
     return path.join(os.tmpdir(), `courier-s3-${randomUUID()}.${kind}`);
   }
 
-  async put(key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
+  async put(key: string, body: Readable, options: PutOptions = {}): Promise<CheckedObject> {
     // S3 needs the length and checksum before the body: spool to a temp file, then upload that.
     const spool = await this.spoolPath('put');
     try {
@@ -134,7 +136,7 @@ export class S3Store implements ObjectStore, MultipartStore {
     }
   }
 
-  async putFile(key: string, file: string, options: PutOptions = {}): Promise<ObjectInfo> {
+  async putFile(key: string, file: string, options: PutOptions = {}): Promise<CheckedObject> {
     const objectKey = this.objectKey(key);
     const { size } = await fs.stat(file);
     if (options.expectedSize !== undefined && options.expectedSize !== size) {
@@ -174,16 +176,43 @@ export class S3Store implements ObjectStore, MultipartStore {
     const objectKey = this.objectKey(key);
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.location.bucket, Key: objectKey, ChecksumMode: 'ENABLED' }));
-      const reported = head.ChecksumSHA256 && !head.ChecksumSHA256.includes('-') ? base64ToHex(head.ChecksumSHA256) : undefined;
-      const sha256 = reported ?? head.Metadata?.sha256 ?? '';
-      const md5 = head.Metadata?.md5;
-      const composite = head.ChecksumSHA256?.includes('-') ? head.ChecksumSHA256 : undefined;
-      return { key, size: head.ContentLength ?? 0, sha256, ...(md5 ? { md5 } : {}), ...(composite ? { compositeSha256: composite } : {}) };
+      const checksum = head.ChecksumSHA256;
+      const sha256 = checksum && !checksum.includes('-') ? base64ToHex(checksum) : undefined;
+      // The ETag of an object uploaded whole is its md5, computed by the server; a multipart ETag ends in -N.
+      const md5 = /^"?([0-9a-f]{32})"?$/.exec(head.ETag ?? '')?.[1];
+      const composite = checksum?.includes('-') ? checksum : undefined;
+      return {
+        key,
+        size: head.ContentLength ?? 0,
+        ...(sha256 ? { sha256 } : {}),
+        ...(md5 ? { md5 } : {}),
+        ...(composite ? { compositeSha256: composite } : {}),
+      };
     } catch (err) {
       const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
       if ((err as Error).name === 'NotFound' || (err as Error).name === 'NoSuchKey' || status === 404) return undefined;
       throw this.translate(err, `look up ${objectKey}`);
     }
+  }
+
+  /** Where the server reports no sha256, the object is read back and hashed: the metadata courier wrote proves nothing about the bytes. */
+  async checksums(key: string, options: Pick<GetOptions, 'signal'> = {}): Promise<CheckedObject | undefined> {
+    const info = await this.head(key);
+    if (!info || info.sha256) return info as CheckedObject | undefined;
+    const sha256 = createHash('sha256');
+    const md5 = createHash('md5');
+    let size = 0;
+    try {
+      for await (const chunk of await this.get(key, options)) {
+        sha256.update(chunk as Buffer);
+        md5.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    }
+    return { ...info, size, sha256: sha256.digest('hex'), md5: md5.digest('hex') };
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Readable> {
@@ -209,8 +238,8 @@ export class S3Store implements ObjectStore, MultipartStore {
     return at;
   }
 
-  async list(prefix: string): Promise<ObjectInfo[]> {
-    const found: ObjectInfo[] = [];
+  async list(prefix: string): Promise<ListedObject[]> {
+    const found: ListedObject[] = [];
     let token: string | undefined;
     do {
       let page;
@@ -221,10 +250,7 @@ export class S3Store implements ObjectStore, MultipartStore {
       } catch (err) {
         throw this.translate(err, `list ${prefix}`);
       }
-      for (const object of page.Contents ?? []) {
-        const info = await this.head(object.Key!.slice(this.location.prefix.length));
-        if (info) found.push(info);
-      }
+      for (const object of page.Contents ?? []) found.push({ key: object.Key!.slice(this.location.prefix.length), size: object.Size ?? 0 });
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return found.sort((a, b) => a.key.localeCompare(b.key));

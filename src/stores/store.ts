@@ -1,13 +1,28 @@
 import type { Readable } from 'node:stream';
 
-/** What a store knows about one committed object; the checksums are computed by the store from the bytes it received. */
+/**
+ * What a store knows about one committed object. Its checksums are the store's
+ * own, computed from the bytes it received, never a value courier wrote beside
+ * the object: a store that reports none leaves them out.
+ */
 export interface ObjectInfo {
   key: string;
   size: number;
-  sha256: string;
+  sha256?: string;
   md5?: string;
   /** For an object assembled from parts, the server's checksum of its parts' checksums (`base64-N`), when it reports one. */
   compositeSha256?: string;
+}
+
+/** An object with the sha256 of the bytes the store holds: what verification compares. */
+export interface CheckedObject extends ObjectInfo {
+  sha256: string;
+}
+
+/** A key a listing found, with its size. */
+export interface ListedObject {
+  key: string;
+  size: number;
 }
 
 export interface PutOptions {
@@ -34,16 +49,22 @@ export interface GetOptions {
  */
 export interface ObjectStore {
   readonly description: string;
-  put(key: string, body: Readable, options?: PutOptions): Promise<ObjectInfo>;
+  put(key: string, body: Readable, options?: PutOptions): Promise<CheckedObject>;
   /** Stores a local file as the object; the file is left in place for the caller to remove once it has verified the upload. */
-  putFile(key: string, file: string, options?: PutOptions): Promise<ObjectInfo>;
+  putFile(key: string, file: string, options?: PutOptions): Promise<CheckedObject>;
   /** A new path for a file to be given to putFile, where putFile can take it without copying; the caller removes it after. */
   spoolPath(kind: string): Promise<string>;
   head(key: string): Promise<ObjectInfo | undefined>;
+  /**
+   * The object's sha256 (and md5) as the store reports them or, where it reports
+   * none, as read back from it and hashed. Slower than head where the store keeps
+   * no checksums; for verifying, never for looking up.
+   */
+  checksums(key: string, options?: Pick<GetOptions, 'signal'>): Promise<CheckedObject | undefined>;
   get(key: string, options?: GetOptions): Promise<Readable>;
   /** The bytes of `range` read into `into` (the caller's buffer, reused); fewer than asked when the object ends first. */
   getInto(key: string, range: { start: number; length: number }, into: Buffer, options?: Pick<GetOptions, 'signal'>): Promise<number>;
-  list(prefix: string): Promise<ObjectInfo[]>;
+  list(prefix: string): Promise<ListedObject[]>;
   delete(key: string): Promise<void>;
 }
 

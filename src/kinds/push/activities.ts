@@ -25,10 +25,8 @@ const run = promisify(execFile);
  */
 export async function stagePushFile(deps: ActivityDeps, input: { name: string; file?: string; object?: string }): Promise<PushedFile> {
   if (input.object) {
-    const info = await deps.store.head(input.object);
+    const info = await deps.store.checksums(input.object, { signal: Context.current().cancellationSignal });
     if (!info) throw permanent('NotFound', `push ${input.name}: no object "${input.object}" in ${deps.store.description}`);
-    if (!info.sha256)
-      throw permanent('BadInput', `push ${input.name}: ${deps.store.description} reports no sha256 for "${input.object}"; push a local file instead`);
     return { key: input.object, sha256: info.sha256, size: info.size };
   }
   const roots = sourceRoots(deps.config, 'file');
@@ -47,7 +45,7 @@ export async function stagePushFile(deps: ActivityDeps, input: { name: string; f
     }
     const sha256 = hashed.digests.sha256!;
     const key = pushObjectKey(input.name, sha256);
-    const existing = await deps.store.head(key);
+    const existing = await deps.store.checksums(key, { signal: Context.current().cancellationSignal });
     if (existing?.sha256 === sha256 && existing.size === hashed.size) return { key, sha256, size: hashed.size };
     await deps.store.put(key, createReadStream(via), { expectedSha256: sha256, expectedSize: hashed.size });
     return { key, sha256, size: hashed.size };

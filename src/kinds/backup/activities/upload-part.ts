@@ -31,7 +31,7 @@ export async function uploadPart(deps: ActivityDeps, ref: PartRef): Promise<Part
   // Verified in the store already (an attempt that died after the upload, or another host before this one took
   // the job over): not sent again. A first attempt of a job that lost no host skips the question.
   const mayBeStored = onDisk === undefined || ref.mayBeStored || Context.current().info.attempt > 1;
-  if (mayBeStored && matches(await store.head(key), record)) {
+  if (mayBeStored && matches(await store.checksums(key, { signal: Context.current().cancellationSignal }), record)) {
     await fs.rm(staging.partPath(ref.index), { force: true });
     return { index: ref.index, size: record.size, uploaded: false };
   }
@@ -58,7 +58,7 @@ export async function uploadPart(deps: ActivityDeps, ref: PartRef): Promise<Part
     }
     throw err;
   }
-  const stored = await store.head(key);
+  const stored = await store.checksums(key, { signal: Context.current().cancellationSignal });
   if (!matches(stored, record)) {
     // The store accepted bytes it now reports differently: retrying cannot make that right; the local part is kept.
     throw permanent(

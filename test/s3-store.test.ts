@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { S3Store } from '../src/stores/s3-store';
+import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy';
+import { startS3Server, type S3Server } from './helpers/s3-server';
+
+const BUCKET = 'courier-store';
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+describe('S3 store checksums against a real S3 server (versitygw)', () => {
+  let s3: S3Server;
+  let proxy: FaultProxy;
+  let dir: string;
+  const storeAt = (endpoint: string) =>
+    new S3Store({
+      bucket: BUCKET,
+      prefix: 'p/',
+      pathStyle: true,
+      aws: { endpoint, region: 'us-east-1', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+
+  before(async () => {
+    s3 = await startS3Server();
+    await s3.createBucket(BUCKET);
+    proxy = await startFaultProxy(s3.endpoint);
+    dir = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), 's3-store-'));
+  });
+  after(async () => {
+    await proxy?.close();
+    await s3?.stop();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('head reports the sha256 the server computed', async () => {
+    const bytes = randomBytes(300_000);
+    const file = path.join(dir, 'reported');
+    await fs.writeFile(file, bytes);
+    const store = storeAt(s3.endpoint);
+    await store.putFile('reported', file);
+    assert.equal((await store.head('reported'))?.sha256, sha256(bytes));
+    assert.equal((await store.checksums('reported'))?.sha256, sha256(bytes));
+  });
+
+  it('where the server reports no checksum, verification hashes the bytes it holds, never the sha256 courier wrote beside them', async () => {
+    const bytes = randomBytes(300_000);
+    const file = path.join(dir, 'unreported');
+    await fs.writeFile(file, bytes);
+    proxy.faults.stripChecksums = true;
+    const store = storeAt(proxy.endpoint);
+    const put = await store.putFile('unreported', file);
+    assert.equal(put.sha256, sha256(bytes));
+    // The bytes change on the server's disk after the upload (bit rot, another writer).
+    const onDisk = path.join(s3.root, BUCKET, 'p', 'unreported');
+    const damaged = Buffer.from(bytes);
+    damaged[1234] ^= 0xff;
+    await fs.writeFile(onDisk, damaged);
+
+    const head = await store.head('unreported');
+    assert.equal(head?.size, bytes.length);
+    assert.equal(head?.sha256, undefined, 'no server checksum means none reported, not the metadata courier wrote');
+    const checked = await store.checksums('unreported');
+    assert.equal(checked?.sha256, sha256(damaged), 'the sha256 of what the server holds');
+    assert.notEqual(checked?.sha256, put.sha256);
+    assert.equal(checked?.md5, createHash('md5').update(damaged).digest('hex'));
+    assert.equal(await store.checksums('absent'), undefined);
+  });
+
+  it('lists keys with their sizes from the listing alone', async () => {
+    const store = storeAt(s3.endpoint);
+    const file = path.join(dir, 'listed');
+    await fs.writeFile(file, randomBytes(1000));
+    await store.putFile('l/a', file);
+    await store.putFile('l/b/c', file);
+    const before = proxy.requests;
+    const listed = await storeAt(proxy.endpoint).list('l/');
+    assert.deepEqual(listed, [
+      { key: 'l/a', size: 1000 },
+      { key: 'l/b/c', size: 1000 },
+    ]);
+    assert.equal(proxy.requests - before, 1, 'one request for the page, no head per object');
+  });
+});
