@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import { Context, log } from '@temporalio/activity';
 import type { BackupInput, SourceInfo, SplitSummary } from '../contract';
 import { splitProgressSignal } from '../definitions';
+import { signalPacer } from './signal-pacer';
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { throttledHeartbeat } from '../../../activities/heartbeat';
@@ -203,16 +204,14 @@ async function openPart(staging: StagingDir, index: number, offset: number, with
   };
 }
 
-/** Heartbeats the resume point and tells the workflow, at most once a second, how far the split got. */
+/** Heartbeats the resume point and tells the workflow how far the split got, paced by signalPacer. */
 function reporter(jobId: string, source: SourceInfo) {
   const heartbeat = throttledHeartbeat<SplitProgress>(1000);
   const { workflowExecution } = Context.current().info;
-  let lastSignal = 0;
+  const due = signalPacer(source.size);
   return (progress: SplitProgress, force = false) => {
     heartbeat(progress, force);
-    const now = Date.now();
-    if (!force && now - lastSignal < 1000) return;
-    lastSignal = now;
+    if (!due(progress.bytesDone, Date.now(), force)) return;
     Context.current()
       .client.workflow.getHandle(jobId, workflowExecution?.runId)
       .signal(splitProgressSignal, { ...progress, partsTotal: source.partCount })
