@@ -1,16 +1,21 @@
 import type { ActivityDeps } from './deps';
 import { asFailure } from './failures';
+import { keptAlive } from './heartbeat';
 
 type Activity = (deps: ActivityDeps, ...args: never[]) => Promise<unknown>;
 export type Bound<F> = F extends (deps: ActivityDeps, ...args: infer A) => infer R ? (...args: A) => R : never;
 
-/** Binds activities to their dependencies; this is the boundary where store errors become Temporal failures. */
+/**
+ * Binds activities to their dependencies. This is the boundary where store
+ * errors become Temporal failures, and where the worker starts heartbeating
+ * for a step that has a heartbeat timeout but no progress to report.
+ */
 export function bindAll<T extends Record<string, Activity>>(deps: ActivityDeps, activities: T): { [K in keyof T]: Bound<T[K]> } {
   const bound = Object.entries(activities).map(([name, fn]) => [
     name,
     async (...args: never[]) => {
       try {
-        return await fn(deps, ...args);
+        return await keptAlive(() => fn(deps, ...args));
       } catch (err) {
         throw asFailure(err);
       }

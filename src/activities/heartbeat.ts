@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 export function throttledHeartbeat<T>(intervalMs = 1000): (details: T, force?: boolean) => void {
   // Taken now: progress may arrive from a hashing thread's message, outside the activity's async context.
   const context = Context.current();
+  reportsProgress.add(context);
   let last = 0;
   return (details, force = false) => {
     const now = Date.now();
@@ -14,6 +15,42 @@ export function throttledHeartbeat<T>(intervalMs = 1000): (details: T, force?: b
     last = now;
     context.heartbeat(details);
   };
+}
+
+/** Activities whose heartbeats say they are making progress: the worker stops heartbeating for them. */
+const reportsProgress = new WeakSet<Context>();
+
+/**
+ * Runs an activity with the worker heartbeating for it every second, until the
+ * activity reports progress of its own (throttledHeartbeat). So a step with a
+ * heartbeat timeout and nothing to report (a store write, a check) is
+ * retried within that timeout when its worker dies, while a step that moves
+ * bytes still times out when its bytes stop moving.
+ */
+/** The running activity keeps itself alive from now on (a dispatch handler, given heartbeat to call). */
+export function reportsOwnProgress(): void {
+  reportsProgress.add(Context.current());
+}
+
+export async function keptAlive<T>(work: () => Promise<T>): Promise<T> {
+  let context: Context;
+  try {
+    context = Context.current();
+  } catch {
+    return work();
+  }
+  if (!context.info.heartbeatTimeoutMs || context.info.isLocal) return work();
+  const beat = setInterval(
+    () => {
+      if (!reportsProgress.has(context)) context.heartbeat();
+    },
+    Math.min(1000, context.info.heartbeatTimeoutMs / 3),
+  );
+  try {
+    return await work();
+  } finally {
+    clearInterval(beat);
+  }
 }
 
 export function cancellationSignal(): AbortSignal {

@@ -16,8 +16,15 @@ const retry: RetryPolicy = {
   nonRetryableErrorTypes: NON_RETRYABLE,
 };
 
-/** Short bookkeeping steps: checks, manifests, status records. */
-export const quickStep: ActivityOptions = { startToCloseTimeout: '5 minutes', retry };
+/**
+ * Short bookkeeping steps: checks, manifests, status records. They report no
+ * progress, so the worker heartbeats for them while they run (see bindAll): a
+ * worker killed inside one is noticed within the heartbeat timeout, not at the
+ * end of their start-to-close.
+ */
+export function quickStep(settings: Pick<JobSettings, 'heartbeatTimeoutMs'>): ActivityOptions {
+  return { startToCloseTimeout: '5 minutes', heartbeatTimeout: settings.heartbeatTimeoutMs, retry };
+}
 
 /**
  * Steps that move bytes: they heartbeat, so a dead worker is noticed within the

@@ -55,7 +55,7 @@ export interface HostPin {
  */
 export function pinHost(
   job: JobTracker<JobProgress>,
-  options: { settings?: HostSettings; named?: string; pinned?: string; mayMove: boolean },
+  options: { settings?: HostSettings; heartbeatTimeoutMs: number; named?: string; pinned?: string; mayMove: boolean },
 ): HostPin {
   const { settings, named } = options;
   let host = options.pinned ?? named;
@@ -64,7 +64,7 @@ export function pinHost(
   let waitNoted: Promise<void> | undefined;
   // A job continued as new already set its search attribute.
   let announced = options.pinned;
-  const { hostPolledWithin } = proxyActivities<Activities>(quickStep);
+  const { hostPolledWithin } = proxyActivities<Activities>(quickStep(options));
 
   // The first host is a search attribute (status, list, UI); only a move to another one is a line in the status log.
   const pinTo = (name: string | undefined) => {

@@ -83,7 +83,7 @@ interface TrackOptions<P extends JobProgress> {
 export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTracker<P> {
   const { kind, subject, settings } = options;
   // Status records take milliseconds; a worker that dies in one is noticed about as soon as in a byte-moving step.
-  const recordOptions = { ...quickStep, startToCloseTimeout: Math.max(settings.heartbeatTimeoutMs, 10_000) };
+  const recordOptions = { ...quickStep(settings), startToCloseTimeout: Math.max(settings.heartbeatTimeoutMs, 10_000) };
   const mail = proxyActivities<Activities>(recordOptions);
   // They run beside the workflow, inside its task, instead of a round trip through the server each (jobs started before replay as they ran).
   const records = patched('status-records-local') ? proxyLocalActivities<Activities>(recordOptions) : mail;
@@ -149,7 +149,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
    */
   const recheckHolds = async () => {
     rechecking = true;
-    const { activeHolds } = proxyActivities<Activities>({ ...quickStep, startToCloseTimeout: '1 minute' });
+    const { activeHolds } = proxyActivities<Activities>({ ...quickStep(settings), startToCloseTimeout: '1 minute' });
     try {
       while (heldBy().length > 0) {
         if (await condition(() => heldBy().length === 0, HOLD_RECHECK_MS)) break;

@@ -10,6 +10,8 @@ export interface Faults {
   kinds?: FaultKind[];
   /** Every request refused (connection reset) until cleared: the store is down. */
   outage?: boolean;
+  /** Requests this picks are left unanswered for good: a server that hangs. */
+  hang?: (method: string, url: string) => boolean;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface FaultProxy {
   endpoint: string;
   faults: Faults;
   /** How many requests met each fault so far. */
-  injected: Record<FaultKind | 'outage', number>;
+  injected: Record<FaultKind | 'outage' | 'hang', number>;
   requests: number;
   close(): Promise<void>;
 }
@@ -38,7 +40,7 @@ const CHECKSUM_HEADER = /^x-amz-checksum-/i;
  */
 export async function startFaultProxy(target: string, faults: Faults = {}, random: () => number = Math.random): Promise<FaultProxy> {
   const upstream = new URL(target);
-  const injected: FaultProxy['injected'] = { '5xx': 0, reset: 0, slow: 0, truncate: 0, outage: 0 };
+  const injected: FaultProxy['injected'] = { '5xx': 0, reset: 0, slow: 0, truncate: 0, outage: 0, hang: 0 };
   const proxy = { faults, injected, requests: 0 } as FaultProxy;
 
   const server = http.createServer((req, res) => {
@@ -46,6 +48,11 @@ export async function startFaultProxy(target: string, faults: Faults = {}, rando
     if (proxy.faults.outage) {
       injected.outage++;
       req.socket.destroy();
+      return;
+    }
+    if (proxy.faults.hang?.(req.method ?? 'GET', req.url ?? '/')) {
+      injected.hang++;
+      req.resume();
       return;
     }
     const kinds = proxy.faults.kinds ?? ['5xx', 'reset', 'slow', 'truncate'];

@@ -48,14 +48,15 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
     progress.partsDone = Math.max(progress.partsDone, update.partsDone);
     progress.bytesDone = Math.max(progress.bytesDone, update.bytesDone);
   });
-  const onStore = proxyActivities<Activities>(quickStep);
+  const onStore = proxyActivities<Activities>(quickStep(settings));
   // Assembling a large object can take the server a while, and it does not heartbeat.
-  const assembly = proxyActivities<Activities>({ ...quickStep, startToCloseTimeout: '1 hour' });
+  const assembly = proxyActivities<Activities>({ ...quickStep(settings), startToCloseTimeout: '1 hour' });
   const objectLayout = settings.layout === 'object';
   const objectKeyOf = () => (state.snapshotId ? snapshotObjectKey(message.name, state.snapshotId) : undefined);
   // Staged parts live on one host's disk; a job that named no host may start them again on another.
   const pin = pinHost(job, {
     settings: settings.hosts,
+    heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
     named: message.host && hostIdIn(settings, message.host),
     pinned: state.source?.host,
     mayMove: !message.host,
@@ -65,7 +66,7 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
   const fileSteps = async (): Promise<BackupResult | undefined> => {
     if (!state.split) {
       progress.enter('prepare');
-      const source = await pin.first(quickStep, (on) => on.prepareBackup(input));
+      const source = await pin.first(quickStep(settings), (on) => on.prepareBackup(input));
       state.source = source;
       Object.assign(progress, { partsTotal: source.partCount, bytesTotal: source.size });
       progress.enter('split');
@@ -108,7 +109,7 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
           size: split.size,
         })
       : undefined;
-    const stored = await pin.step(quickStep, (on) =>
+    const stored = await pin.step(quickStep(settings), (on) =>
       on.uploadManifest({
         objectKey,
         jobId: message.id,
@@ -123,7 +124,7 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
       }),
     );
     progress.enter('cleanup');
-    await pin.step(quickStep, (on) => on.removeStaging({ backup: message.name, partCount: split.partCount }));
+    await pin.step(quickStep(settings), (on) => on.removeStaging({ backup: message.name, partCount: split.partCount }));
     return { kind: 'backup', ...stored, ...(pin.host ? { host: pin.host } : {}), ...(state.hostsLost ? { hostsLost: state.hostsLost } : {}) };
   };
 
@@ -157,7 +158,7 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
     }
     if (!state.source) {
       progress.enter('prepare');
-      const source = await pin.first(quickStep, (on) => on.prepareBackup(input));
+      const source = await pin.first(quickStep(settings), (on) => on.prepareBackup(input));
       const before = state.lostSource;
       // The same file seen from the next host (a shared mount): what the lost host stored is in the store and stays done.
       const same = before && before.path === source.path && before.size === source.size && before.mtimeMs === source.mtimeMs;
@@ -272,7 +273,7 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
     // A cancelled backup takes its staging data with it; verified parts in the store stay.
     return job.fail(err, async () => {
       await abortUpload();
-      await pin.cleanup(quickStep, (on) => on.discardStaging({ backup: message.name, jobId: message.id }));
+      await pin.cleanup(quickStep(settings), (on) => on.discardStaging({ backup: message.name, jobId: message.id }));
     });
   }
   if (!result) return continueAsNew<typeof backup>({ message, settings, state, tracker: job.state() });

@@ -28,7 +28,7 @@ export async function dispatch(started: DispatchInput | Submitted<DispatchMessag
     target: { topic: route.topic },
   });
   const { progress } = job;
-  const control = proxyActivities<Activities>({ ...quickStep, retry: { maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE } });
+  const control = proxyActivities<Activities>({ ...quickStep(settings), retry: { maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE } });
 
   let checks = 0;
   let worker = '';

@@ -11,7 +11,13 @@ import { pinHost } from '../../workflows/host-pin';
 export async function etlCleanup(input: CleanupInput): Promise<CleanupResult> {
   const job = trackJob<CleanupProgress>({ kind: 'etl-cleanup', subject: 'ETL cleanup', settings: input.settings, counts: { filesArchived: 0 } });
   // Each host has its own ETL tree: a schedule that names a host cleans that host's.
-  const pin = pinHost(job, { settings: input.settings.hosts, named: input.host, pinned: input.host, mayMove: false });
+  const pin = pinHost(job, {
+    settings: input.settings.hosts,
+    heartbeatTimeoutMs: input.settings.heartbeatTimeoutMs,
+    named: input.host,
+    pinned: input.host,
+    mayMove: false,
+  });
   const files = etlActivities(input.settings, pin);
   try {
     await job.untilResumed();

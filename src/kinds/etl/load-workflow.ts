@@ -19,7 +19,13 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
     settings,
     counts: { records: 0, locationsDone: 0, locationsTotal: 0 },
   });
-  const pin = pinHost(job, { settings: settings.hosts, named: input.host, pinned: input.host, mayMove: false });
+  const pin = pinHost(job, {
+    settings: settings.hosts,
+    heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+    named: input.host,
+    pinned: input.host,
+    mayMove: false,
+  });
   const files = etlActivities(settings, pin);
   const loading: ActivityOptions = {
     startToCloseTimeout: '1 hour',

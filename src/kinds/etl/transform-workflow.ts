@@ -41,7 +41,13 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
     carried: input.tracker,
     counts: { records: input.state?.records ?? 0, batchesDone: 0, batchesTotal: input.state?.batches ?? 0 },
   });
-  const pin = pinHost(job, { settings: settings.hosts, named: input.host, pinned: input.host, mayMove: false });
+  const pin = pinHost(job, {
+    settings: settings.hosts,
+    heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+    named: input.host,
+    pinned: input.host,
+    mayMove: false,
+  });
   const files = etlActivities(settings, pin);
   const at = STAGE_DIRS.transformInProcess;
   const { workflowId } = workflowInfo();

@@ -13,7 +13,7 @@ type Arg<K extends keyof Activities> = Parameters<Activities[K]>[0];
  */
 export function etlActivities(settings: JobSettings, pin: HostPin) {
   const reading = byteMover(settings);
-  const short: ActivityOptions = { ...quickStep, startToCloseTimeout: '1 minute' };
+  const short: ActivityOptions = { ...quickStep(settings), startToCloseTimeout: '1 minute' };
   const quick = proxyActivities<Activities>(short);
   return {
     listEtlSources: (arg: Arg<'listEtlSources'>) => pin.step(reading, (on) => on.listEtlSources(arg)),

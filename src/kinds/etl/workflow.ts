@@ -43,14 +43,19 @@ export async function etl(started: EtlInput | Submitted<EtlMessage>): Promise<Et
   });
   const { progress } = job;
   // The files it extracts stay on this host's disk until their loads are done, so the job waits for the host rather than moving.
-  const pin = pinHost(job, { settings: settings.hosts, named: message.host && hostIdIn(settings, message.host), mayMove: false });
+  const pin = pinHost(job, {
+    settings: settings.hosts,
+    heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+    named: message.host && hostIdIn(settings, message.host),
+    mayMove: false,
+  });
   const files = etlActivities(settings, pin);
   const { workflowId } = workflowInfo();
   try {
     await job.untilResumed();
     job.set('running');
     progress.enter('extract');
-    if (settings.hosts) await pin.first({ ...quickStep, startToCloseTimeout: '1 minute' }, (on) => on.hostOfWorker());
+    if (settings.hosts) await pin.first({ ...quickStep(settings), startToCloseTimeout: '1 minute' }, (on) => on.hostOfWorker());
     const sources = await files.listEtlSources({ pipeline, source: message.source, patterns: message.patterns });
     progress.filesTotal = sources.length;
     progress.bytesTotal = sources.reduce((n, f) => n + f.size, 0);

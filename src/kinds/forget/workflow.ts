@@ -16,7 +16,7 @@ export async function forget(started: ForgetInput | Submitted<ForgetMessage>): P
     await job.untilResumed();
     job.set('running');
     job.progress.enter('cleanup');
-    const outcome = await proxyActivities<Activities>(quickStep).forgetSnapshots({ name, policy });
+    const outcome = await proxyActivities<Activities>(quickStep(settings)).forgetSnapshots({ name, policy });
     job.progress.removed = outcome.removed.length;
     const result: ForgetResult = {
       kind: 'forget',

@@ -21,7 +21,7 @@ export async function prune(started: PruneInput | Submitted<PruneMessage>): Prom
     counts: { packsCondemned: 0, packsDeleted: 0, waitingFor: 0 },
   });
   const long = proxyActivities<Activities>(byteMover(settings));
-  const quick = proxyActivities<Activities>(quickStep);
+  const quick = proxyActivities<Activities>(quickStep(settings));
   try {
     await job.untilResumed();
     job.set('running');

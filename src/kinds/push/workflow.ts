@@ -28,7 +28,7 @@ export async function push(started: PushInput | Submitted<PushMessage>): Promise
   });
   const { progress } = job;
   // Hashing and storing a large file takes a while.
-  const bookkeeping = proxyActivities<Activities>({ ...quickStep, startToCloseTimeout: '1 hour' });
+  const bookkeeping = proxyActivities<Activities>({ ...quickStep(settings), startToCloseTimeout: '1 hour' });
   try {
     await job.untilResumed();
     job.set('running');

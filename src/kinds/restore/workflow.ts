@@ -27,10 +27,11 @@ export async function restore(started: RestoreInput | Submitted<RestoreMessage>)
     counts: { partsDone: 0, partsTotal: state.manifest?.partCount ?? 0, bytesDone: 0, bytesTotal: state.manifest?.size ?? 0 },
   });
   const { progress } = job;
-  const onStore = proxyActivities<Activities>(quickStep);
+  const onStore = proxyActivities<Activities>(quickStep(settings));
   // The temp file lives on one host's disk; a restore that named no host may start again on another.
   const pin = pinHost(job, {
     settings: settings.hosts,
+    heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
     named: message.host && hostIdIn(settings, message.host),
     pinned: state.host,
     mayMove: !message.host,
@@ -56,7 +57,9 @@ export async function restore(started: RestoreInput | Submitted<RestoreMessage>)
       const manifest =
         state.manifest ?? (await onStore.loadManifest({ name: message.name, ...(message.snapshot ? { snapshot: message.snapshot } : {}) }));
       Object.assign(progress, { partsTotal: manifest.partCount, bytesTotal: manifest.size });
-      const prepared = await pin.first(quickStep, (on) => on.prepareRestore({ jobId: message.id, dest: message.dest, size: manifest.size }));
+      const prepared = await pin.first(quickStep(settings), (on) =>
+        on.prepareRestore({ jobId: message.id, dest: message.dest, size: manifest.size }),
+      );
       Object.assign(state, { manifest, tempPath: prepared.tempPath, host: prepared.host });
     }
     const manifest = state.manifest!;
@@ -87,7 +90,8 @@ export async function restore(started: RestoreInput | Submitted<RestoreMessage>)
       await pin.step(byteMover(settings), (on) => on.finishRestore({ tempPath, dest: message.dest, size: manifest.size, sha256: manifest.sha256 }));
     } catch (err) {
       // A lost host keeps its temp file: waiting for it to remove one would only delay the restart elsewhere.
-      if (!(err instanceof HostLost)) await CancellationScope.nonCancellable(() => pin.cleanup(quickStep, (on) => on.discardRestore({ tempPath })));
+      if (!(err instanceof HostLost))
+        await CancellationScope.nonCancellable(() => pin.cleanup(quickStep(settings), (on) => on.discardRestore({ tempPath })));
       throw err;
     }
     return restored(manifest);

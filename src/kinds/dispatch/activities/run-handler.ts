@@ -3,6 +3,7 @@ import type { DispatchInput, HandlerOutput } from '../contract';
 import { handlerStartedSignal } from '../definitions';
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
+import { reportsOwnProgress } from '../../../activities/heartbeat';
 import { hostIdOf } from '../../../security/host-tags';
 
 /**
@@ -12,6 +13,8 @@ import { hostIdOf } from '../../../security/host-tags';
 export async function runHandler(deps: ActivityDeps, input: Pick<DispatchInput, 'message'> & { topic: string }): Promise<HandlerOutput> {
   const { message } = input;
   const context = Context.current();
+  // A handler that stops heartbeating has hung: the timeout is how its job hears of it.
+  reportsOwnProgress();
   const handler = deps.handlers.handlerFor(message.format);
   if (!handler) {
     throw permanent(
