@@ -79,23 +79,40 @@ function safeJson(text: string): unknown {
 
 /** Manifests a worker has read, so a restore's every part does not fetch its manifest again. */
 export interface ManifestCache {
-  read(name: string): Promise<Manifest>;
+  /**
+   * The manifest under `name`. Given the whole-file sha256 the restore began
+   * with, a cached manifest of another file (the name backed up again since,
+   * read by this worker before) is read afresh, and a manifest that still
+   * differs fails naming both.
+   */
+  read(name: string, sha256?: string): Promise<Manifest>;
   /** A restore starting reads the manifest afresh: the backup may have been made again. */
   forget(name: string): void;
 }
 
 export function createManifestCache(store: ObjectStore, size = 16): ManifestCache {
   const cache = new Map<string, Promise<Manifest>>();
+  const load = (name: string) => {
+    let manifest = cache.get(name);
+    if (!manifest) {
+      manifest = readManifest(store, name);
+      manifest.catch(() => cache.delete(name));
+      cache.set(name, manifest);
+      if (cache.size > size) cache.delete(cache.keys().next().value!);
+    }
+    return manifest;
+  };
   return {
-    read(name) {
-      let manifest = cache.get(name);
-      if (!manifest) {
-        manifest = readManifest(store, name);
-        manifest.catch(() => cache.delete(name));
-        cache.set(name, manifest);
-        if (cache.size > size) cache.delete(cache.keys().next().value!);
-      }
-      return manifest;
+    async read(name, sha256) {
+      const cached = await load(name);
+      if (sha256 === undefined || cached.sha256 === sha256) return cached;
+      cache.delete(name);
+      const fresh = await load(name);
+      if (fresh.sha256 === sha256) return fresh;
+      throw permanent(
+        'SourceChanged',
+        `backup "${name}" was made again while it was being restored: its manifest now describes a file with sha256 ${fresh.sha256}, the restore began with ${sha256}; restore it again`,
+      );
     },
     forget: (name) => cache.delete(name),
   };

@@ -76,7 +76,10 @@ export async function prepareRestore(
 }
 
 /** Downloads one part into its place in the temp file and checks its sha256 against the manifest. */
-export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPath: string; snapshot?: string }): Promise<number> {
+export async function restorePart(
+  deps: ActivityDeps,
+  input: PartRef & { tempPath: string; snapshot?: string; /** A manifest's whole-file sha256 (backups made before snapshots). */ sha256?: string },
+): Promise<number> {
   const signal = Context.current().cancellationSignal;
   const snapshot = input.snapshot ? await deps.snapshots.read(input.backup, input.snapshot) : undefined;
   if (input.snapshot && !snapshot) throw permanent('NotFound', `backup "${input.backup}" has no snapshot ${input.snapshot}`);
@@ -88,7 +91,7 @@ export async function restorePart(deps: ActivityDeps, input: PartRef & { tempPat
   }
   const manifest = snapshot?.object
     ? { layout: 'object' as const, parts: snapshot.object.parts.map((p) => ({ ...p, key: snapshot.object!.key })) }
-    : await deps.manifests.read(input.backup);
+    : await deps.manifests.read(input.backup, input.sha256);
   const part = manifest.parts[input.index];
   if (!part) throw permanent('Corrupt', `backup ${input.backup} has no part ${input.index} in its manifest`);
   let stream;

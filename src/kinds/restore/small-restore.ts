@@ -18,7 +18,12 @@ export async function restoreIfSmall(deps: ActivityDeps, input: SmallRestoreInpu
   if (manifest.partCount > 1 || input.heldHosts.includes(host)) return { host, manifest, tempPath, done: false };
   try {
     if (manifest.partCount === 1) {
-      await restorePart(deps, { backup: message.name, index: 0, tempPath, ...(manifest.snapshot ? { snapshot: manifest.snapshot } : {}) });
+      await restorePart(deps, {
+        backup: message.name,
+        index: 0,
+        tempPath,
+        ...(manifest.snapshot ? { snapshot: manifest.snapshot } : { sha256: manifest.sha256 }),
+      });
     }
     await finishRestore(deps, { tempPath, dest: message.dest, size: manifest.size, sha256: manifest.sha256 });
   } catch (err) {

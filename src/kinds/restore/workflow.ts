@@ -78,7 +78,12 @@ export async function restore(started: RestoreInput | Submitted<RestoreMessage>)
         work: async (index) => {
           startedThisRun++;
           const size = await pin.step(byteMover(settings), (on) =>
-            on.restorePart({ backup: message.name, index, tempPath, ...(manifest.snapshot ? { snapshot: manifest.snapshot } : {}) }),
+            on.restorePart({
+              backup: message.name,
+              index,
+              tempPath,
+              ...(manifest.snapshot ? { snapshot: manifest.snapshot } : { sha256: manifest.sha256 }),
+            }),
           );
           progress.partsDone++;
           progress.bytesDone += size;
