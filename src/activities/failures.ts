@@ -8,7 +8,8 @@ import { DamagedObject } from '../repository/seal';
  * Failures that retrying cannot fix: bad input or lost data. The type lets
  * workflows and operators tell them apart; the message names the input and what to do.
  */
-export type FailureType = 'BadInput' | 'PartLost' | 'Corrupt' | 'StagingBusy' | 'SourceChanged' | 'NotFound' | 'NotConfigured' | 'BadMessage';
+export type FailureType =
+  'BadInput' | 'PartLost' | 'Corrupt' | 'StagingBusy' | 'SourceChanged' | 'NotFound' | 'NotConfigured' | 'BadMessage' | 'AttemptsExhausted';
 
 export function permanent(type: FailureType, message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, type);

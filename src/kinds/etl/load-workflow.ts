@@ -34,7 +34,7 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
       initialInterval: '1 second',
       backoffCoefficient: 2,
       maximumInterval: '30 seconds',
-      maximumAttempts: input.loadAttempts,
+      // The step counts its own attempts: an unreachable database is waited for, other errors get input.loadAttempts tries.
       nonRetryableErrorTypes: NON_RETRYABLE,
     },
   };
@@ -63,7 +63,7 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
     const locations = await Promise.all(
       check.locations.map(async (location): Promise<LocationLoad> => {
         try {
-          const loaded = await pin.step(loading, (on) => on.loadBatch({ pipeline, location, dir: at, name }));
+          const loaded = await pin.step(loading, (on) => on.loadBatch({ pipeline, location, dir: at, name, attempts: input.loadAttempts }));
           job.progress.locationsDone++;
           return { location, outcome: 'loaded', ...loaded };
         } catch (err) {

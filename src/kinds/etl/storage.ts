@@ -57,6 +57,22 @@ export function isPermanentLoadError(err: unknown): boolean {
   return /SQLITE_CONSTRAINT|constraint failed|datatype mismatch/i.test((err as Error).message ?? '');
 }
 
+const UNREACHABLE_ERRNOS = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND'];
+const UNREACHABLE_MARIADB = ['PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_NORMAL_SHUTDOWN', 'PROTOCOL_SEQUENCE_TIMEOUT'];
+
+/**
+ * A database that cannot be reached or is going away: the network, a restart,
+ * too many connections. Nothing is wrong with the batch, so it waits the
+ * trouble out however long it lasts.
+ */
+export function isUnreachableError(err: unknown): boolean {
+  const code = String((err as { code?: unknown }).code ?? '');
+  // PostgreSQL SQLSTATE: 08 connection exceptions, 57P01-03 shutting down or starting, 53300 too many connections.
+  if (/^(08|57P0[123]|53300)/.test(code)) return true;
+  if (UNREACHABLE_ERRNOS.includes(code) || UNREACHABLE_MARIADB.includes(code)) return true;
+  return /Connection terminated|connection timeout|socket hang up|read ECONNRESET|Connection lost/i.test((err as Error).message ?? '');
+}
+
 /** A location's address without its password, for mail and logs. */
 export function describeLocation(name: string, location: Location): string {
   if (location.kind === 'sqlite') return `${name} (sqlite ${location.path})`;
