@@ -28,6 +28,8 @@ export interface FaultProxy {
   /** How many requests met each fault so far. */
   injected: Record<FaultKind | 'outage' | 'hang', number>;
   requests: number;
+  /** Each is told of every request that reaches the server, with its answer's status. */
+  forwarded: Set<(method: string, url: string, status: number) => void>;
   close(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ const CHECKSUM_HEADER = /^x-amz-checksum-/i;
 export async function startFaultProxy(target: string, faults: Faults = {}, random: () => number = Math.random): Promise<FaultProxy> {
   const upstream = new URL(target);
   const injected: FaultProxy['injected'] = { '5xx': 0, reset: 0, slow: 0, truncate: 0, outage: 0, hang: 0 };
-  const proxy = { faults, injected, requests: 0 } as FaultProxy;
+  const proxy = { faults, injected, requests: 0, forwarded: new Set() } as FaultProxy;
 
   const server = http.createServer((req, res) => {
     proxy.requests++;
@@ -72,6 +74,7 @@ export async function startFaultProxy(target: string, faults: Faults = {}, rando
       const out = http.request(
         { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
         (answer) => {
+          for (const listener of proxy.forwarded) listener(req.method ?? 'GET', req.url ?? '/', answer.statusCode ?? 0);
           const headers = { ...answer.headers };
           if (proxy.faults.stripChecksums) for (const name of Object.keys(headers)) if (CHECKSUM_HEADER.test(name)) delete headers[name];
           res.writeHead(answer.statusCode ?? 502, headers);

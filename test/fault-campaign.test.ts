@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runCampaign, type Scale } from './helpers/campaign/run';
+
+/** `npm run faults` in small: every kind of fault once, against its own dev server, S3 server and databases. */
+const SHORT: Scale = {
+  backups: 3,
+  sizesMiB: [1, 12],
+  etlRuns: 1,
+  etlRecords: 300,
+  serverRestarts: 1,
+  restartSizeMiB: 48,
+  flakyS: 5,
+  storeOutageS: 8,
+  dbOutageS: 5,
+  seed: Number(process.env.FAULTS_SEED ?? Date.now() % 100_000),
+};
+
+describe('the fault campaign, short', () => {
+  it('kills in every phase, a dev-server restart, a flaky and an absent store, databases cut off: every job completes, nothing lost or doubled', async () => {
+    const outcome = await runCampaign(SHORT, () => undefined);
+    console.log(outcome.table);
+    assert.deepEqual(outcome.missed, [], `targets missed (seed ${SHORT.seed}):\n${outcome.table}`);
+    assert.ok(outcome.reports.reduce((sum, r) => sum + r.kills, 0) >= 3, 'workers were killed');
+  });
+});
