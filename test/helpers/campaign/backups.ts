@@ -1,3 +1,5 @@
+import { watch } from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { JobProgress } from '../../../src/kinds/registry';
 import { PackIndex } from '../../../src/repository/pack-index';
@@ -75,6 +77,30 @@ async function bytesStoredTwice(installation: Installation): Promise<number> {
     }
   }
   return bytes;
+}
+
+/**
+ * Watches an installation's staging for part files that disappear, and counts
+ * those whose upload the server had not yet acknowledged with its checksum
+ * (through the proxy, which sees the answer before the worker does).
+ */
+async function watchStagedDeletions(
+  stagingRoot: string,
+  acknowledged: Map<string, number>,
+): Promise<{ early: number; deleted: number; close(): void }> {
+  await fs.mkdir(stagingRoot, { recursive: true });
+  const seen = { early: 0, deleted: 0, close: () => watcher.close() };
+  const watcher = watch(stagingRoot, { recursive: true }, (_event, file) => {
+    const part = /part-(\d{6})$/.exec(String(file ?? ''));
+    if (!part) return;
+    const at = Date.now();
+    fs.stat(path.join(stagingRoot, String(file))).catch(() => {
+      seen.deleted++;
+      const ack = acknowledged.get(String(Number(part[1]) + 1));
+      if (ack === undefined || ack > at) seen.early++;
+    });
+  });
+  return seen;
 }
 
 interface Tally {
@@ -165,6 +191,7 @@ export async function backupsWithKills(
       failures: [],
     };
     const tally: Tally = { kills: 0, stalls: [], missed: [] };
+    let stagedDeleted = 0;
     const partSize = store.layout === 'object' ? 5 * MiB : 4 * MiB;
     try {
       for (let j = s; j < jobs; j += stores.length) {
@@ -178,19 +205,25 @@ export async function backupsWithKills(
         );
         const twiceBefore = store.layout === 'chunks' ? await bytesStoredTwice(installation) : 0;
         const uploads = new Map<string, number>();
+        const acknowledged = new Map<string, number>();
         const countUploads = (method: string, url: string, status: number) => {
           const part = /[?&]partNumber=(\d+)/.exec(url)?.[1];
-          if (method === 'PUT' && part && status === 200) uploads.set(part, (uploads.get(part) ?? 0) + 1);
+          if (method !== 'PUT' || !part || status !== 200) return;
+          uploads.set(part, (uploads.get(part) ?? 0) + 1);
+          if (!acknowledged.has(part)) acknowledged.set(part, Date.now());
         };
+        const deletions = store.layout === 'object' ? await watchStagedDeletions(installation.config.stagingDir, acknowledged) : undefined;
         report.total++;
         store.proxy?.forwarded.add(countUploads);
         const backupId = await installation.submit({ kind: 'backup', name, source });
         for (const point of chosen.filter((p) => !p.startsWith('restore'))) await killAt(installation, store, backupId, point, random, tally);
         const backup = await outcomeOf(installation.client, backupId, 10 * 60_000);
         store.proxy?.forwarded.delete(countUploads);
+        deletions?.close();
+        report.deletedBeforeVerify! += deletions?.early ?? 0;
+        stagedDeleted += deletions?.deleted ?? 0;
         if (backup.error) {
           report.failures.push(`backup ${name} (${chosen.join(', ')}): ${backup.error}`);
-          if (/PartLost/i.test(backup.error)) report.deletedBeforeVerify!++;
           continue;
         }
         if (store.layout === 'chunks') {
@@ -221,6 +254,8 @@ export async function backupsWithKills(
     const longest = tally.stalls.sort((a, b) => b.seconds - a.seconds)[0];
     report.longestStallS = longest?.seconds;
     report.notes = [`stalls by kill point: ${tally.stalls.map((s) => `${s.point} ${s.seconds.toFixed(1)} s`).join(', ')}`];
+    if (store.layout === 'object')
+      report.notes.push(`staged parts seen deleted: ${stagedDeleted}, before the server acknowledged them: ${report.deletedBeforeVerify}`);
     report.crashes = installation.workers.crashes;
     if (tally.missed.length) report.failures.push(...tally.missed.map((m) => `kill point missed, ${m}`));
     reports.push(report);

@@ -10,7 +10,7 @@ export interface ScenarioReport {
   longestStallS?: number;
   identical?: { same: number; of: number };
   rowsExactlyOnce?: { exact: boolean; rows: number; expected: number };
-  /** Jobs that lost a local part before the store had verified it (failing as PartLost). */
+  /** Staged parts deleted before the server had answered their upload with its checksum (object layout, watched with inotify). */
   deletedBeforeVerify?: number;
   crashes: string[];
   failures: string[];
