@@ -162,6 +162,25 @@ function manyHosts(store: 's3' | 'file') {
       for (const other of [a, b]) assert.equal(await exists(path.join(other.disk, 'incoming', 'named.out')), false);
     });
 
+    it('object-layout backups are each assembled on the host that holds their staged parts', async () => {
+      // Assembly reads the staged part records: on any other host it found none and retried for good.
+      const submitConfig = submitter({ COURIER_S3_LAYOUT: 'object', COURIER_PART_SIZE: '5MiB' });
+      const sources = await Promise.all(hosts.map((h) => randomFile(shared, `assembled-${h.name}.bin`, 11 * MiB + 7)));
+      const jobs = await Promise.all(
+        hosts.map((h, i) => submit(client, submitConfig, { kind: 'backup', name: `assembled-${i}`, source: sources[i]!, host: h.name })),
+      );
+      const within = (ms: number, job: Promise<unknown>) =>
+        Promise.race([job, new Promise((_, reject) => setTimeout(() => reject(new Error(`not done in ${ms / 1000} s`)), ms))]);
+      const results = (await Promise.all(jobs.map((j) => within(120_000, waitForJob(client, j.jobId))))) as BackupResult[];
+      for (const [i, result] of results.entries()) {
+        assert.equal(result.layout, 'object');
+        assert.equal(result.host, hosts[i]!.name);
+        const dest = path.join(shared, `assembled-${i}.out`);
+        await waitForJob(client, (await submit(client, submitConfig, { kind: 'restore', name: `assembled-${i}`, dest })).jobId);
+        assert.equal(await sha256File(dest), await sha256File(sources[i]!));
+      }
+    });
+
     it('an ETL directory with several files: every step on one host, every record loaded once', async () => {
       const submitConfig = submitter();
       const inbox = path.join(shared, 'etl-in');

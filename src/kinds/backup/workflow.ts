@@ -1,4 +1,14 @@
-import { CancellationScope, continueAsNew, isCancellation, patched, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import {
+  type ActivityOptions,
+  CancellationScope,
+  continueAsNew,
+  isCancellation,
+  patched,
+  proxyActivities,
+  setHandler,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { BackupInput, BackupProgress, BackupResult, BackupState } from './contract';
 import type { BackupMessage } from './message';
@@ -49,8 +59,8 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
     progress.bytesDone = Math.max(progress.bytesDone, update.bytesDone);
   });
   const onStore = proxyActivities<Activities>(quickStep(settings));
-  // Assembling a large object can take the server a while, and it does not heartbeat.
-  const assembly = proxyActivities<Activities>({ ...quickStep(settings), startToCloseTimeout: '1 hour' });
+  // Assembling a large object can take the server a while; the worker heartbeats for the step meanwhile.
+  const assembly: ActivityOptions = { ...quickStep(settings), startToCloseTimeout: '1 hour' };
   const objectLayout = settings.layout === 'object';
   const objectKeyOf = () => (state.snapshotId ? snapshotObjectKey(message.name, state.snapshotId) : undefined);
   // Staged parts live on one host's disk; a job that named no host may start them again on another.
@@ -100,14 +110,17 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
     if (state.nextPart < split.partCount) return undefined;
 
     progress.enter('manifest');
+    // Assembly checks each part against its staged record: on the host that holds them.
     const objectKey = objectLayout
-      ? await assembly.completeObjectUpload({
-          backup: message.name,
-          key: objectKeyOf(),
-          uploadId: state.uploadId,
-          partCount: split.partCount,
-          size: split.size,
-        })
+      ? await pin.step(assembly, (on) =>
+          on.completeObjectUpload({
+            backup: message.name,
+            key: objectKeyOf(),
+            uploadId: state.uploadId,
+            partCount: split.partCount,
+            size: split.size,
+          }),
+        )
       : undefined;
     const stored = await pin.step(quickStep(settings), (on) =>
       on.uploadManifest({
