@@ -7,12 +7,12 @@ const SHORT: Scale = {
   backups: 3,
   sizesMiB: [1, 12],
   etlRuns: 1,
-  etlRecords: 300,
+  etlRecords: 200,
   serverRestarts: 1,
-  restartSizeMiB: 48,
-  flakyS: 5,
-  storeOutageS: 8,
-  dbOutageS: 5,
+  restartSizeMiB: 24,
+  flakyS: 4,
+  storeOutageS: 6,
+  dbOutageS: 4,
   seed: Number(process.env.FAULTS_SEED ?? Date.now() % 100_000),
 };
 
