@@ -6,7 +6,7 @@ import { keyFileSchema, masterKeyParts, newMasterKey, unwrapMasterKey, wrapMaste
 import { idOfKey, repoKeys } from './layout';
 import type { RepositoryRecipe } from './recipe';
 import { Sealer, type Compression } from './seal';
-import { ObjectNotFoundError, type ObjectStore } from '../stores';
+import { ObjectNotFoundError, StoreError, type ObjectStore } from '../stores';
 
 export const repositoryConfigSchema = z.object({
   version: z.literal(1),
@@ -53,13 +53,16 @@ export interface InitOptions {
 }
 
 export async function readObject(store: ObjectStore, key: string): Promise<Buffer | undefined> {
-  try {
-    const parts: Buffer[] = [];
-    for await (const part of await store.get(key)) parts.push(part as Buffer);
-    return Buffer.concat(parts);
-  } catch (err) {
-    if (err instanceof ObjectNotFoundError) return undefined;
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const parts: Buffer[] = [];
+      for await (const part of await store.get(key)) parts.push(part as Buffer);
+      return Buffer.concat(parts);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      // A body cut off mid-stream (past the store client's own retries) is read again, a few times, before the step fails.
+      if (attempt >= 3 || err instanceof StoreError || (err as Error).name === 'AbortError') throw err;
+    }
   }
 }
 

@@ -49,9 +49,27 @@ export interface S3Location {
 export const hexToBase64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
 export const base64ToHex = (b64: string) => Buffer.from(b64, 'base64').toString('hex');
 
+const READ_ATTEMPTS = 4;
+
+/** A read that broke off: not a missing object, a refusal or a cancellation, which asking again cannot change. */
+const isInterruptedRead = (err: unknown) =>
+  !(err instanceof ObjectNotFoundError || err instanceof StoreError || (err as Error).name === 'AbortError');
+
 const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidSecurity', 'Forbidden']);
 const DIGEST_ERRORS = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'XAmzContentChecksumMismatch', 'InvalidChecksum']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
+
+const BODY_ATTEMPTS = 4;
+
+/** Trouble another try may not meet: the server busy or failing, the connection lost. Refusals and bad digests are answers. */
+function isTransient(err: unknown): boolean {
+  const name = (err as { name?: string }).name ?? '';
+  if (name === 'AbortError' || DIGEST_ERRORS.has(name)) return false;
+  const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+  if (status !== undefined) return status >= 500 || status === 429;
+  const code = (err as NodeJS.ErrnoException).code ?? (err as { cause?: NodeJS.ErrnoException }).cause?.code ?? '';
+  return NETWORK_CODES.has(code) || name === 'TimeoutError' || /socket hang up|aborted|ECONNRESET/i.test((err as Error).message ?? '');
+}
 
 /** Passes bytes through, reporting the running count (heartbeats while a body uploads). */
 function progressCounter(onProgress?: (bytes: number) => void): Transform {
@@ -90,7 +108,8 @@ export class S3Store implements ObjectStore, MultipartStore {
       // courier sends the sha256 itself; no extra CRC on top.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: 2,
+      // A failed request (5xx, reset, throttled) is tried again at once, with the SDK's short backoff, before a step fails.
+      maxAttempts: 5,
     });
   }
 
@@ -121,6 +140,22 @@ export class S3Store implements ObjectStore, MultipartStore {
     return new Error(`S3 ${action} failed at ${this.endpoint}: ${name ? `${name}: ` : ''}${(err as Error).message}`);
   }
 
+  /**
+   * Sends a request whose body streams from a file. The SDK cannot retry a
+   * streamed body, so transient trouble is tried again here with a fresh
+   * stream, a few times with a short backoff, before the step fails.
+   */
+  private async sendBody<T>(signal: AbortSignal | undefined, send: (abortSignal?: AbortSignal) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send(signal);
+      } catch (err) {
+        if (attempt >= BODY_ATTEMPTS || !isTransient(err) || signal?.aborted) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** (attempt - 1) * (0.5 + Math.random())));
+      }
+    }
+  }
+
   async spoolPath(kind: string): Promise<string> {
     return path.join(os.tmpdir(), `courier-s3-${randomUUID()}.${kind}`);
   }
@@ -149,19 +184,20 @@ export class S3Store implements ObjectStore, MultipartStore {
       sha256 = hashed.digests.sha256!;
       md5 = hashed.digests.md5;
     }
-    const counter = progressCounter(options.onProgress);
     try {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.location.bucket,
-          Key: objectKey,
-          Body: createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(counter),
-          ContentLength: size,
-          ChecksumSHA256: hexToBase64(sha256),
-          ...(options.md5 && md5 ? { ContentMD5: hexToBase64(md5) } : {}),
-          Metadata: { sha256, ...(md5 ? { md5 } : {}) },
-        }),
-        { abortSignal: options.signal },
+      await this.sendBody(options.signal, (abortSignal) =>
+        this.client.send(
+          new PutObjectCommand({
+            Bucket: this.location.bucket,
+            Key: objectKey,
+            Body: createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(progressCounter(options.onProgress)),
+            ContentLength: size,
+            ChecksumSHA256: hexToBase64(sha256),
+            ...(options.md5 && md5 ? { ContentMD5: hexToBase64(md5) } : {}),
+            Metadata: { sha256, ...(md5 ? { md5 } : {}) },
+          }),
+          { abortSignal },
+        ),
       );
     } catch (err) {
       if (DIGEST_ERRORS.has((err as Error).name)) {
@@ -232,10 +268,17 @@ export class S3Store implements ObjectStore, MultipartStore {
 
   async getInto(key: string, range: { start: number; length: number }, into: Buffer, options: Pick<GetOptions, 'signal'> = {}): Promise<number> {
     const target = into.subarray(0, range.length);
-    let at = 0;
-    // Read to its end: an HTTP body cut short logs errors.
-    for await (const part of await this.get(key, { ...options, range })) at += (part as Buffer).copy(target, at);
-    return at;
+    for (let attempt = 1; ; attempt++) {
+      let at = 0;
+      try {
+        // Read to its end: an HTTP body cut short logs errors.
+        for await (const part of await this.get(key, { ...options, range })) at += (part as Buffer).copy(target, at);
+        return at;
+      } catch (err) {
+        // A body cut off mid-stream is past the SDK's retries: the range is asked for again, a few times, before the step fails.
+        if (attempt >= READ_ATTEMPTS || !isInterruptedRead(err)) throw err;
+      }
+    }
   }
 
   async list(prefix: string): Promise<ListedObject[]> {
@@ -287,25 +330,28 @@ export class S3Store implements ObjectStore, MultipartStore {
     options: { sha256: string; md5?: string; signal?: AbortSignal; onProgress?: (bytes: number) => void },
   ): Promise<UploadedPart> {
     const objectKey = this.objectKey(key);
-    const counter = progressCounter(options.onProgress);
     const start = bytes.start ?? 0;
-    const body =
+    const body = () =>
       bytes.length === 0
         ? Readable.from([])
-        : createReadStream(bytes.file, { start, end: start + bytes.length - 1, highWaterMark: 1024 * 1024 }).pipe(counter);
+        : createReadStream(bytes.file, { start, end: start + bytes.length - 1, highWaterMark: 1024 * 1024 }).pipe(
+            progressCounter(options.onProgress),
+          );
     try {
-      const uploaded = await this.client.send(
-        new UploadPartCommand({
-          Bucket: this.location.bucket,
-          Key: objectKey,
-          UploadId: uploadId,
-          PartNumber: partNumber,
-          Body: body,
-          ContentLength: bytes.length,
-          ChecksumSHA256: hexToBase64(options.sha256),
-          ...(options.md5 ? { ContentMD5: hexToBase64(options.md5) } : {}),
-        }),
-        { abortSignal: options.signal },
+      const uploaded = await this.sendBody(options.signal, (abortSignal) =>
+        this.client.send(
+          new UploadPartCommand({
+            Bucket: this.location.bucket,
+            Key: objectKey,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: body(),
+            ContentLength: bytes.length,
+            ChecksumSHA256: hexToBase64(options.sha256),
+            ...(options.md5 ? { ContentMD5: hexToBase64(options.md5) } : {}),
+          }),
+          { abortSignal },
+        ),
       );
       return {
         partNumber,
