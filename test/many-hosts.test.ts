@@ -11,6 +11,7 @@ import type { EtlResult } from '../src/kinds/etl/contract';
 import type { RestoreResult } from '../src/kinds/restore/contract';
 import { CourierHost } from '../src/search-attributes';
 import { COLUMNS, csv, dropTables, idsIn, PG_URL, uniqueTable, writePipelines } from './helpers/etl';
+import { hostQueue } from '../src/jobs/keys';
 import { countingProxy, testHost, type CountingProxy, type TestHost } from './helpers/hosts';
 import type { HostView } from '../src/operations/task-queues';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
@@ -175,6 +176,10 @@ function manyHosts(store: 's3' | 'file') {
       for (const [i, result] of results.entries()) {
         assert.equal(result.layout, 'object');
         assert.equal(result.host, hosts[i]!.name);
+        // Elsewhere it found no records and was retried until it happened to land on the right host.
+        const history = await client.workflow.getHandle(jobs[i]!.jobId).fetchHistory();
+        const assembly = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'completeObjectUpload');
+        assert.equal(assembly?.activityTaskScheduledEventAttributes?.taskQueue?.name, hostQueue(hosts[i]!.name), 'assembled on its host');
         const dest = path.join(shared, `assembled-${i}.out`);
         await waitForJob(client, (await submit(client, submitConfig, { kind: 'restore', name: `assembled-${i}`, dest })).jobId);
         assert.equal(await sha256File(dest), await sha256File(sources[i]!));
