@@ -100,6 +100,8 @@ async function watchStagedDeletions(
       if (ack === undefined || ack > at) seen.early++;
     });
   });
+  // Node's recursive watch on Linux rescans directories as they come and go, and reports one removed under it as an error.
+  watcher.on('error', () => undefined);
   return seen;
 }
 
