@@ -4,8 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { queryProgress, submit, waitForJob } from '../src/client';
 import type { BackupResult } from '../src/kinds/backup/contract';
-import { PackIndex } from '../src/repository/pack-index';
-import { repositoryOf, snapshotsOf } from './helpers/repository';
+import { snapshotsOf, storedTwice } from './helpers/repository';
 import { createStack, randomFile, sha256File, spawnWorker, waitUntil, type Stack } from './helpers/stack';
 
 const MiB = 1024 * 1024;
@@ -19,20 +18,6 @@ describe('a worker killed with SIGKILL', () => {
     dir = await fs.mkdtemp(path.join(stack.config.dataDir, '..', 'files-'));
   });
   after(() => stack.close());
-
-  /** From the store's own pack tables: chunk bytes stored more than once (a pack the killed worker stored but had not yet recorded). */
-  async function storedTwice(): Promise<{ bytes: number; packs: number }> {
-    const index = await new PackIndex().refresh(await repositoryOf(stack.config));
-    const seen = new Set<string>();
-    let bytes = 0;
-    for (const table of index.packs()) {
-      for (const [id, , length] of table.chunks) {
-        if (seen.has(id)) bytes += length;
-        seen.add(id);
-      }
-    }
-    return { bytes, packs: index.packCount };
-  }
 
   it('in the middle of a deduplicating backup: a second worker finishes it, at most the packs in flight are sent again, nothing is lost', async () => {
     const base = await randomFile(dir, 'killed-base', 24 * MiB);
@@ -56,7 +41,7 @@ describe('a worker killed with SIGKILL', () => {
     await stack.startWorker();
     const result = (await waitForJob(stack.client, jobId)) as BackupResult;
     assert.equal(result.partCount, 31);
-    const twice = await storedTwice();
+    const twice = await storedTwice(stack.config);
     // Two segments run at once; each has at most one pack stored but not yet in its table when the worker dies.
     assert.ok(twice.bytes <= 2 * 16 * MiB, `${twice.bytes} bytes stored twice`);
     const dest = path.join(dir, 'killed-mid-upload.restored');

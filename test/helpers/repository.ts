@@ -23,6 +23,20 @@ export async function bytesOnDisk(config: Config, prefix: string = repoKeys.pack
   return total;
 }
 
+/** From the store's own pack tables: chunk bytes stored more than once (a pack a killed worker stored but had not yet recorded). */
+export async function storedTwice(config: Config): Promise<{ bytes: number; packs: number }> {
+  const index = await new PackIndex().refresh(await repositoryOf(config));
+  const seen = new Set<string>();
+  let bytes = 0;
+  for (const table of index.packs()) {
+    for (const [id, , length] of table.chunks) {
+      if (seen.has(id)) bytes += length;
+      seen.add(id);
+    }
+  }
+  return { bytes, packs: index.packCount };
+}
+
 export async function snapshotsOf(config: Config, name: string): Promise<Snapshot[]> {
   return listSnapshots(await repositoryOf(config), name);
 }

@@ -2,10 +2,9 @@ import { watch } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { JobProgress } from '../../../src/kinds/registry';
-import { PackIndex } from '../../../src/repository/pack-index';
 import type { FaultProxy } from '../fault-proxy';
 import { randomFile, sha256File } from '../files';
-import { repositoryOf } from '../repository';
+import { storedTwice } from '../repository';
 import type { S3Server } from '../s3-server';
 import type { Cluster } from './cluster';
 import { HEARTBEAT_S, outcomeOf, progressOf, stallAfterKill, startInstallation, stepWorkerPid, type Installation } from './installation';
@@ -63,20 +62,6 @@ export function campaignStores(s3: S3Server, proxy: FaultProxy): Store[] {
       proxy,
     },
   ];
-}
-
-/** Chunk bytes the repository holds more than once: what a killed segment stored and its retry stored again. */
-async function bytesStoredTwice(installation: Installation): Promise<number> {
-  const index = await new PackIndex().refresh(await repositoryOf(installation.config));
-  const seen = new Set<string>();
-  let bytes = 0;
-  for (const table of index.packs()) {
-    for (const [id, , length] of table.chunks) {
-      if (seen.has(id)) bytes += length;
-      seen.add(id);
-    }
-  }
-  return bytes;
 }
 
 /**
@@ -205,7 +190,7 @@ export async function backupsWithKills(
         const chosen = [...new Set(Array.from({ length: count }, () => points[Math.floor(random() * points.length)]!))].sort(
           (a, b) => points.indexOf(a) - points.indexOf(b),
         );
-        const twiceBefore = store.layout === 'chunks' ? await bytesStoredTwice(installation) : 0;
+        const twiceBefore = store.layout === 'chunks' ? (await storedTwice(installation.config)).bytes : 0;
         const uploads = new Map<string, number>();
         const acknowledged = new Map<string, number>();
         const countUploads = (method: string, url: string, status: number) => {
@@ -229,7 +214,7 @@ export async function backupsWithKills(
           continue;
         }
         if (store.layout === 'chunks') {
-          const twice = (await bytesStoredTwice(installation)) - twiceBefore;
+          const twice = (await storedTwice(installation.config)).bytes - twiceBefore;
           report.bytesResent! += twice;
           report.partsResent! += Math.ceil(twice / partSize);
         } else {

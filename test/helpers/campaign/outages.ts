@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { randomFile, sha256File } from '../files';
 import type { Cluster } from './cluster';
-import { outcomeOf, progressOf, startInstallation, type Installation } from './installation';
+import { outcomeOf, progressOf, stallAfterKill, startInstallation, type Installation } from './installation';
 import type { Store } from './backups';
 import type { ScenarioReport } from './report';
 
@@ -58,21 +58,10 @@ export async function serverRestarts(cluster: Cluster, restarts: number, sizeMiB
     for (let i = 0; i < restarts; i++) {
       await roundTrip(installation, `restart-${i}`, sizeMiB, report, async (jobId) => {
         await midUpload(installation, jobId);
+        const atKill = await progressOf(installation.client, jobId);
         const killedAt = Date.now();
         await cluster.restartServer(2000);
-        // Life again: the job answers and has moved on, or has ended.
-        const before = JSON.stringify(await progressOf(installation.client, jobId));
-        for (;;) {
-          const described = await installation.client.workflow
-            .getHandle(jobId)
-            .describe()
-            .catch(() => undefined);
-          const now = JSON.stringify(await progressOf(installation.client, jobId));
-          if ((described && described.status.name !== 'RUNNING') || (now !== undefined && now !== before)) break;
-          if (Date.now() - killedAt > 10 * 60_000) break;
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-        stalls.push((Date.now() - killedAt) / 1000);
+        stalls.push(await stallAfterKill(installation.client, jobId, atKill, killedAt, 10 * 60_000));
       });
     }
   } finally {
