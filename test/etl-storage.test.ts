@@ -5,7 +5,8 @@ import { after, describe, it } from 'node:test';
 import fsSync from 'node:fs';
 import { EtlConfigError, readEtlFile, type Location, type Pipeline } from '../src/kinds/etl/pipelines';
 import { CONNECTIONS_PER_LOCATION, Databases } from '../src/kinds/etl/databases';
-import { loadInto } from '../src/kinds/etl/storage';
+import { isUnreachableError, loadInto } from '../src/kinds/etl/storage';
+import { startTcpProxy } from './helpers/campaign/tcp-proxy';
 import { dropTables, idsIn, mariaQuery, MARIADB_URL, pgQuery, PG_URL, sqliteQuery, uniqueTable } from './helpers/etl';
 
 /** One location of each kind; a SQLite location's file is named for the test. */
@@ -176,4 +177,61 @@ describe('storage locations: the first loads into a new table', () => {
       );
     }
   });
+});
+
+describe('storage locations: a database that drops its connections in the middle of a load', () => {
+  const tables: string[] = [];
+  after(() => dropTables(tables));
+
+  for (const kind of ['postgres', 'mariadb'] as const) {
+    it(`${kind}: the load fails as unreachable, the worker process lives on, and the retried batch goes in whole`, async () => {
+      const table = uniqueTable(`cut_${kind}`);
+      tables.push(table);
+      const target = new URL(kind === 'postgres' ? PG_URL : MARIADB_URL);
+      const proxy = await startTcpProxy(target.hostname, Number(target.port));
+      const proxied = new URL(target);
+      proxied.port = String(proxy.port);
+      const location: Location = { kind, url: proxied.toString() };
+      const databases = new Databases();
+      const crashes: Error[] = [];
+      const onCrash = (err: Error) => crashes.push(err);
+      process.on('uncaughtException', onCrash);
+      try {
+        const pipeline = pipelineOf(table, [...integerId, { name: 'note', type: 'string', required: false }]);
+        pipeline.batchSize = 20_000;
+        const records = Array.from({ length: 20_000 }, (_, i) => ({ id: i + 1, note: `row ${i + 1} `.padEnd(100, 'x') }));
+        // The first load creates the table; the cut comes once the rows themselves are streaming (COPY or LOAD DATA).
+        await loadInto(databases, location, pipeline, records.slice(0, 1), '/unused');
+        // Cut in the statements before the rows, early in the rows, and late in them.
+        for (const after of [1024, 256 * 1024, 1536 * 1024]) {
+          const cut = proxy.cutAfter(after);
+          await assert.rejects(loadInto(databases, location, pipeline, records, '/unused'), (err: unknown) => {
+            assert.ok(
+              isUnreachableError(err),
+              `cut after ${after} bytes: a dropped connection is waited out, not counted against the batch: ${(err as Error).message}`,
+            );
+            return true;
+          });
+          await cut;
+          // The drivers report a lost connection on more than one path, some of them a tick later.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          assert.deepEqual(
+            crashes.map((e) => e.message),
+            [],
+            `cut after ${after} bytes: no error escapes to the process`,
+          );
+          proxy.restore();
+        }
+        assert.deepEqual(await loadInto(databases, location, pipeline, records, '/unused'), {
+          records: records.length,
+          inserted: records.length - 1,
+        });
+        assert.equal((await idsAt(location, '/unused', table))?.length, records.length);
+      } finally {
+        process.off('uncaughtException', onCrash);
+        await databases.close();
+        await proxy.close();
+      }
+    });
+  }
 });

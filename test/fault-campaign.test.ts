@@ -13,8 +13,7 @@ const SHORT: Scale = {
   restartSizeMiB: 24,
   flakyS: 4,
   storeOutageS: 6,
-  // Not here yet: a worker crashed once while the databases were cut off (see \`npm run faults\`).
-  dbOutageS: 0,
+  dbOutageS: 8,
   seed: Number(process.env.FAULTS_SEED ?? Date.now() % 100_000),
 };
 

@@ -38,6 +38,10 @@ const UNIQUE_VIOLATION = '23505';
  */
 export async function loadPostgres(databases: Databases, url: string, pipeline: Pipeline, records: EtlRecord[]): Promise<LoadOutcome> {
   const client = await (await databases.postgres(url)).connect();
+  // pg emits a lost connection on a checked-out client as well as failing its query, and the pool listens only to idle ones:
+  // without a listener of our own the emission is uncaught and takes the worker down. The failed query carries the error.
+  const ignoreLost = () => undefined;
+  client.on('error', ignoreLost);
   let broken: Error | undefined;
   try {
     await createPostgresTable(client, pipeline);
@@ -64,6 +68,8 @@ export async function loadPostgres(databases: Databases, url: string, pipeline: 
     broken = err as Error;
     throw err;
   } finally {
+    // A broken client keeps the listener: its socket can still report the loss after the pool has let it go.
+    if (!broken) client.off('error', ignoreLost);
     client.release(broken);
   }
 }

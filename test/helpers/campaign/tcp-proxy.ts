@@ -4,6 +4,8 @@ import net from 'node:net';
 export interface TcpProxy {
   port: number;
   cut(): void;
+  /** Cuts off once this many more bytes have gone from clients to the database: in the middle of a statement or a COPY. */
+  cutAfter(bytes: number): Promise<void>;
   restore(): void;
   close(): Promise<void>;
 }
@@ -11,6 +13,11 @@ export interface TcpProxy {
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let down = false;
+  let trip: { left: number; tripped: () => void } | undefined;
+  const cut = () => {
+    down = true;
+    for (const socket of sockets) socket.destroy();
+  };
   const server = net.createServer((client) => {
     if (down) {
       client.destroy();
@@ -22,6 +29,15 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => undefined);
     }
+    client.on('data', (chunk: Buffer) => {
+      if (!trip) return;
+      trip.left -= chunk.length;
+      if (trip.left > 0) return;
+      const { tripped } = trip;
+      trip = undefined;
+      cut();
+      tripped();
+    });
     client.pipe(upstream).pipe(client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
@@ -29,10 +45,8 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
-    cut() {
-      down = true;
-      for (const socket of sockets) socket.destroy();
-    },
+    cut,
+    cutAfter: (bytes) => new Promise<void>((tripped) => (trip = { left: bytes, tripped })),
     restore() {
       down = false;
     },
