@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import fsSync from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -91,6 +92,49 @@ describe('S3 store checksums against a real S3 server (versitygw)', () => {
       assert.ok(injected >= 5, `faults were met: ${JSON.stringify(flaky.injected)}`);
     } finally {
       await flaky.close();
+    }
+  });
+
+  it('an upload whose file cannot be read fails naming it, and neither the error nor the file escapes', async () => {
+    const store = storeAt(s3.endpoint);
+    const crashes: Error[] = [];
+    const onCrash = (err: Error) => crashes.push(err);
+    process.on('uncaughtException', onCrash);
+    try {
+      const uploadId = await store.startMultipart('unreadable');
+      const missing = path.join(dir, 'gone-before-upload');
+      await assert.rejects(
+        store.uploadPart('unreadable', uploadId, 1, { file: missing, start: 0, length: 1000 }, { sha256: sha256(Buffer.alloc(1000)) }),
+        (err: Error) => err.message.includes(missing),
+      );
+      await store.abortMultipart('unreadable', uploadId);
+      // A retried upload leaves no file open behind it: a body the SDK gave up on was still reading its file.
+      const flaky = await startFaultProxy(s3.endpoint, { failRate: 0.5, kinds: ['5xx', 'reset'] }, seeded(7));
+      try {
+        const file = path.join(dir, 'retried');
+        await fs.writeFile(file, randomBytes(3 * 1024 * 1024));
+        for (let i = 0; i < 4; i++) await storeAt(flaky.endpoint).putFile(`retried/${i}`, file);
+        assert.ok(flaky.injected['5xx'] + flaky.injected.reset >= 1, 'faults were met');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const open = (await fs.readdir('/proc/self/fd')).filter((fd) => {
+          try {
+            return fsSync.readlinkSync(`/proc/self/fd/${fd}`) === file;
+          } catch {
+            return false;
+          }
+        });
+        assert.deepEqual(open, [], 'descriptors still open on the uploaded file');
+      } finally {
+        await flaky.close();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(
+        crashes.map((e) => e.message),
+        [],
+        'no error escapes to the process',
+      );
+    } finally {
+      process.off('uncaughtException', onCrash);
     }
   });
 

@@ -83,6 +83,9 @@ function progressCounter(onProgress?: (bytes: number) => void): Transform {
   });
 }
 
+/** The file an upload streams from could not be read: not the server's doing, so neither retried here nor translated. */
+class UnreadableFileError extends Error {}
+
 /**
  * An S3-compatible bucket (AWS, MinIO, Ceph, versitygw) as an object store.
  * Every upload carries its sha256 so the server refuses corrupted bytes, and
@@ -124,7 +127,7 @@ export class S3Store implements ObjectStore, MultipartStore {
     const code = (err as NodeJS.ErrnoException).code ?? (err as { cause?: NodeJS.ErrnoException }).cause?.code ?? '';
     const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
     // Kept as it is, so an activity cancelled mid-request completes as cancelled rather than failed.
-    if (name === 'AbortError') return err as Error;
+    if (name === 'AbortError' || err instanceof UnreadableFileError) return err as Error;
     if (name === 'NoSuchBucket') {
       return new StoreError(`bucket "${this.location.bucket}" does not exist at ${this.endpoint}; create it or fix COURIER_STORE`, 'NotFound');
     }
@@ -156,6 +159,48 @@ export class S3Store implements ObjectStore, MultipartStore {
     }
   }
 
+  /**
+   * sendBody with a fresh read of the file as each attempt's body. The file
+   * and the body are joined with pipeline, not pipe, so a body the SDK gives
+   * up on closes its file; and the SDK does not watch its body for errors,
+   * so a file that cannot be read aborts the request (before, its error was
+   * uncaught and took the worker down, or the request waited for bytes that
+   * never came).
+   */
+  private sendFile<T>(
+    file: string,
+    range: { start: number; length: number } | undefined,
+    options: { signal?: AbortSignal; onProgress?: (bytes: number) => void },
+    send: (body: Readable, abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    return this.sendBody(options.signal, async (signal) => {
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(signal?.reason);
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const source =
+        range?.length === 0
+          ? Readable.from([])
+          : createReadStream(file, { ...(range && { start: range.start, end: range.start + range.length - 1 }), highWaterMark: 1024 * 1024 });
+      let unreadable: Error | undefined;
+      source.once('error', (err: Error) => {
+        unreadable = err;
+        controller.abort(err);
+      });
+      const body = progressCounter(options.onProgress);
+      pipeline(source, body).catch(() => undefined);
+      try {
+        return await send(body, controller.signal);
+      } catch (err) {
+        if (unreadable) throw new UnreadableFileError(`cannot read ${file} to upload it: ${unreadable.message}`);
+        throw err;
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        body.destroy();
+      }
+    });
+  }
+
   async spoolPath(kind: string): Promise<string> {
     return path.join(os.tmpdir(), `courier-s3-${randomUUID()}.${kind}`);
   }
@@ -185,12 +230,12 @@ export class S3Store implements ObjectStore, MultipartStore {
       md5 = hashed.digests.md5;
     }
     try {
-      await this.sendBody(options.signal, (abortSignal) =>
+      await this.sendFile(file, undefined, options, (body, abortSignal) =>
         this.client.send(
           new PutObjectCommand({
             Bucket: this.location.bucket,
             Key: objectKey,
-            Body: createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(progressCounter(options.onProgress)),
+            Body: body,
             ContentLength: size,
             ChecksumSHA256: hexToBase64(sha256),
             ...(options.md5 && md5 ? { ContentMD5: hexToBase64(md5) } : {}),
@@ -330,22 +375,15 @@ export class S3Store implements ObjectStore, MultipartStore {
     options: { sha256: string; md5?: string; signal?: AbortSignal; onProgress?: (bytes: number) => void },
   ): Promise<UploadedPart> {
     const objectKey = this.objectKey(key);
-    const start = bytes.start ?? 0;
-    const body = () =>
-      bytes.length === 0
-        ? Readable.from([])
-        : createReadStream(bytes.file, { start, end: start + bytes.length - 1, highWaterMark: 1024 * 1024 }).pipe(
-            progressCounter(options.onProgress),
-          );
     try {
-      const uploaded = await this.sendBody(options.signal, (abortSignal) =>
+      const uploaded = await this.sendFile(bytes.file, { start: bytes.start ?? 0, length: bytes.length }, options, (body, abortSignal) =>
         this.client.send(
           new UploadPartCommand({
             Bucket: this.location.bucket,
             Key: objectKey,
             UploadId: uploadId,
             PartNumber: partNumber,
-            Body: body(),
+            Body: body,
             ContentLength: bytes.length,
             ChecksumSHA256: hexToBase64(options.sha256),
             ...(options.md5 ? { ContentMD5: hexToBase64(options.md5) } : {}),
