@@ -1,13 +1,12 @@
 import { watch } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { JobProgress } from '../../../src/kinds/registry';
 import type { FaultProxy } from '../fault-proxy';
 import { randomFile, sha256File } from '../files';
 import { storedTwice } from '../repository';
 import type { S3Server } from '../s3-server';
 import type { Cluster } from './cluster';
-import { HEARTBEAT_S, outcomeOf, progressOf, stallAfterKill, startInstallation, stepWorkerPid, type Installation } from './installation';
+import { HEARTBEAT_S, killStepWorker, outcomeOf, progressOf, stallAfterKill, startInstallation, type Installation } from './installation';
 import type { ScenarioReport } from './report';
 
 const MiB = 1024 * 1024;
@@ -120,7 +119,7 @@ async function killAt(installation: Installation, store: Store, jobId: string, p
   const heldBefore = proxy?.injected.hang ?? 0;
   if (proxy && hang) proxy.faults.hang = hang;
   const deadline = Date.now() + 120_000;
-  let atKill: JobProgress | undefined;
+  let killed: Awaited<ReturnType<typeof killStepWorker>>;
   try {
     for (;;) {
       if (Date.now() > deadline) return void tally.missed.push(`${point}: not reached in 120 s`);
@@ -131,22 +130,20 @@ async function killAt(installation: Installation, store: Store, jobId: string, p
       if (described && described.status.name !== 'RUNNING') return void tally.missed.push(`${point}: the job ended first`);
       const progress = await progressOf(client, jobId);
       if (hang ? proxy!.injected.hang > heldBefore : point === 'cleanup' ? snapshotWritten : progress?.phase === PHASE[point]) {
-        atKill = progress;
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 40));
     }
     // Inside a long phase, a random moment of it.
     if (point === 'upload' || point === 'restore download') await new Promise((resolve) => setTimeout(resolve, random() * 800));
-    const pid = await stepWorkerPid(client, jobId);
-    await installation.workers.kill(pid);
+    killed = await killStepWorker(installation, jobId);
   } finally {
     if (proxy) {
       proxy.faults.hang = undefined;
       proxy.forwarded.delete(written);
     }
   }
-  const killedAt = Date.now();
+  const { atKill, killedAt } = killed;
   tally.kills++;
   tally.stalls.push({ seconds: await stallAfterKill(client, jobId, atKill, killedAt, 10 * 60_000), point });
 }

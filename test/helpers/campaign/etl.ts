@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { COLUMNS, csv, dropTables, MARIADB_URL, PG_URL, pgQuery, rowsIn, uniqueTable, writePipelines, type OrderRow } from '../etl';
 import type { Cluster } from './cluster';
-import { outcomeOf, progressOf, stallAfterKill, startInstallation, stepWorkerPid } from './installation';
+import { killStepWorker, outcomeOf, progressOf, stallAfterKill, startInstallation } from './installation';
 import type { ScenarioReport } from './report';
 import { startTcpProxy } from './tcp-proxy';
 
@@ -75,7 +75,6 @@ export async function etlWithFaults(
       await run(i, kills, async (jobId, from, to) => {
         for (const point of chosen) {
           const deadline = Date.now() + 120_000;
-          let atKill;
           for (;;) {
             if (Date.now() > deadline) return void kills.failures.push(`run ${i}: kill point ${point} not reached`);
             const progress = await progressOf(installation.client, jobId);
@@ -86,16 +85,12 @@ export async function etlWithFaults(
                 : point === 'transform'
                   ? progress?.phase === 'transform' && loaded === 0
                   : loaded > 0 && loaded < records;
-            if (reached) {
-              atKill = progress;
-              break;
-            }
+            if (reached) break;
             if (loaded >= records) return void kills.failures.push(`run ${i}: kill point ${point} passed`);
             await new Promise((resolve) => setTimeout(resolve, 40));
           }
           if (point === 'load') await new Promise((resolve) => setTimeout(resolve, random() * 500));
-          await installation.workers.kill(await stepWorkerPid(installation.client, jobId));
-          const killedAt = Date.now();
+          const { atKill, killedAt } = await killStepWorker(installation, jobId);
           kills.kills++;
           const loaded = async () => String(await rowsOf(from, to));
           const other = { atKill: await loaded(), now: loaded };

@@ -92,6 +92,25 @@ export async function stepWorkerPid(client: Client, jobId: string): Promise<numb
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/**
+ * SIGKILLs the worker running the job's step, and returns the moment and what
+ * the job showed just before it. Progress is read last, so what the job did
+ * while the kill point was being reached (a pause inside an upload) does not
+ * count as life after the kill. A step just scheduled has no worker yet: it is
+ * waited for briefly, then any worker is killed.
+ */
+export async function killStepWorker(installation: Installation, jobId: string): Promise<{ killedAt: number; atKill: JobProgress | undefined }> {
+  const { client } = installation;
+  let pid = await stepWorkerPid(client, jobId);
+  for (let tries = 0; pid === undefined && tries < 20; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    pid = await stepWorkerPid(client, jobId);
+  }
+  const atKill = await progressOf(client, jobId);
+  await installation.workers.kill(pid);
+  return { killedAt: Date.now(), atKill };
+}
+
 const progressKey = (p: JobProgress | undefined) => (p ? JSON.stringify({ ...p, lastError: undefined, status: undefined }) : undefined);
 
 /**
