@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import fsSync from 'node:fs';
+import pino from 'pino';
 import { EtlConfigError, readEtlFile, type Location, type Pipeline } from '../src/kinds/etl/pipelines';
 import { CONNECTIONS_PER_LOCATION, Databases } from '../src/kinds/etl/databases';
 import { isUnreachableError, loadInto } from '../src/kinds/etl/storage';
@@ -176,6 +177,48 @@ describe('storage locations: the first loads into a new table', () => {
         `${where} ${bad}`,
       );
     }
+  });
+});
+
+describe('storage locations: a MariaDB server that refuses LOAD DATA LOCAL INFILE', () => {
+  const tables: string[] = [];
+  after(() => dropTables(tables));
+
+  it('mariadb: every batch goes in as multi-row inserts, each row once, and the worker says why once, naming the server', async () => {
+    const table = uniqueTable('no_infile');
+    tables.push(table);
+    const warnings: { msg: string; database?: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
+    const databases = new Databases({ logger });
+    const location: Location = { kind: 'mariadb', url: MARIADB_URL };
+    const pipeline = pipelineOf(table, [...integerId, { name: 'note', type: 'string', required: false }]);
+    const load = (ids: number[]) =>
+      loadInto(
+        databases,
+        location,
+        pipeline,
+        ids.map((id) => ({ id, note: `n${id}` })),
+        '/unused',
+      );
+    const [{ was }] = await mariaQuery<{ was: number }>('SELECT @@GLOBAL.local_infile AS was');
+    // A global setting: a load elsewhere on this server meanwhile takes the same fallback, and ends the same.
+    await mariaQuery('SET GLOBAL local_infile = 0');
+    try {
+      assert.deepEqual(await load([1, 2, 3]), { records: 3, inserted: 3 });
+      assert.deepEqual(await load([3, 4, 5]), { records: 3, inserted: 2 }, 'id 3 was there');
+      const many = Array.from({ length: 5_000 }, (_, i) => i + 6);
+      assert.deepEqual(await load(many), { records: many.length, inserted: many.length });
+    } finally {
+      await mariaQuery(`SET GLOBAL local_infile = ${Number(was) ? 1 : 0}`);
+      await databases.close();
+    }
+    assert.deepEqual(
+      await idsAt(location, '/unused', table),
+      Array.from({ length: 5_005 }, (_, i) => i + 1),
+    );
+    assert.equal(warnings.length, 1, `one warning for three loads: ${JSON.stringify(warnings)}`);
+    assert.match(warnings[0]!.msg, /refuses LOAD DATA LOCAL INFILE \(local_infile is off\)/);
+    assert.equal(warnings[0]!.database, MARIADB_URL);
   });
 });
 

@@ -19,6 +19,8 @@ const IDLE_MS = 30_000;
 export class Databases {
   private readonly postgresPools = new Map<string, Promise<pg.Pool>>();
   private readonly mariadbPools = new Map<string, Promise<mysql.Pool>>();
+  /** MariaDB servers (by URL) that refused LOAD DATA LOCAL INFILE: their loads go straight to inserts. */
+  private readonly refusingLocalInfile = new Set<string>();
 
   constructor(private readonly options: { logger?: Pick<Logger, 'warn'>; applicationName?: string } = {}) {}
 
@@ -65,10 +67,32 @@ export class Databases {
     return pool;
   }
 
+  /** Whether the server at `url` refused LOAD DATA LOCAL INFILE earlier in this worker's life. */
+  refusesLocalInfile(url: string): boolean {
+    return this.refusingLocalInfile.has(url);
+  }
+
+  /** Remembers a refusal, and says so once per server: loads still go in, only slower. */
+  noteLocalInfileRefused(url: string, err: Error): void {
+    if (this.refusingLocalInfile.has(url)) return;
+    this.refusingLocalInfile.add(url);
+    this.options.logger?.warn(
+      { err: err.message, database: redactedUrl(url) },
+      'MariaDB refuses LOAD DATA LOCAL INFILE (local_infile is off); this worker loads into it with multi-row inserts, which are slower. Turn local_infile on and restart the worker for the bulk path',
+    );
+  }
+
   async close(): Promise<void> {
     const pools = [...this.postgresPools.values(), ...this.mariadbPools.values()];
     this.postgresPools.clear();
     this.mariadbPools.clear();
     await Promise.all(pools.map(async (pool) => (await pool).end().catch(() => undefined)));
   }
+}
+
+/** A database URL without its password, for logs. */
+function redactedUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
 }

@@ -35,21 +35,26 @@ async function insertRows(connection: mysql.PoolConnection, pipeline: Pipeline, 
   return inserted;
 }
 
+/** LOAD DATA LOCAL refused by the server's local_infile setting: MariaDB 10.5+ says 4166, older MariaDB and MySQL 5 say 1148, MySQL 8 3948. */
+const LOCAL_INFILE_REFUSED = new Set([4166, 1148, 3948]);
+
+const isLocalInfileRefused = (err: unknown) => LOCAL_INFILE_REFUSED.has(Number((err as { errno?: unknown }).errno));
+
 /**
- * LOAD DATA LOCAL INFILE straight into the table, in one transaction. LOCAL
- * turns every problem (a key already there, a NOT NULL, a CHECK) into a
- * warning and goes on, so a load with any warning is rolled back to before it
- * and the batch goes in as multi-row inserts instead, which skip a present
- * key and fail on anything else, as every load does.
+ * The batch through LOAD DATA LOCAL INFILE, or through inserts when the load
+ * warned (see loadMariadb) or the server refuses LOAD DATA LOCAL; the refusal
+ * is remembered, so the next batches do not ask again.
  */
-export async function loadMariadb(databases: Databases, url: string, pipeline: Pipeline, records: EtlRecord[]): Promise<LoadOutcome> {
-  const connection = await (await databases.mariadb(url)).getConnection();
-  let broken = false;
+async function loadStraight(
+  connection: mysql.PoolConnection,
+  pipeline: Pipeline,
+  records: EtlRecord[],
+  refused: (err: Error) => void,
+): Promise<number> {
+  await connection.query('SAVEPOINT straight');
+  let loaded: mysql.ResultSetHeader;
   try {
-    await createMariadbTable(connection, pipeline);
-    await connection.beginTransaction();
-    await connection.query('SAVEPOINT straight');
-    const [loaded] = await connection.query<mysql.ResultSetHeader>({
+    [loaded] = await connection.query<mysql.ResultSetHeader>({
       sql:
         `LOAD DATA LOCAL INFILE 'courier-batch' INTO TABLE ${quote('mariadb', pipeline.table)} CHARACTER SET utf8mb4 ` +
         `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${columnList('mariadb', pipeline)})`,
@@ -57,11 +62,33 @@ export async function loadMariadb(databases: Databases, url: string, pipeline: P
       infileStreamFactory: () =>
         Readable.from(tabSeparated(pipeline, records, 'digits'), { objectMode: false }).map((text: string) => Buffer.from(text)),
     });
-    let inserted = loaded.affectedRows;
-    if (loaded.warningStatus > 0 || inserted !== records.length) {
-      await connection.query('ROLLBACK TO SAVEPOINT straight');
-      inserted = await insertRows(connection, pipeline, records);
-    }
+  } catch (err) {
+    if (!isLocalInfileRefused(err)) throw err;
+    refused(err as Error);
+    return insertRows(connection, pipeline, records);
+  }
+  if (loaded.warningStatus === 0 && loaded.affectedRows === records.length) return loaded.affectedRows;
+  await connection.query('ROLLBACK TO SAVEPOINT straight');
+  return insertRows(connection, pipeline, records);
+}
+
+/**
+ * LOAD DATA LOCAL INFILE straight into the table, in one transaction. LOCAL
+ * turns every problem (a key already there, a NOT NULL, a CHECK) into a
+ * warning and goes on, so a load with any warning is rolled back to before it
+ * and the batch goes in as multi-row inserts instead, which skip a present
+ * key and fail on anything else, as every load does. A server that refuses
+ * LOAD DATA LOCAL (local_infile off) gets those inserts for every batch.
+ */
+export async function loadMariadb(databases: Databases, url: string, pipeline: Pipeline, records: EtlRecord[]): Promise<LoadOutcome> {
+  const connection = await (await databases.mariadb(url)).getConnection();
+  let broken = false;
+  try {
+    await createMariadbTable(connection, pipeline);
+    await connection.beginTransaction();
+    const inserted = databases.refusesLocalInfile(url)
+      ? await insertRows(connection, pipeline, records)
+      : await loadStraight(connection, pipeline, records, (err) => databases.noteLocalInfileRefused(url, err));
     await connection.commit();
     return { records: records.length, inserted };
   } catch (err) {
