@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +18,7 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
   const table = uniqueTable('orders');
   const rejectTable = uniqueTable('strict');
   const bigTable = uniqueTable('big');
+  const heldTable = uniqueTable('held');
   const sqliteFile = () => path.join(root, 'db', 'etl.sqlite');
   /** The password in the wrong-user location's URL: a mail about that location must not show it. */
   const WRONG_USER_PASSWORD = 's3cr3t-pw';
@@ -33,12 +35,14 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
         pg: { kind: 'postgres', url: PG_URL },
         maria: { kind: 'mariadb', url: MARIADB_URL },
         local: { kind: 'sqlite', path: 'db/etl.sqlite' },
+        held: { kind: 'sqlite', path: 'db/held.sqlite' },
         'pg-wrong-user': { kind: 'postgres', url: `postgres://no_such_courier_user:${WRONG_USER_PASSWORD}@127.0.0.1:5432/test` },
       },
       pipelines: {
         orders: { patterns: ['*.csv', '*.jsonl'], columns: COLUMNS, key: ['id'], table, batchSize: 2, locations: ['pg', 'maria', 'local'] },
         strict: { columns: COLUMNS, key: ['id'], table: rejectTable, batchSize: 100, locations: ['pg-wrong-user', 'maria', 'local'] },
         big: { columns: COLUMNS, key: ['id'], table: bigTable, batchSize: 1000, locations: ['pg'] },
+        held: { columns: COLUMNS, key: ['id'], table: heldTable, batchSize: 100, locations: ['held'] },
       },
     });
     stack = await createStack({ COURIER_ETL_ROOT: root, COURIER_SMTP_URL: smtp.url, COURIER_ETL_LOAD_ATTEMPTS: '2' });
@@ -154,7 +158,7 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
   it('refuses a message that names an unknown pipeline, before anything starts', async () => {
     await assert.rejects(submit(stack.client, stack.config, { kind: 'etl', pipeline: 'nope', source }), (err: unknown) => {
       assert.ok(err instanceof MessageError);
-      assert.match(err.message, /no pipeline "nope" in .*pipelines\.json; it defines orders, strict/);
+      assert.match(err.message, /no pipeline "nope" in .*pipelines\.json; it defines orders, strict, big, held/);
       return true;
     });
   });
@@ -202,6 +206,61 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
       (await filesIn(root, 'L/resolved')).some((n) => n.startsWith('strict.')),
       'the batch itself is resolved',
     );
+  });
+
+  it('waits for a SQLite file another process holds locked, longer than the load attempts last: the batch goes in once the lock is let go, nothing parked', async () => {
+    const file = path.join(root, 'db', 'held.sqlite');
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    // An operator's session (or another worker's long load) holding a write lock until told to let go.
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const { Database } = require('node-sqlite3-wasm');
+         const db = new Database(${JSON.stringify(file)});
+         db.exec('BEGIN IMMEDIATE');
+         console.log('locked');
+         process.stdin.once('data', () => { db.exec('COMMIT'); db.close(); console.log('let go'); process.exit(0); });`,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const said = (word: string) =>
+      new Promise<void>((resolve, reject) => {
+        holder.stdout!.on('data', (d: Buffer) => d.toString().includes(word) && resolve());
+        holder.once('exit', (code) => code !== 0 && reject(new Error(`the lock holder exited (${code}) before saying "${word}"`)));
+      });
+    try {
+      await said('locked');
+      const source = path.join(root, '..', 'held.csv');
+      await fs.writeFile(
+        source,
+        csv([
+          [1, 'ann', 1, 'yes'],
+          [2, 'bob', 2, 'no'],
+          [3, 'cy', 3, ''],
+        ]),
+      );
+      const { jobId } = await submit(stack.client, stack.config, { kind: 'etl', pipeline: 'held', source });
+      // The load has begun once its batch is in work_in_progress; the lock outlasts its 2 attempts (1 s apart) by far.
+      const deadline = Date.now() + 60_000;
+      while (!(await filesIn(root, 'L/work_in_progress')).some((n) => n.startsWith('held.'))) {
+        assert.ok(Date.now() < deadline, 'the batch reached L/work_in_progress within 60 s');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      const letGo = said('let go');
+      holder.stdin!.write('go\n');
+      await letGo;
+      const result = (await waitForJob(stack.client, jobId)) as EtlResult;
+      assert.deepEqual(
+        result.locations.map((l) => [l.location, l.records, l.inserted, l.failedBatches]),
+        [['held', 3, 3, 0]],
+      );
+      assert.deepEqual(await idsIn({ sqlite: { file, table: heldTable } }), { sqlite: [1, 2, 3] });
+      assert.deepEqual(await filesIn(root, 'L/held/failed'), [], 'nothing parked');
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   it('reads a file once: a bad record past the stretch E checks is found by T as it splits, the file goes to T/validate/failed, and no batch of it is left or loaded', async () => {

@@ -79,6 +79,16 @@ export function isUnreachableError(err: unknown): boolean {
   return /Connection terminated|connection timeout|socket hang up|read ECONNRESET|Connection lost/i.test((err as Error).message ?? '');
 }
 
+/**
+ * A SQLite file locked by another process: a load elsewhere, an operator's
+ * query, or a worker that died holding the lock (the next load removes such
+ * a lock, at once when its holder claimed it, after UNCLAIMED_LOCK_MS when
+ * not). Every lock is let go in time, so the batch waits for it.
+ */
+export function isBusyError(err: unknown): boolean {
+  return /database is locked|SQLITE_BUSY/i.test((err as Error).message ?? '');
+}
+
 /** A location's address without its password, for mail and logs. */
 export function describeLocation(name: string, location: Location): string {
   if (location.kind === 'sqlite') return `${name} (sqlite ${location.path})`;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { batchName, STAGE_DIRS, type StageDir } from '../layout';
 import { readRecords, recordChecker, RecordError, type EtlRecord } from '../records';
 import { connectionsFor } from '../databases';
-import { describeLocation, isPermanentLoadError, isUnreachableError, loadInto, type LoadOutcome } from '../storage';
+import { describeLocation, isBusyError, isPermanentLoadError, isUnreachableError, loadInto, type LoadOutcome } from '../storage';
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbeat';
@@ -106,9 +106,10 @@ export async function checkBatch(deps: ActivityDeps, input: { pipeline: string; 
 /**
  * Inserts the batch into one storage location in one transaction. Records are
  * keyed, so a retry after a crash (even after a commit that was never
- * reported) adds nothing twice. A database that cannot be reached is waited
- * for (the job shows the retries and why); rows or a login it refuses fail the
- * location at once; any other error after `attempts` tries.
+ * reported) adds nothing twice. A database that cannot be reached, or a
+ * SQLite file another process has locked, is waited for (the job shows the
+ * retries and why); rows or a login it refuses fail the location at once;
+ * any other error after `attempts` tries.
  */
 export async function loadBatch(
   deps: ActivityDeps,
@@ -128,6 +129,7 @@ export async function loadBatch(
     const message = `loading ${input.name} into ${describeLocation(input.location, location)} failed: ${(err as Error).message}`;
     if (isPermanentLoadError(err)) throw permanent('BadInput', message);
     if (isUnreachableError(err)) throw ApplicationFailure.retryable(`${message}; waiting for it to be reachable again`, 'Unreachable');
+    if (isBusyError(err)) throw ApplicationFailure.retryable(`${message}; waiting for the lock to be let go`, 'Busy');
     const attempts = input.attempts ?? deps.config.etl.loadAttempts;
     if (Context.current().info.attempt >= attempts) throw permanent('AttemptsExhausted', `${message} (attempt ${attempts} of ${attempts})`);
     throw new Error(message);
