@@ -51,8 +51,11 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
   const { source } = ref;
   const heartbeat = throttledHeartbeat<number>(1000);
   const repo = await deps.repository();
-  // Tables listed in the last few seconds will do (one missed costs a chunk sent twice); prune's marks are read afresh.
-  const index = await heartbeatWhile(0, () => deps.packIndex.refresh(repo, 5000));
+  // Tables listed in the last few seconds will do for a first attempt (one missed costs a chunk sent twice); prune's marks
+  // are read afresh. A retry lists afresh too: the attempt before it, on a worker that died, may have stored this very
+  // segment's packs moments ago, after this worker's last listing.
+  const maxAgeMs = Context.current().info.attempt > 1 ? 0 : 5000;
+  const index = await heartbeatWhile(0, () => deps.packIndex.refresh(repo, maxAgeMs));
   const signal = Context.current().cancellationSignal;
   const offset = ref.index * ref.segmentSize;
   const end = Math.min(source.size, offset + ref.segmentSize);
