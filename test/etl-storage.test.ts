@@ -23,6 +23,17 @@ function pipelineOf(table: string, columns: Pipeline['columns']): Pipeline {
 }
 
 const integerId: Pipeline['columns'] = [{ name: 'id', type: 'integer', required: true }];
+const idAndNote: Pipeline['columns'] = [...integerId, { name: 'note', type: 'string', required: false }];
+
+/** Loads records of these ids, each with a note naming it. */
+const loadIds = (databases: Databases, location: Location, pipeline: Pipeline, root: string) => (ids: number[]) =>
+  loadInto(
+    databases,
+    location,
+    pipeline,
+    ids.map((id) => ({ id, note: `n${id}` })),
+    root,
+  );
 
 /** The ids in `table` at the location (a SQLite file is under `root`). */
 async function idsAt(location: Location, root: string, table: string): Promise<number[] | undefined> {
@@ -76,15 +87,8 @@ describe('storage locations: the first loads into a new table', () => {
       const table = uniqueTable(`overlap_${location.kind}`);
       tables.push(table);
       const root = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'overlap-'));
-      const pipeline = pipelineOf(table, [...integerId, { name: 'note', type: 'string', required: false }]);
-      const load = (ids: number[]) =>
-        loadInto(
-          databases,
-          location,
-          pipeline,
-          ids.map((id) => ({ id, note: `n${id}` })),
-          root,
-        );
+      const pipeline = pipelineOf(table, idAndNote);
+      const load = loadIds(databases, location, pipeline, root);
       assert.deepEqual(await load([1, 2, 3]), { records: 3, inserted: 3 });
       assert.deepEqual(await load([3, 4, 5]), { records: 3, inserted: 2 }, 'id 3 was there');
       assert.deepEqual(await load([6, 6, 7]), { records: 3, inserted: 2 }, 'id 6 twice in one batch');
@@ -191,15 +195,8 @@ describe('storage locations: a MariaDB server that refuses LOAD DATA LOCAL INFIL
     const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
     const databases = new Databases({ logger });
     const location: Location = { kind: 'mariadb', url: MARIADB_URL };
-    const pipeline = pipelineOf(table, [...integerId, { name: 'note', type: 'string', required: false }]);
-    const load = (ids: number[]) =>
-      loadInto(
-        databases,
-        location,
-        pipeline,
-        ids.map((id) => ({ id, note: `n${id}` })),
-        '/unused',
-      );
+    const pipeline = pipelineOf(table, idAndNote);
+    const load = loadIds(databases, location, pipeline, '/unused');
     const [{ was }] = await mariaQuery<{ was: number }>('SELECT @@GLOBAL.local_infile AS was');
     // A global setting: a load elsewhere on this server meanwhile takes the same fallback, and ends the same.
     await mariaQuery('SET GLOBAL local_infile = 0');
@@ -240,7 +237,7 @@ describe('storage locations: a database that drops its connections in the middle
       const onCrash = (err: Error) => crashes.push(err);
       process.on('uncaughtException', onCrash);
       try {
-        const pipeline = pipelineOf(table, [...integerId, { name: 'note', type: 'string', required: false }]);
+        const pipeline = pipelineOf(table, idAndNote);
         pipeline.batchSize = 20_000;
         const records = Array.from({ length: 20_000 }, (_, i) => ({ id: i + 1, note: `row ${i + 1} `.padEnd(100, 'x') }));
         // The first load creates the table; the cut comes once the rows themselves are streaming (COPY or LOAD DATA).

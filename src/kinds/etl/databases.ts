@@ -90,8 +90,8 @@ export class Databases {
   }
 }
 
-/** A database URL without its password, for logs. */
-function redactedUrl(url: string): string {
+/** A database URL without its password, for mail and logs. */
+export function redactedUrl(url: string): string {
   const parsed = new URL(url);
   if (parsed.password) parsed.password = '***';
   return parsed.toString();

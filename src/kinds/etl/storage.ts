@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Databases } from './databases';
+import { redactedUrl, type Databases } from './databases';
 import { loadMariadb } from './load-mariadb';
 import { loadPostgres } from './load-postgres';
 import { loadSqlite } from './load-sqlite';
@@ -92,7 +92,5 @@ export function isBusyError(err: unknown): boolean {
 /** A location's address without its password, for mail and logs. */
 export function describeLocation(name: string, location: Location): string {
   if (location.kind === 'sqlite') return `${name} (sqlite ${location.path})`;
-  const url = new URL(location.url);
-  if (url.password) url.password = '***';
-  return `${name} (${location.kind} ${url.toString()})`;
+  return `${name} (${location.kind} ${redactedUrl(location.url)})`;
 }
