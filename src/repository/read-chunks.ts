@@ -3,7 +3,7 @@ import { repoKeys } from './layout';
 import type { ChunkLocation } from './pack-index';
 import type { Repository } from './repository';
 import { DamagedObject } from './seal';
-import { ObjectNotFoundError } from '../stores';
+import { ObjectNotFoundError, type ObjectStore, type RangeReader } from '../stores';
 
 export interface Placed {
   id: string;
@@ -39,30 +39,47 @@ export type FetchedRun<T> = { run: T[]; bytes: Buffer } | { run: T[]; missing: s
  * buffers, for the caller to give back (or hand to a chunk thread, which does).
  */
 export async function* fetchRuns<T extends Placed>(
-  repo: Repository,
+  store: ObjectStore,
   chunks: T[],
   signal?: AbortSignal,
   pool?: BufferPool,
 ): AsyncGenerator<FetchedRun<T>> {
-  for (const run of runsOf(chunks)) {
-    const first = run[0]!.at;
-    const last = run.at(-1)!.at;
-    const key = repoKeys.pack(first.pack);
-    const length = last.offset + last.length - first.offset;
-    const bytes = pool ? pool.take(length) : Buffer.allocUnsafe(length);
-    let read: number;
-    try {
-      read = await repo.store.getInto(key, { start: first.offset, length }, bytes, { signal });
-    } catch (err) {
-      pool?.give(bytes);
-      if (!(err instanceof ObjectNotFoundError)) throw err;
-      yield { run, missing: `pack ${key} is missing` };
-      continue;
+  // A segment's runs come pack after pack: each pack is opened once for all its runs, not once per run.
+  let open: { key: string; reader: RangeReader | undefined } | undefined;
+  try {
+    for (const run of runsOf(chunks)) {
+      const first = run[0]!.at;
+      const last = run.at(-1)!.at;
+      const key = repoKeys.pack(first.pack);
+      const length = last.offset + last.length - first.offset;
+      if (open?.key !== key) {
+        await open?.reader?.close();
+        open = { key, reader: undefined };
+        try {
+          open.reader = await store.openRanges(key, { signal });
+        } catch (err) {
+          if (!(err instanceof ObjectNotFoundError)) throw err;
+        }
+      }
+      if (!open.reader) {
+        yield { run, missing: `pack ${key} is missing` };
+        continue;
+      }
+      const bytes = pool ? pool.take(length) : Buffer.allocUnsafe(length);
+      let read: number;
+      try {
+        read = await open.reader.read({ start: first.offset, length }, bytes);
+      } catch (err) {
+        pool?.give(bytes);
+        throw err;
+      }
+      if (read < length) {
+        pool?.give(bytes);
+        yield { run, missing: `pack ${key} is shorter than its index says` };
+      } else yield { run, bytes };
     }
-    if (read < length) {
-      pool?.give(bytes);
-      yield { run, missing: `pack ${key} is shorter than its index says` };
-    } else yield { run, bytes };
+  } finally {
+    await open?.reader?.close();
   }
 }
 
@@ -78,7 +95,7 @@ export async function readChunks<T extends Placed>(
   signal?: AbortSignal,
 ): Promise<number> {
   let bytesRead = 0;
-  for await (const fetched of fetchRuns(repo, chunks, signal)) {
+  for await (const fetched of fetchRuns(repo.store, chunks, signal)) {
     if ('missing' in fetched) {
       for (const chunk of fetched.run) await each(chunk, { damage: fetched.missing });
       continue;

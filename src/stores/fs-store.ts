@@ -13,6 +13,7 @@ import {
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
+  type RangeReader,
 } from './store';
 
 async function fsyncPath(target: string): Promise<void> {
@@ -215,20 +216,30 @@ export class FsStore implements ObjectStore {
   }
 
   async getInto(key: string, range: { start: number; length: number }, into: Buffer, options: Pick<GetOptions, 'signal'> = {}): Promise<number> {
+    const reader = await this.openRanges(key, options);
+    try {
+      return await reader.read(range, into);
+    } finally {
+      await reader.close();
+    }
+  }
+
+  async openRanges(key: string, options: Pick<GetOptions, 'signal'> = {}): Promise<RangeReader> {
     if (!(await this.head(key))) throw new ObjectNotFoundError(key, this.description);
     const handle = await fs.open(this.objectPath(key), 'r');
-    try {
-      let at = 0;
-      while (at < range.length) {
-        options.signal?.throwIfAborted();
-        const { bytesRead } = await handle.read(into, at, range.length - at, range.start + at);
-        if (bytesRead === 0) break;
-        at += bytesRead;
-      }
-      return at;
-    } finally {
-      await handle.close();
-    }
+    return {
+      async read(range, into) {
+        let at = 0;
+        while (at < range.length) {
+          options.signal?.throwIfAborted();
+          const { bytesRead } = await handle.read(into, at, range.length - at, range.start + at);
+          if (bytesRead === 0) break;
+          at += bytesRead;
+        }
+        return at;
+      },
+      close: () => handle.close(),
+    };
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {

@@ -3,7 +3,7 @@ import { FsStore } from './fs-store';
 import { S3Store } from './s3-store';
 import type { ObjectStore } from './store';
 
-export type { CheckedObject, ListedObject, MultipartStore, ObjectInfo, ObjectStore, PartBytes, UploadedPart } from './store';
+export type { CheckedObject, ListedObject, MultipartStore, ObjectInfo, ObjectStore, PartBytes, RangeReader, UploadedPart } from './store';
 export { ChecksumMismatchError, ObjectNotFoundError, StoreError, supportsMultipart } from './store';
 
 /** The fs store is the embedded default; COURIER_STORE=s3://bucket/prefix selects S3. */

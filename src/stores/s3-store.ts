@@ -35,6 +35,7 @@ import {
   type ObjectStore,
   type PartBytes,
   type PutOptions,
+  type RangeReader,
   type UploadedPart,
 } from './store';
 
@@ -324,6 +325,11 @@ export class S3Store implements ObjectStore, MultipartStore {
         if (attempt >= READ_ATTEMPTS || !isInterruptedRead(err)) throw err;
       }
     }
+  }
+
+  /** Each read is a ranged GET of its own: HTTP holds nothing open between them. */
+  async openRanges(key: string, options: Pick<GetOptions, 'signal'> = {}): Promise<RangeReader> {
+    return { read: (range, into) => this.getInto(key, range, into, options), close: async () => undefined };
   }
 
   async list(prefix: string): Promise<ListedObject[]> {

@@ -43,6 +43,12 @@ export interface GetOptions {
   range?: { start: number; length: number };
 }
 
+export interface RangeReader {
+  /** As getInto, on the object opened. */
+  read(range: { start: number; length: number }, into: Buffer): Promise<number>;
+  close(): Promise<void>;
+}
+
 /**
  * The object-store interface every adapter implements. Keys are '/'-separated
  * relative paths; a key is either fully committed with its checksum or absent.
@@ -64,6 +70,12 @@ export interface ObjectStore {
   get(key: string, options?: GetOptions): Promise<Readable>;
   /** The bytes of `range` read into `into` (the caller's buffer, reused); fewer than asked when the object ends first. */
   getInto(key: string, range: { start: number; length: number }, into: Buffer, options?: Pick<GetOptions, 'signal'>): Promise<number>;
+  /**
+   * The object held open for many ranged reads, for a caller that reads it
+   * run after run: found (or ObjectNotFoundError) once, not once per read.
+   * The caller closes it.
+   */
+  openRanges(key: string, options?: Pick<GetOptions, 'signal'>): Promise<RangeReader>;
   list(prefix: string): Promise<ListedObject[]>;
   delete(key: string): Promise<void>;
 }

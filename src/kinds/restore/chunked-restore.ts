@@ -49,7 +49,7 @@ export async function restoreSegment(
   const writing: Promise<void>[] = [];
   let written = 0;
   try {
-    for await (const fetched of fetchRuns(repo, placed, signal, deps.chunkThreads.pool)) {
+    for await (const fetched of fetchRuns(repo.store, placed, signal, deps.chunkThreads.pool)) {
       if ('missing' in fetched) throw damaged(fetched.run[0]!, fetched.missing);
       const { run, bytes } = fetched;
       const base = run[0]!.at.offset;
