@@ -105,6 +105,32 @@ describe('chunk threads', () => {
     }
   });
 
+  it('open, in a repository without a key, refuses a chunk whose bytes are not the ones its id names', async () => {
+    const plainRecipe: RepositoryRecipe = { id: randomUUID(), chunker: DEFAULT_CHUNKER, compression: 'none' };
+    const plainTools = toolsFrom(plainRecipe);
+    const outFd = fs.openSync(path.join(dir, 'plain.bin'), 'w+');
+    try {
+      const chunks = [randomBytes(40_000), randomBytes(30_000)];
+      const ids = chunks.map((c) => plainTools.sealer.idOf(c));
+      const sealed = chunks.map((c, i) => plainTools.sealer.sealPartsSync(c, ids[i]!, false));
+      const bytes = Buffer.concat(sealed.flatMap((s) => s.parts));
+      const placed: [number, number, string, number, number][] = [
+        [0, sealed[0]!.length, ids[0]!, chunks[0]!.length, 0],
+        [sealed[0]!.length, sealed[1]!.length, ids[1]!, chunks[1]!.length, chunks[0]!.length],
+      ];
+      const opened = await threads.open(plainRecipe, outFd, Buffer.from(bytes), placed);
+      assert.ok('written' in opened, JSON.stringify(opened));
+      // Nothing authenticates a plain chunk: only its id tells a changed byte.
+      const changed = Buffer.from(bytes);
+      changed[sealed[0]!.length + 100]! ^= 1;
+      const reply = await threads.open(plainRecipe, outFd, changed, placed);
+      assert.ok('damaged' in reply && reply.damaged.item === 1, JSON.stringify(reply));
+      assert.match(reply.damaged.reason, /does not match its id/);
+    } finally {
+      fs.closeSync(outFd);
+    }
+  });
+
   it('windows, sealed batches and fetched runs go round through the pool: cutting and sealing the whole file again allocates nothing new', async () => {
     const fd = fs.openSync(file, 'r');
     const outFd = fs.openSync(path.join(dir, 'round.bin'), 'w');
