@@ -16,7 +16,8 @@
  *
  * Then (scripts/bench/snapshots.ts) snapshots against restic: first and second
  * backup, restore, bytes written and CSV store size, ending with
- * `ratio snap_backup=… snap_backup2=… snap_restore=… snap_bytes2=… snap_csv_store=…`.
+ * `ratio snap_backup=… snap_backup2=… snap_restore=… snap_bytes2=… snap_csv_store=…`
+ * (the restore is the median of BENCH_ROUNDS restores of each tool, alternating who goes first).
  *   BENCH_BIG     the large file for the memory check (default 10GiB; 0 skips it)
  *
  * Then (scripts/bench/etl.ts), ETL loads of BENCH_ETL_ROWS CSV rows into each
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
   }
   if (mode === 'snapshots') {
     try {
-      const snap = await benchSnapshots({ work, env, size, bigSize: process.env.BENCH_BIG === '0' ? 0 : sizeFrom('BENCH_BIG', '10GiB') });
+      const snap = await benchSnapshots({ work, env, size, rounds, bigSize: process.env.BENCH_BIG === '0' ? 0 : sizeFrom('BENCH_BIG', '10GiB') });
       console.log(snap.ratios);
     } finally {
       await server.stop();
@@ -135,7 +136,8 @@ async function main(): Promise<void> {
     let smallRatio = '';
     if (mode === 'all') {
       fs.rmSync(source);
-      snapRatios = (await benchSnapshots({ work, env, size, bigSize: process.env.BENCH_BIG === '0' ? 0 : sizeFrom('BENCH_BIG', '10GiB') })).ratios;
+      snapRatios = (await benchSnapshots({ work, env, size, rounds, bigSize: process.env.BENCH_BIG === '0' ? 0 : sizeFrom('BENCH_BIG', '10GiB') }))
+        .ratios;
       console.log("\nETL loads against each database's bulk tool:");
       etlRatios = await benchEtl({ work, env, rounds });
       console.log('\nsmall jobs against the Temporal floor:');
