@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
+import { Worker } from '@temporalio/worker';
 import { JobFailedError, queryProgress, statusLogOf, submit, waitForJob } from '../src/client';
 import { jobRecordKey } from '../src/jobs/keys';
 import type { BackupResult } from '../src/kinds/backup/contract';
@@ -18,7 +19,7 @@ import { openStore } from '../src/stores';
 import { repoKeys } from '../src/repository/layout';
 import { PackIndex } from '../src/repository/pack-index';
 import { repositoryOf, snapshotsOf } from './helpers/repository';
-import { createStack, randomFile, sha256File, waitUntil, type Stack } from './helpers/stack';
+import { createStack, randomFile, sha256File, waitUntil, workflowBundle, type Stack } from './helpers/stack';
 
 const KiB = 1024;
 
@@ -75,6 +76,22 @@ describe('small jobs: a backup of one segment in one step', { timeout: 240_000 }
     assert.equal(record.status, 'completed');
     const restoreId = await restoredMatches('one-step', source);
     assert.deepEqual(await activitiesOf(restoreId), ['restoreIfSmall'], 'one activity does the whole restore');
+
+    // One patch marker for every change the job takes, so one TemporalChangeVersion upsert (it was three of each).
+    for (const id of [jobId, restoreId]) {
+      const history = await stack.client.workflow.getHandle(id).fetchHistory();
+      const patches = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+      assert.equal(patches.length, 1, `${id}: one patch marker`);
+      const upserts = (history.events ?? []).filter((e) => e.upsertWorkflowSearchAttributesEventAttributes);
+      const versionUpserts = upserts.filter(
+        (e) => e.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes?.indexedFields?.TemporalChangeVersion,
+      );
+      assert.equal(versionUpserts.length, 1, `${id}: one TemporalChangeVersion upsert`);
+      // A history made by this code replays against it.
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: 'small-jobs-replay' }, history, id);
+    }
+    const backupEvents = ((await handle.fetchHistory()).events ?? []).length;
+    assert.ok(backupEvents <= 17, `a small backup's history has ${backupEvents} events (21 before its patches shared one marker)`);
   });
 
   it('a file of several segments still goes step by step, and restores part by part', async () => {

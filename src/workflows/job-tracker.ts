@@ -4,7 +4,6 @@ import {
   condition,
   ContinueAsNew,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -12,6 +11,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { takes } from './patches';
 import type { Activities } from '../activities';
 import type { JobSettings } from '../jobs/settings';
 import type { Phase, ProgressBase } from '../jobs/progress';
@@ -86,7 +86,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
   const recordOptions = { ...quickStep(settings), startToCloseTimeout: Math.max(settings.heartbeatTimeoutMs, 10_000) };
   const mail = proxyActivities<Activities>(recordOptions);
   // They run beside the workflow, inside its task, instead of a round trip through the server each (jobs started before replay as they ran).
-  const records = patched('status-records-local') ? proxyLocalActivities<Activities>(recordOptions) : mail;
+  const records = takes('status-records-local') ? proxyLocalActivities<Activities>(recordOptions) : mail;
   const log: StatusEntry[] = options.carried?.log ?? [];
   let paused = options.carried?.paused ?? false;
   let beforePause: StatusName = 'running';

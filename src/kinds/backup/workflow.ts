@@ -3,7 +3,6 @@ import {
   CancellationScope,
   continueAsNew,
   isCancellation,
-  patched,
   proxyActivities,
   setHandler,
   uuid4,
@@ -17,6 +16,7 @@ import { admit, type Submitted } from '../../workflows/admit';
 import { byteMover, quickStep } from '../../workflows/activity-options';
 import { splitProgressSignal } from './definitions';
 import { trackJob } from '../../workflows/job-tracker';
+import { takes } from '../../workflows/patches';
 import { pinHost } from '../../workflows/host-pin';
 import { partsPerRun, runPartPool } from '../../workflows/part-pool';
 import { snapshotIdFor } from '../../repository/snapshot-id';
@@ -35,7 +35,7 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
   const input = await admit<BackupInput>('backup', started);
   const { message, settings } = input;
   // Jobs started before snapshots replay as they ran: parts under the name, one manifest.
-  const snapshots = patched('snapshots') && (input.state === undefined || input.state.snapshotId !== undefined);
+  const snapshots = takes('snapshots') && (input.state === undefined || input.state.snapshotId !== undefined);
   const state: BackupState = input.state ?? {
     nextPart: 0,
     bytesUploaded: 0,
@@ -146,7 +146,7 @@ export async function backup(started: BackupInput | Submitted<BackupMessage>): P
   /** Segments cut into chunks on the pinned host, the whole file hashed beside them there; the snapshot from anywhere. */
   const chunkSteps = async (): Promise<BackupResult | undefined> => {
     // A first attempt prepares in one step that, for a source of one segment, is the whole backup.
-    if (!state.source && !state.lostSource && patched('small-backup-in-one-step')) {
+    if (!state.source && !state.lostSource && takes('small-backup-in-one-step')) {
       progress.enter('prepare');
       markedInOneStep = true;
       const outcome = await pin.first(byteMover(settings), (on) =>

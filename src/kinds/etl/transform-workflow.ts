@@ -1,5 +1,5 @@
 import { withHolds } from '../../jobs/settings';
-import { ApplicationFailure, continueAsNew, executeChild, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { LoadResult, LocationTally, TransformInput, TransformProgress, TransformResult } from './contract';
 import { batchName, STAGE_DIRS } from './layout';
 import { CourierHost, CourierKind, CourierStatus } from '../../search-attributes';
@@ -7,11 +7,10 @@ import { pinHost } from '../../workflows/host-pin';
 import { etlActivities } from './workflow-options';
 import { etlLoad } from './load-workflow';
 import { trackJob } from '../../workflows/job-tracker';
+import { takes } from '../../workflows/patches';
 
 /** Loads running at once, and per run before the history is handed to a fresh one. */
 const LOAD_WINDOW = 16;
-/** Before this patch T validated the file in a read of its own, then split it in a second, and loads ran in fixed windows. */
-const PARSE_ONCE = 'etl-transform-parses-once';
 const LOADS_PER_RUN = 1000;
 
 function addUp(tallies: LocationTally[], load: LoadResult): void {
@@ -55,7 +54,8 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
   try {
     await job.untilResumed();
     job.set('running');
-    const parseOnce = patched(PARSE_ONCE);
+    // Before this change T validated the file in a read of its own, then split it in a second, and loads ran in fixed windows.
+    const parseOnce = takes('etl-transform-parses-once');
     if (!state) {
       job.progress.enter('transform');
       await files.moveEtlFile({ name, from: STAGE_DIRS.transformWorking, to: at });

@@ -1,4 +1,4 @@
-import { CancellationScope, continueAsNew, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { ManifestSummary, RestoreInput, RestoreProgress, RestoreResult, RestoreState } from './contract';
 import type { RestoreMessage } from './message';
@@ -6,6 +6,7 @@ import { hostIdIn } from '../../jobs/settings';
 import { admit, type Submitted } from '../../workflows/admit';
 import { byteMover, quickStep } from '../../workflows/activity-options';
 import { trackJob } from '../../workflows/job-tracker';
+import { takes } from '../../workflows/patches';
 import { HostLost, pinHost } from '../../workflows/host-pin';
 import { partsPerRun, runPartPool } from '../../workflows/part-pool';
 
@@ -40,7 +41,7 @@ export async function restore(started: RestoreInput | Submitted<RestoreMessage>)
   /** Temp file, every part into it, whole-file check and rename: all on the pinned host. */
   const fileSteps = async (): Promise<RestoreResult | undefined> => {
     // A first attempt reads the manifest and prepares in one step that, for a backup of one part, is the whole restore.
-    if (!state.manifest && !state.hostsLost && patched('small-restore-in-one-step')) {
+    if (!state.manifest && !state.hostsLost && takes('small-restore-in-one-step')) {
       progress.enter('prepare');
       const first = await pin.first(byteMover(settings), (on) => on.restoreIfSmall({ message, heldHosts: job.heldHosts() }));
       const { manifest, tempPath, host } = first;
