@@ -119,7 +119,7 @@ function open(
       if (err instanceof DamagedObject) return { damaged: { item: i, reason: err.reason } };
       throw err;
     }
-    const mismatch = sealer.restoredMismatch(plain, id, raw);
+    const mismatch = sealer.chunkMismatch(plain, id, raw, { wholeFileChecked: true });
     if (mismatch) return { damaged: { item: i, reason: mismatch } };
     if (run.length > 0 && position !== runEnd) {
       writeAll(fd, run, runAt, runEnd - runAt);

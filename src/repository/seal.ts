@@ -117,21 +117,16 @@ export class Sealer {
 
   private readonly nonces = nonceSource();
 
-  /** Why an opened chunk is not the one its id and table name, if it is not. */
-  chunkMismatch(plain: Uint8Array, id: string, raw: number): string | undefined {
-    return plain.length !== raw || this.idOf(plain) !== id ? `chunk ${id}: its content does not match its id` : undefined;
-  }
-
   /**
-   * The same for a restore, which checks the whole file's sha256 at its end.
-   * Encrypted, the chunk opened only because the cipher authenticated it under
-   * its id, so what is left to check is its length; recomputing its HMAC too
-   * was a third pass over every byte. Plain, nothing else ties a chunk to its
-   * id. `courier check` still recomputes every id (chunkMismatch).
+   * Why an opened chunk is not the one its id and table name, if it is not.
+   * A restore, which checks the whole file's sha256 at its end, passes
+   * `wholeFileChecked`: encrypted, the chunk opened only because the cipher
+   * authenticated it under its id, so its HMAC is not computed again (that was
+   * a third pass over every byte). Plain, nothing else ties a chunk to its id.
    */
-  restoredMismatch(plain: Uint8Array, id: string, raw: number): string | undefined {
-    if (!this.keys) return this.chunkMismatch(plain, id, raw);
-    return plain.length !== raw ? `chunk ${id}: its content does not match its id` : undefined;
+  chunkMismatch(plain: Uint8Array, id: string, raw: number, options: { wholeFileChecked?: boolean } = {}): string | undefined {
+    const idToCheck = !(options.wholeFileChecked && this.keys);
+    return plain.length !== raw || (idToCheck && this.idOf(plain) !== id) ? `chunk ${id}: its content does not match its id` : undefined;
   }
 
   /** The plain bytes; a wrong key, a tampered object or one moved from another name throws DamagedObject naming `what`. */
