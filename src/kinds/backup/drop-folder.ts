@@ -6,6 +6,7 @@ import type { Config } from '../../config';
 import { hashFile } from '../../hashing/hash-file';
 import type { Logger } from '../../logger';
 import { watchInbox, type Inbox } from '../../watch/inbox';
+import { moveOutOfWork, moveToWork } from './drop-moves';
 
 /**
  * The directories of a backup drop folder: files dropped into inbox/ are
@@ -30,39 +31,6 @@ function backupNameFor(file: string, sha256: string): string {
       .replace(/^[._]+/, '')
       .slice(0, 150) || 'file';
   return `${base}-${sha256.slice(0, 12)}`;
-}
-
-/**
- * Moves a file into a directory under its own name, or `name (2)`, `name (3)`…
- * when that is taken: a link refuses to replace what is there (a rename would),
- * so a second file of the same name never overwrites the first.
- */
-async function moveInto(file: string, dir: string, name = path.basename(file)): Promise<string> {
-  await fs.mkdir(dir, { recursive: true });
-  for (let n = 1; ; n++) {
-    const target = path.join(dir, n === 1 ? name : `${name} (${n})`);
-    try {
-      await fs.link(file, target);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw err;
-    }
-    await fs.unlink(file);
-    return target;
-  }
-}
-
-/** Each file being backed up has a directory of its own in working/, so files of one name never meet there. */
-async function moveToWork(file: string, working: string): Promise<string> {
-  const own = await fs.mkdtemp(path.join(working, 'drop-'));
-  return moveInto(file, own);
-}
-
-/** Moves a finished file out of its working directory and removes that directory. */
-async function moveOutOfWork(file: string, working: string, to: string): Promise<void> {
-  await moveInto(file, to);
-  const own = path.dirname(file);
-  if (own !== working) await fs.rmdir(own).catch(() => undefined);
 }
 
 /**
