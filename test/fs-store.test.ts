@@ -89,6 +89,21 @@ describe('fs store', () => {
     assert.equal(await text(await store.get('p/one')), 'hello', 'the object outlives the local file');
   });
 
+  it('directories removed behind the store after it made them are made again: puts and putFiles still commit, leaving no temp files', async () => {
+    const store = await freshStore();
+    await store.put('d/one', Readable.from([Buffer.from('first')]));
+    const staged = path.join(store.root, 'staged');
+    await fs.writeFile(staged, 'hello');
+    await store.putFile('d/two', staged);
+    for (const dir of ['tmp', 'objects', 'meta']) await fs.rm(path.join(store.root, dir), { recursive: true });
+    await store.put('d/three', Readable.from([Buffer.from('again')]));
+    await store.putFile('d/two', staged, { expectedSha256: SHA_HELLO });
+    assert.equal(await text(await store.get('d/three')), 'again');
+    assert.equal(await text(await store.get('d/two')), 'hello');
+    assert.equal(await store.head('d/one'), undefined, 'removed with its directories');
+    assert.deepEqual(await fs.readdir(path.join(store.root, 'tmp')), []);
+  });
+
   it('putFile refuses a file that does not match the expected checksum and keeps the old object', async () => {
     const store = await freshStore();
     await store.put('k', Readable.from([Buffer.from('hello')]));

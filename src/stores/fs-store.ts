@@ -52,6 +52,8 @@ export class FsStore implements ObjectStore {
   private readonly objectsDir: string;
   private readonly metaDir: string;
   private readonly tmpDir: string;
+  /** Directories this store made or found: a put of a small object would otherwise spend three of its system calls on mkdir. */
+  private readonly knownDirs = new Set<string>();
 
   constructor(readonly root: string) {
     this.description = `fs store ${root}`;
@@ -74,7 +76,7 @@ export class FsStore implements ObjectStore {
     // Small objects are hashed as they arrive; a large one is hashed once written, on the hash threads, so the event loop only moves bytes.
     let inline: { sha256: Hash; md5?: Hash } | undefined = { sha256: createHash('sha256'), ...(options.md5 ? { md5: createHash('md5') } : {}) };
     let size = 0;
-    const handle = await fs.open(tmp, 'w');
+    const handle = await this.inDir(this.tmpDir, () => fs.open(tmp, 'w'));
     try {
       for await (const data of body) {
         options.signal?.throwIfAborted();
@@ -106,7 +108,7 @@ export class FsStore implements ObjectStore {
         throw err;
       }
     }
-    return this.commit(key, tmp, { key, size, ...digests }, options);
+    return this.commit(key, tmp, { key, size, ...digests }, options, { tmpIsNew: true });
   }
 
   /**
@@ -118,7 +120,7 @@ export class FsStore implements ObjectStore {
   async putFile(key: string, file: string, options: PutOptions = {}): Promise<CheckedObject> {
     const tmp = await this.tmpPath('link');
     try {
-      await fs.link(file, tmp);
+      await this.inDir(this.tmpDir, () => fs.link(file, tmp));
     } catch (err) {
       if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
       return this.put(key, createReadStream(file, { highWaterMark: 1024 * 1024 }), options);
@@ -142,12 +144,33 @@ export class FsStore implements ObjectStore {
   }
 
   private async tmpPath(kind: string): Promise<string> {
-    await fs.mkdir(this.tmpDir, { recursive: true });
+    await this.ensureDir(this.tmpDir);
     return path.join(this.tmpDir, `${randomUUID()}.${kind}`);
   }
 
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await fs.mkdir(dir, { recursive: true });
+    // Bounded: a store of many job directories must not grow this without end.
+    if (this.knownDirs.size >= 10_000) this.knownDirs.clear();
+    this.knownDirs.add(dir);
+  }
+
+  /** Runs a step that creates an entry in `dir`; a directory removed behind the store's back is made again. */
+  private async inDir<T>(dir: string, step: () => Promise<T>): Promise<T> {
+    await this.ensureDir(dir);
+    try {
+      return await step();
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      this.knownDirs.delete(dir);
+      await this.ensureDir(dir);
+      return step();
+    }
+  }
+
   /** Checks the received bytes against what the caller expects, then makes tmp the object. */
-  private async commit(key: string, tmp: string, info: CheckedObject, options: PutOptions): Promise<CheckedObject> {
+  private async commit(key: string, tmp: string, info: CheckedObject, options: PutOptions, { tmpIsNew = false } = {}): Promise<CheckedObject> {
     const target = this.objectPath(key);
     const mismatch =
       (options.expectedSha256 !== undefined && options.expectedSha256 !== info.sha256) ||
@@ -163,20 +186,18 @@ export class FsStore implements ObjectStore {
     const metaPath = this.metaPath(key);
     // Drop the old metadata first: the new bytes must never be paired with the old checksum.
     await unlinkIfThere(metaPath);
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    await fs.rename(tmp, target);
-    // Renaming onto another link of the same file changes nothing and leaves tmp behind.
-    await unlinkIfThere(tmp);
+    await this.inDir(path.dirname(target), () => fs.rename(tmp, target));
+    // Renaming onto another link of the same file changes nothing and leaves tmp behind; a file put() wrote is nobody's link.
+    if (!tmpIsNew) await unlinkIfThere(tmp);
     await fsyncPath(path.dirname(target));
     await this.writeMeta(metaPath, info);
     return info;
   }
 
   private async writeMeta(metaPath: string, info: ObjectInfo): Promise<void> {
-    await fs.mkdir(path.dirname(metaPath), { recursive: true });
     const tmp = await this.tmpPath('meta');
-    await fs.writeFile(tmp, JSON.stringify(info), { flush: true });
-    await fs.rename(tmp, metaPath);
+    await this.inDir(this.tmpDir, () => fs.writeFile(tmp, JSON.stringify(info), { flush: true }));
+    await this.inDir(path.dirname(metaPath), () => fs.rename(tmp, metaPath));
     await fsyncPath(path.dirname(metaPath));
   }
 
