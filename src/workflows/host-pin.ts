@@ -1,12 +1,5 @@
 import { TimeoutType } from '@temporalio/common';
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  proxyActivities,
-  TimeoutFailure,
-  upsertSearchAttributes,
-  type ActivityOptions,
-} from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HostSettings } from '../jobs/settings';
 import type { JobProgress } from '../kinds/registry';
@@ -74,7 +67,7 @@ export function pinHost(
     if (name === announced) return;
     if (announced !== undefined) job.note(`file steps now run on host ${name}`);
     announced = name;
-    upsertSearchAttributes([{ key: CourierHost, value: name }]);
+    job.label([{ key: CourierHost, value: name }]);
   };
 
   /** A host that was just slow to take the step (all its slots busy) still polls; a lost one does not. */

@@ -8,9 +8,9 @@ import {
   proxyLocalActivities,
   setHandler,
   TemporalFailure,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { takes } from './patches';
 import type { Activities } from '../activities';
 import type { JobSettings } from '../jobs/settings';
@@ -20,9 +20,13 @@ import type { StatusDocument, StatusEntry, StatusName, TrackerState } from '../j
 import type { NotifyEvent } from '../jobs/fields';
 import { CourierStatus } from '../search-attributes';
 import { quickStep } from './activity-options';
+import { labeller } from './labeller';
 import { holdSignal, pauseSignal, progressQuery, releaseSignal, resumeSignal, statusLogQuery } from '../kinds/definitions';
 import { holdApplies, holdId, type HoldTarget } from '../jobs/hold-rules';
 import type { HoldRef } from '../jobs/holds';
+
+/** Statuses that end a job. */
+const ENDINGS = new Set<StatusName>(['completed', 'failed', 'cancelled']);
 
 /** How often a held job checks that its holds are still in place. */
 const HOLD_RECHECK_MS = 10_000;
@@ -44,6 +48,8 @@ export interface JobTracker<P extends JobProgress> {
   readonly progress: TrackedProgress<P>;
   /** Paused by request or held by an operator: start no new work. */
   readonly paused: boolean;
+  /** Sets search attributes; those set within one workflow task reach the server as one upsert. */
+  label(pairs: SearchAttributeUpdatePair[]): void;
   /** Moves the job to a status: search attribute, status log, ledger. */
   set(status: StatusName, note?: string): void;
   /** Adds a line to the status log without changing the status. */
@@ -56,7 +62,7 @@ export interface JobTracker<P extends JobProgress> {
   heldHosts(): string[];
   /** The job's file steps now run on this host: a hold on the host applies from here on. */
   runsOn(host: string): void;
-  /** What continue-as-new carries over. */
+  /** What continue-as-new carries over (search attributes set before it are sent first). */
   state(): TrackerState;
   notify(event: NotifyEvent, extra?: { cause?: string; result?: Record<string, unknown> }): Promise<void>;
   complete(result: Record<string, unknown>): Promise<void>;
@@ -97,6 +103,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
   const stopped = () => paused || heldBy().length > 0;
   let rechecking = false;
   let ledger: Promise<void> = Promise.resolve();
+  const labels = labeller();
 
   const progress = {
     ...options.counts,
@@ -182,13 +189,15 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
 
   const tracker: JobTracker<P> = {
     progress,
+    label: (pairs) => labels.label(pairs),
     get paused() {
       return stopped();
     },
     set(status, note) {
       if (status === progress.status && !note) return;
       progress.status = status;
-      upsertSearchAttributes([{ key: CourierStatus, value: status }]);
+      // A final status is the job's last word: it goes out before the job ends.
+      labels.label([{ key: CourierStatus, value: status }], { now: ENDINGS.has(status) });
       append({ status, at: new Date().toISOString(), ...(note ? { note } : {}) });
     },
     note(text) {
@@ -204,7 +213,11 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
       if (!known.has(id)) return void (target.host = host);
       heldNow(id, () => (target.host = host));
     },
-    state: () => ({ log, paused, holds: [...known.values()] }),
+    state: () => {
+      // Asked for as the job continues as new: what the new run starts from must already be sent.
+      labels.flush();
+      return { log, paused, holds: [...known.values()] };
+    },
     async notify(event, extra = {}) {
       const plan = settings.notify;
       const { workflowId, runId } = workflowInfo();

@@ -1,7 +1,13 @@
 import { patched } from '@temporalio/workflow';
 
 /** Every change to what a workflow commands that is gated by a patch, so that jobs recorded before it replay as they ran. */
-export type Patch = 'snapshots' | 'status-records-local' | 'small-backup-in-one-step' | 'small-restore-in-one-step' | 'etl-transform-parses-once';
+export type Patch =
+  | 'snapshots'
+  | 'status-records-local'
+  | 'small-backup-in-one-step'
+  | 'small-restore-in-one-step'
+  | 'etl-transform-parses-once'
+  | 'one-upsert-per-task';
 
 /**
  * One marker standing for every patch above. For each patch a job takes, the
