@@ -12,11 +12,13 @@ async function freshStore(): Promise<FsStore> {
   return new FsStore(await fs.mkdtemp(path.join(os.tmpdir(), 'fs-store-')));
 }
 
-async function text(stream: Readable): Promise<string> {
+async function bytesOf(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString();
+  return Buffer.concat(chunks);
 }
+
+const text = async (stream: Readable): Promise<string> => (await bytesOf(stream)).toString();
 
 const SHA_HELLO = '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824';
 
@@ -101,6 +103,33 @@ describe('fs store', () => {
     assert.equal(await text(await store.get('d/three')), 'again');
     assert.equal(await text(await store.get('d/two')), 'hello');
     assert.equal(await store.head('d/one'), undefined, 'removed with its directories');
+    assert.deepEqual(await fs.readdir(path.join(store.root, 'tmp')), []);
+  });
+
+  it('many puts at once, small and large, each commit their own bytes and checksums and leave no temp files', async () => {
+    const store = await freshStore();
+    const bodies = Array.from({ length: 60 }, (_, i) => randomBytes(i % 20 === 0 ? 2 * 1024 * 1024 + i : 100 + i * 37));
+    const infos = await Promise.all(bodies.map((body, i) => store.put(`many/${i % 7}/${i}`, Readable.from([body]))));
+    for (const [i, body] of bodies.entries()) {
+      const sha256 = createHash('sha256').update(body).digest('hex');
+      assert.deepEqual(infos[i], { key: `many/${i % 7}/${i}`, size: body.length, sha256 });
+      assert.deepEqual(await store.head(`many/${i % 7}/${i}`), infos[i]);
+      assert.ok((await bytesOf(await store.get(`many/${i % 7}/${i}`))).equals(body), `object ${i} holds its bytes`);
+    }
+    assert.deepEqual(await fs.readdir(path.join(store.root, 'tmp')), []);
+  });
+
+  it('a commit that fails names the paths, keeps the old object and leaves no temp files', async () => {
+    const store = await freshStore();
+    await store.put('f/ok', Readable.from([Buffer.from('kept')]));
+    // A directory where the object would go: the rename cannot replace it.
+    await fs.mkdir(path.join(store.root, 'objects', 'f', 'blocked', 'inside'), { recursive: true });
+    await assert.rejects(store.put('f/blocked', Readable.from([Buffer.from('never')])), (err: Error) => {
+      assert.match(err.message, /objects\/f\/blocked/);
+      return true;
+    });
+    assert.equal(await store.head('f/blocked'), undefined);
+    assert.equal(await text(await store.get('f/ok')), 'kept');
     assert.deepEqual(await fs.readdir(path.join(store.root, 'tmp')), []);
   });
 
