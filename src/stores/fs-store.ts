@@ -1,10 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { hashFile } from '../hashing/hash-file';
-import { commitObject, type CommitRequest } from './fs-commit-thread';
 import {
   assertValidKey,
   ChecksumMismatchError,
@@ -17,6 +16,15 @@ import {
   type RangeReader,
 } from './store';
 
+async function fsyncPath(target: string): Promise<void> {
+  const handle = await fs.open(target, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Removes a file if it is there: one unlink, where fs.rm first looks at what it removes. */
 async function unlinkIfThere(file: string): Promise<void> {
   try {
@@ -26,36 +34,8 @@ async function unlinkIfThere(file: string): Promise<void> {
   }
 }
 
-/** Objects up to this size are gathered in memory, hashed at once and handed whole to a commit thread. */
-const SMALL_OBJECT = 1024 * 1024;
-
-/** Reads a body up to `limit` bytes: all of it if it ends there, else what was read followed by the rest. */
-async function gather(
-  body: Readable,
-  limit: number,
-  signal?: AbortSignal,
-): Promise<{ whole: Buffer; rest?: never } | { whole?: never; rest: AsyncIterable<Buffer> }> {
-  const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const head: Buffer[] = [];
-  let size = 0;
-  for (;;) {
-    signal?.throwIfAborted();
-    const next = await iterator.next();
-    if (next.done) return { whole: head.length === 1 ? head[0]! : Buffer.concat(head) };
-    head.push(next.value);
-    size += next.value.length;
-    if (size > limit) break;
-  }
-  async function* rest() {
-    yield* head;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
-    }
-  }
-  return { rest: rest() };
-}
+/** Objects up to this size are hashed as they arrive: a trip to a hash thread would cost more than it saves. */
+const HASH_INLINE = 1024 * 1024;
 
 function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -72,8 +52,8 @@ export class FsStore implements ObjectStore {
   private readonly objectsDir: string;
   private readonly metaDir: string;
   private readonly tmpDir: string;
-  /** Whether the temp dir is known to be there: each mkdir is a trip through libuv's pool. */
-  private tmpDirMade = false;
+  /** Directories this store made or found: a put of a small object would otherwise spend three of its system calls on mkdir. */
+  private readonly knownDirs = new Set<string>();
 
   constructor(readonly root: string) {
     this.description = `fs store ${root}`;
@@ -92,27 +72,18 @@ export class FsStore implements ObjectStore {
   }
 
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<CheckedObject> {
-    const target = this.objectPath(key);
-    const gathered = await gather(body, SMALL_OBJECT, options.signal);
-    if (gathered.whole) {
-      // Most puts (records, lists, snapshots): hashed here, written and committed by one request to a commit thread.
-      const bytes = gathered.whole;
-      const info: CheckedObject = {
-        key,
-        size: bytes.length,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-        ...(options.md5 ? { md5: createHash('md5').update(bytes).digest('hex') } : {}),
-      };
-      options.onProgress?.(bytes.length);
-      return this.commit(target, { tmp: this.tmpName('part'), bytes }, info, options);
-    }
-    // A large one is written as it arrives and hashed once written, on the hash threads, so the event loop only moves bytes.
     const tmp = await this.tmpPath('part');
+    // Small objects are hashed as they arrive; a large one is hashed once written, on the hash threads, so the event loop only moves bytes.
+    let inline: { sha256: Hash; md5?: Hash } | undefined = { sha256: createHash('sha256'), ...(options.md5 ? { md5: createHash('md5') } : {}) };
     let size = 0;
-    const handle = await this.inTmpDir(() => fs.open(tmp, 'w'));
+    const handle = await this.inDir(this.tmpDir, () => fs.open(tmp, 'w'));
     try {
-      for await (const chunk of gathered.rest) {
+      for await (const data of body) {
         options.signal?.throwIfAborted();
+        const chunk = data as Buffer;
+        if (inline && size + chunk.length > HASH_INLINE) inline = undefined;
+        inline?.sha256.update(chunk);
+        inline?.md5?.update(chunk);
         await handle.write(chunk);
         size += chunk.length;
         options.onProgress?.(size);
@@ -126,15 +97,18 @@ export class FsStore implements ObjectStore {
     }
     await handle.close();
     let digests: { sha256: string; md5?: string };
-    try {
-      const hashed = await hashFile({ file: tmp, algorithms: options.md5 ? ['sha256', 'md5'] : ['sha256'] }, { signal: options.signal });
-      if (hashed.size !== size) throw new Error(`${tmp} holds ${hashed.size} bytes after ${size} were written to it`);
-      digests = { sha256: hashed.digests.sha256!, ...(hashed.digests.md5 ? { md5: hashed.digests.md5 } : {}) };
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
+    if (inline) digests = { sha256: inline.sha256.digest('hex'), ...(inline.md5 ? { md5: inline.md5.digest('hex') } : {}) };
+    else {
+      try {
+        const hashed = await hashFile({ file: tmp, algorithms: options.md5 ? ['sha256', 'md5'] : ['sha256'] }, { signal: options.signal });
+        if (hashed.size !== size) throw new Error(`${tmp} holds ${hashed.size} bytes after ${size} were written to it`);
+        digests = { sha256: hashed.digests.sha256!, ...(hashed.digests.md5 ? { md5: hashed.digests.md5 } : {}) };
+      } catch (err) {
+        await fs.rm(tmp, { force: true });
+        throw err;
+      }
     }
-    return this.commit(target, { tmp }, { key, size, ...digests }, options);
+    return this.commit(key, tmp, { key, size, ...digests }, options, { tmpIsNew: true });
   }
 
   /**
@@ -144,26 +118,24 @@ export class FsStore implements ObjectStore {
    * file that no longer matches the expected checksum is refused as in put.
    */
   async putFile(key: string, file: string, options: PutOptions = {}): Promise<CheckedObject> {
-    const target = this.objectPath(key);
     const tmp = await this.tmpPath('link');
     try {
-      await this.inTmpDir(() => fs.link(file, tmp));
+      await this.inDir(this.tmpDir, () => fs.link(file, tmp));
     } catch (err) {
       if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
       return this.put(key, createReadStream(file, { highWaterMark: 1024 * 1024 }), options);
     }
-    let info: CheckedObject;
     try {
       const { size, digests } = await hashFile(
         { file: tmp, algorithms: options.md5 ? ['sha256', 'md5'] : ['sha256'] },
         { signal: options.signal, onProgress: options.onProgress },
       );
-      info = { key, size, sha256: digests.sha256!, ...(digests.md5 ? { md5: digests.md5 } : {}) };
-    } catch (err) {
+      const info: CheckedObject = { key, size, sha256: digests.sha256!, ...(digests.md5 ? { md5: digests.md5 } : {}) };
+      await fsyncPath(tmp);
+      return await this.commit(key, tmp, info, options);
+    } finally {
       await fs.rm(tmp, { force: true });
-      throw err;
     }
-    return this.commit(target, { tmp, fsyncTmp: true, tmpMayBeLink: true }, info, options);
   }
 
   /** In the store's own temp dir: on its filesystem, so putFile links the file instead of copying it. */
@@ -171,67 +143,72 @@ export class FsStore implements ObjectStore {
     return this.tmpPath(kind);
   }
 
-  private tmpName(kind: string): string {
+  private async tmpPath(kind: string): Promise<string> {
+    await this.ensureDir(this.tmpDir);
     return path.join(this.tmpDir, `${randomUUID()}.${kind}`);
   }
 
-  private async tmpPath(kind: string): Promise<string> {
-    await this.ensureTmpDir();
-    return this.tmpName(kind);
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await fs.mkdir(dir, { recursive: true });
+    // Bounded: a store of many job directories must not grow this without end.
+    if (this.knownDirs.size >= 10_000) this.knownDirs.clear();
+    this.knownDirs.add(dir);
   }
 
-  private async ensureTmpDir(): Promise<void> {
-    if (this.tmpDirMade) return;
-    await fs.mkdir(this.tmpDir, { recursive: true });
-    this.tmpDirMade = true;
-  }
-
-  /** Runs a step that creates a file in the temp dir; a temp dir removed behind the store's back is made again. */
-  private async inTmpDir<T>(step: () => Promise<T>): Promise<T> {
-    await this.ensureTmpDir();
+  /** Runs a step that creates an entry in `dir`; a directory removed behind the store's back is made again. */
+  private async inDir<T>(dir: string, step: () => Promise<T>): Promise<T> {
+    await this.ensureDir(dir);
     try {
       return await step();
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      this.tmpDirMade = false;
-      await this.ensureTmpDir();
+      this.knownDirs.delete(dir);
+      await this.ensureDir(dir);
       return step();
     }
   }
 
-  /** Checks the received bytes against what the caller expects, then makes them the object (see commitObject). */
-  private async commit(
-    target: string,
-    source: Pick<CommitRequest, 'tmp' | 'bytes' | 'fsyncTmp' | 'tmpMayBeLink'>,
-    info: CheckedObject,
-    options: PutOptions,
-  ): Promise<CheckedObject> {
+  /** Checks the received bytes against what the caller expects, then makes tmp the object. */
+  private async commit(key: string, tmp: string, info: CheckedObject, options: PutOptions, { tmpIsNew = false } = {}): Promise<CheckedObject> {
+    const target = this.objectPath(key);
     const mismatch =
       (options.expectedSha256 !== undefined && options.expectedSha256 !== info.sha256) ||
       (options.expectedSize !== undefined && options.expectedSize !== info.size);
     if (mismatch) {
-      if (!source.bytes) await fs.rm(source.tmp, { force: true });
+      await fs.rm(tmp, { force: true });
       throw new ChecksumMismatchError(
-        info.key,
+        key,
         `sha256 ${options.expectedSha256 ?? '(any)'} / ${options.expectedSize ?? '(any)'} bytes`,
         `sha256 ${info.sha256} / ${info.size} bytes`,
       );
     }
+    const metaPath = this.metaPath(key);
+    // Drop the old metadata first: the new bytes must never be paired with the old checksum.
+    await unlinkIfThere(metaPath);
     try {
-      options.signal?.throwIfAborted();
-      await commitObject({
-        ...source,
-        tmpDir: this.tmpDir,
-        target,
-        metaPath: this.metaPath(info.key),
-        metaTmp: this.tmpName('meta'),
-        meta: JSON.stringify(info),
-      });
+      await this.inDir(path.dirname(target), () => fs.rename(tmp, target));
     } catch (err) {
-      if (!source.bytes) await fs.rm(source.tmp, { force: true });
+      await fs.rm(tmp, { force: true });
       throw err;
     }
+    // Renaming onto another link of the same file changes nothing and leaves tmp behind; a file put() wrote is nobody's link.
+    if (!tmpIsNew) await unlinkIfThere(tmp);
+    await fsyncPath(path.dirname(target));
+    await this.writeMeta(metaPath, info);
     return info;
+  }
+
+  private async writeMeta(metaPath: string, info: ObjectInfo): Promise<void> {
+    const tmp = await this.tmpPath('meta');
+    try {
+      await this.inDir(this.tmpDir, () => fs.writeFile(tmp, JSON.stringify(info), { flush: true }));
+      await this.inDir(path.dirname(metaPath), () => fs.rename(tmp, metaPath));
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    await fsyncPath(path.dirname(metaPath));
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
