@@ -14,6 +14,7 @@ import { repositoryOpener } from '../repository/open';
 import type { Repository } from '../repository/repository';
 import { createSnapshotCache, type SnapshotCache } from '../repository/snapshot-cache';
 import { Databases } from '../kinds/etl/databases';
+import { CheckedBatches } from '../kinds/etl/checked-batches';
 import { Turns } from './turns';
 import { createLogger } from '../logger';
 
@@ -41,6 +42,8 @@ export interface ActivityDeps {
   pipelines: PipelineFile;
   /** Connection pools of the ETL storage locations, shared by every load. */
   databases: Databases;
+  /** Batch files this worker wrote and checked, so their Load job need not read them to check them again. */
+  checkedBatches: CheckedBatches;
   /** Limits how many activities of a kind hold their data at once. */
   turns: Turns;
   /** Dispatch handlers by format. */
@@ -73,6 +76,7 @@ export function createDeps(config: Config, given: Partial<ActivityDeps> = {}): O
     pipelines: given.pipelines ?? openPipelineFile(config.etl.configFile),
     handlers: given.handlers ?? builtInHandlers(),
     databases: given.databases ?? new Databases({ logger: createLogger(config, 'etl'), applicationName: `courier ${config.host}` }),
+    checkedBatches: given.checkedBatches ?? new CheckedBatches(),
     turns: given.turns ?? new Turns(),
     async close() {
       if (!given.databases) await this.databases.close();

@@ -1,0 +1,106 @@
+/**
+ * A Load job's check of a batch the T step wrote in the same worker, on real
+ * files: trusted while the file is the one written (moved, not changed), read
+ * and checked whole once anything changed it or another worker wrote it.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities, createDeps } from '../src/activities';
+import type { OwnedDeps } from '../src/activities/deps';
+import { loadConfig } from '../src/config';
+import type { BatchCheck } from '../src/kinds/etl/activities/batches';
+import { batchName, STAGE_DIRS } from '../src/kinds/etl/layout';
+import { COLUMNS, writePipelines } from './helpers/etl';
+
+describe('etl: batches the T step checked', () => {
+  let base: string;
+  let root: string;
+  let deps: OwnedDeps;
+  const run = <T>(step: () => Promise<T>) => new MockActivityEnvironment().run(step);
+
+  before(async () => {
+    base = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), 'checked-batches-'));
+    root = path.join(base, 'etl');
+    await writePipelines(root, {
+      locations: { local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
+      pipelines: { orders: { columns: COLUMNS, key: ['id'], table: 'orders', batchSize: 2, locations: ['local'] } },
+    });
+    deps = createDeps(loadConfig({ COURIER_DATA_DIR: path.join(base, 'data'), COURIER_ETL_ROOT: root, COURIER_HOST: 'checked-host' }));
+  });
+  after(async () => {
+    await deps.close();
+    await fs.rm(base, { recursive: true, force: true });
+  });
+
+  /** T's split of a CSV of `rows` rows into batches of two, in L/working. */
+  async function split(name: string, rows: number) {
+    const csv = ['id,customer,amount,paid', ...Array.from({ length: rows }, (_, i) => `${i + 1},c${i},${i}.5,yes`)].join('\n');
+    await fs.mkdir(path.join(root, STAGE_DIRS.transformInProcess), { recursive: true });
+    await fs.writeFile(path.join(root, STAGE_DIRS.transformInProcess, name), `${csv}\n`);
+    const { writeBatches } = createActivities(deps);
+    return run(() => writeBatches({ pipeline: 'orders', dir: STAGE_DIRS.transformInProcess, name }));
+  }
+  const check = (name: string, dir: typeof STAGE_DIRS.loadWorking | typeof STAGE_DIRS.loadInProgress = STAGE_DIRS.loadWorking) =>
+    run(() => createActivities(deps).checkBatch({ pipeline: 'orders', dir, name })) as Promise<BatchCheck>;
+
+  it('a batch moved from L/working as T wrote it is trusted without parsing it; each is trusted once', async () => {
+    assert.deepEqual(await split('moved.csv', 3), { valid: true, records: 3, batches: 2 });
+    const remembered = deps.checkedBatches.size;
+    const name = batchName('moved.csv', 0);
+    await fs.mkdir(path.join(root, STAGE_DIRS.loadInProgress), { recursive: true });
+    await fs.rename(path.join(root, STAGE_DIRS.loadWorking, name), path.join(root, STAGE_DIRS.loadInProgress, name));
+    assert.deepEqual(await check(name, STAGE_DIRS.loadInProgress), { valid: true, records: 2, locations: ['local'] });
+    assert.equal(deps.checkedBatches.size, remembered - 1, 'taken from what T remembered');
+    // Checked again (a retry), it is read and checked whole: the same answer.
+    assert.deepEqual(await check(name, STAGE_DIRS.loadInProgress), { valid: true, records: 2, locations: ['local'] });
+    assert.deepEqual(await check(batchName('moved.csv', 1)), { valid: true, records: 1, locations: ['local'] });
+  });
+
+  it('a batch changed after T wrote it, even in place to the same size, is parsed and its bad record found', async () => {
+    await split('changed.csv', 2);
+    const remembered = deps.checkedBatches.size;
+    const file = path.join(root, STAGE_DIRS.loadWorking, batchName('changed.csv', 0));
+    const text = await fs.readFile(file, 'utf8');
+    const bad = text.replace('"amount":1.5', '"amount":"x"');
+    assert.notEqual(bad, text);
+    assert.equal(bad.length, text.length);
+    // In place and at once: the same inode and size, and likely the same modification time, but other bytes.
+    await fs.writeFile(file, bad);
+    const verdict = await check(batchName('changed.csv', 0));
+    assert.equal(verdict.valid, false);
+    assert.match((verdict as { reason: string }).reason, /amount/);
+    assert.equal(deps.checkedBatches.size, remembered, 'what T wrote is not what was found: nothing trusted');
+  });
+
+  it('a batch another worker wrote, or one checked under another pipeline definition, is parsed and checked whole', async () => {
+    await split('elsewhere.csv', 2);
+    const name = batchName('elsewhere.csv', 0);
+    const file = path.join(root, STAGE_DIRS.loadWorking, name);
+    const text = await fs.readFile(file, 'utf8');
+    // Bytes this worker never wrote, as a batch from another host moved here would be.
+    await fs.writeFile(file, text.replace('"id":1,', '"id":null,'));
+    assert.equal((await check(name)).valid, false);
+
+    await split('redefined.csv', 2);
+    // The pipeline changed between T and L: its amounts must now be whole numbers, and 0.5 is not.
+    await writePipelines(root, {
+      locations: { local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
+      pipelines: {
+        orders: {
+          columns: COLUMNS.map((c) => (c.name === 'amount' ? { ...c, type: 'integer' } : c)),
+          key: ['id'],
+          table: 'orders',
+          batchSize: 2,
+          locations: ['local'],
+        },
+      },
+    });
+    const verdict = await check(batchName('redefined.csv', 0));
+    assert.equal(verdict.valid, false);
+    assert.match((verdict as { reason: string }).reason, /amount/);
+  });
+});
