@@ -3,6 +3,8 @@ import type { HoldRef } from './holds';
 /** The status a job shows in its search attributes, status log, ledger and listings: the one list. */
 export const STATUS_NAMES = ['queued', 'running', 'waiting-for-worker', 'waiting-for-host', 'paused', 'completed', 'failed', 'cancelled'] as const;
 export type StatusName = (typeof STATUS_NAMES)[number];
+/** The statuses a job ends in. */
+export const ENDING_STATUSES: readonly StatusName[] = ['completed', 'failed', 'cancelled'];
 
 export interface StatusEntry {
   status: StatusName;

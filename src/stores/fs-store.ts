@@ -108,7 +108,7 @@ export class FsStore implements ObjectStore {
         throw err;
       }
     }
-    return this.commit(key, tmp, { key, size, ...digests }, options, { tmpIsNew: true });
+    return this.commit(key, tmp, { key, size, ...digests }, options);
   }
 
   /**
@@ -134,6 +134,7 @@ export class FsStore implements ObjectStore {
       await fsyncPath(tmp);
       return await this.commit(key, tmp, info, options);
     } finally {
+      // Renaming onto another link of the same file changes nothing and leaves tmp behind.
       await fs.rm(tmp, { force: true });
     }
   }
@@ -170,7 +171,7 @@ export class FsStore implements ObjectStore {
   }
 
   /** Checks the received bytes against what the caller expects, then makes tmp the object. */
-  private async commit(key: string, tmp: string, info: CheckedObject, options: PutOptions, { tmpIsNew = false } = {}): Promise<CheckedObject> {
+  private async commit(key: string, tmp: string, info: CheckedObject, options: PutOptions): Promise<CheckedObject> {
     const target = this.objectPath(key);
     const mismatch =
       (options.expectedSha256 !== undefined && options.expectedSha256 !== info.sha256) ||
@@ -192,8 +193,6 @@ export class FsStore implements ObjectStore {
       await fs.rm(tmp, { force: true });
       throw err;
     }
-    // Renaming onto another link of the same file changes nothing and leaves tmp behind; a file put() wrote is nobody's link.
-    if (!tmpIsNew) await unlinkIfThere(tmp);
     await fsyncPath(path.dirname(target));
     await this.writeMeta(metaPath, info);
     return info;

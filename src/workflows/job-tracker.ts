@@ -16,7 +16,7 @@ import type { Activities } from '../activities';
 import type { JobSettings } from '../jobs/settings';
 import type { Phase, ProgressBase } from '../jobs/progress';
 import type { JobProgress } from '../kinds/registry';
-import type { StatusDocument, StatusEntry, StatusName, TrackerState } from '../jobs/status';
+import { ENDING_STATUSES, type StatusDocument, type StatusEntry, type StatusName, type TrackerState } from '../jobs/status';
 import type { NotifyEvent } from '../jobs/fields';
 import { CourierStatus } from '../search-attributes';
 import { quickStep } from './activity-options';
@@ -24,9 +24,6 @@ import { labeller } from './labeller';
 import { holdSignal, pauseSignal, progressQuery, releaseSignal, resumeSignal, statusLogQuery } from '../kinds/definitions';
 import { holdApplies, holdId, type HoldTarget } from '../jobs/hold-rules';
 import type { HoldRef } from '../jobs/holds';
-
-/** Statuses that end a job. */
-const ENDINGS = new Set<StatusName>(['completed', 'failed', 'cancelled']);
 
 /** How often a held job checks that its holds are still in place. */
 const HOLD_RECHECK_MS = 10_000;
@@ -197,7 +194,7 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
       if (status === progress.status && !note) return;
       progress.status = status;
       // A final status is the job's last word: it goes out before the job ends.
-      labels.label([{ key: CourierStatus, value: status }], { now: ENDINGS.has(status) });
+      labels.label([{ key: CourierStatus, value: status }], { now: ENDING_STATUSES.includes(status) });
       append({ status, at: new Date().toISOString(), ...(note ? { note } : {}) });
     },
     note(text) {
