@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
 import { cancelJob, getJob, listJobs, pauseJob, queryProgress, resumeJob, statusLogOf, submit, waitForJob } from '../src/client';
 import type { BackupResult } from '../src/kinds/backup/contract';
 import { jobRecordKey } from '../src/jobs/keys';
@@ -15,6 +16,8 @@ import { createStack, randomFile, runCli, transferProgress, waitUntil, slowSegme
 
 const KiB = 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const store = (stack: Stack) => new FsStore(stack.config.storeDir);
 
 async function searchStatus(stack: Stack, jobId: string): Promise<unknown> {
   const description = await stack.client.workflow.getHandle(jobId).describe();
@@ -156,5 +159,46 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
     const cancelled = await ids({ status: 'cancelled' });
     assert.equal(cancelled.length, 1, 'the backup cancelled in the test before');
     assert.match(cancelled[0], /^backup-cancellable-/);
+  });
+
+  it('a job asked to stop ends cancelled even when a step fails as it stops', async () => {
+    let failedWhileStopping = 0;
+    await stack.startWorker({
+      wrapActivities: (real) => ({
+        ...real,
+        // Parts after the first two wait for the cancel, then fail past the worker's own boundary: a plain failure, not a
+        // cancellation, as a store call cut short might report.
+        async backupSegment(ref) {
+          if (ref.index < 2) return real.backupSegment(ref);
+          const context = Context.current();
+          for (let waited = 0; !context.cancellationSignal.aborted && waited < 60_000; waited += 100) {
+            context.heartbeat();
+            await sleep(100);
+          }
+          failedWhileStopping++;
+          throw new Error('store connection closed while stopping (simulated)');
+        },
+      }),
+    });
+    const name = 'stopped-mid-failure';
+    const source = await randomFile(dir, name, 40 * 64 * KiB);
+    const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name, source });
+    await waitUntil('uploads to begin', async () => {
+      const progress = await queryProgress(stack.client, jobId);
+      return progress?.kind === 'backup' && progress.phase === 'upload' && progress.partsDone >= 2;
+    });
+    await cancelJob(stack.client, jobId);
+    await assert.rejects(
+      stack.client.workflow.getHandle(jobId).result(),
+      (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure,
+    );
+    assert.ok(failedWhileStopping >= 1, 'a step failed as it stopped');
+    assert.equal((await stack.client.workflow.getHandle(jobId).describe()).status.name, 'CANCELLED');
+    const log = await statusLogOf(stack.client, jobId);
+    assert.equal(log.at(-1)?.status, 'cancelled');
+    assert.match(log.at(-1)?.note ?? '', /a step failed as it stopped: .*store connection closed while stopping/, 'the status log keeps the failure');
+    await assert.rejects(fs.stat(new StagingDir(stack.config.stagingDir, name).dir), /ENOENT/, 'staging dir removed');
+    assert.deepEqual(await store(stack).list(repoKeys.pendingPrefix), [], 'its claim on the repository is withdrawn');
+    await waitUntil('CourierStatus cancelled', async () => (await searchStatus(stack, jobId)) === 'cancelled');
   });
 });

@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   ContinueAsNew,
   isCancellation,
@@ -269,15 +270,17 @@ export function trackJob<P extends JobProgress>(options: TrackOptions<P>): JobTr
     async fail(err, cleanup) {
       // Handing over to a fresh run is not an ending.
       if (err instanceof ContinueAsNew) throw err;
-      if (isCancellation(err)) {
+      // A step that fails or times out as it is told to stop still ends a job that was asked to stop as cancelled.
+      const stopped = !isCancellation(err) && CancellationScope.current().consideredCancelled && takes('cancel-ends-cancelled');
+      if (isCancellation(err) || stopped) {
         await CancellationScope.nonCancellable(async () => {
           await cleanup?.();
-          tracker.set('cancelled');
+          tracker.set('cancelled', stopped ? `a step failed as it stopped: ${rootCause(err).message}` : undefined);
           await records.reportStatus({ jobId: workflowInfo().workflowId, kind, status: 'cancelled', detail: { subject } }).catch(() => undefined);
           await tracker.notify('cancelled');
           await ledger;
         });
-        throw err;
+        throw stopped ? new CancelledFailure('cancelled by request', [], err instanceof Error ? err : undefined) : err;
       }
       const cause = rootCause(err);
       progress.enter('failed');
