@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Pipeline } from '../src/kinds/etl/pipelines';
-import { readRecords, RecordError, type EtlRecord } from '../src/kinds/etl/records';
+import { readRows, RecordError, type EtlRecord } from '../src/kinds/etl/records';
 
 const pipeline = (columns: Pipeline['columns']): Pipeline => ({
   format: 'csv',
@@ -25,7 +25,8 @@ async function recordsOf(text: string, p: Pipeline = orders): Promise<EtlRecord[
   const file = path.join(dir, 'f.csv');
   await fs.writeFile(file, text);
   const all: EtlRecord[] = [];
-  for await (const run of readRecords(file, p)) all.push(...run);
+  // Rows come in the pipeline's column order.
+  for await (const run of readRows(file, p)) all.push(...run.map((row) => Object.fromEntries(p.columns.map((c, i) => [c.name, row[i]]))));
   return all;
 }
 

@@ -4,6 +4,8 @@ import type { Column, Pipeline } from './pipelines';
 
 export type Value = string | number | boolean | null;
 export type EtlRecord = Record<string, Value>;
+/** A record as its values in the pipeline's column order: what a file is read into, without an object per record. */
+export type Row = Value[];
 
 /** A record that does not fit the pipeline; the message names the line and the column. */
 export class RecordError extends Error {}
@@ -12,9 +14,9 @@ const TRUE = ['true', '1', 'yes', 'y', 't'];
 const FALSE = ['false', '0', 'no', 'n', 'f'];
 const INTEGER = /^[+-]?\d+$/;
 
-function fromText(column: Column, raw: string, where: () => string): Value {
+function fromText(column: Column, raw: string, line: number): Value {
   if (raw === '') {
-    if (column.required) throw new RecordError(`${where()}: column "${column.name}" is empty but required`);
+    if (column.required) throw new RecordError(`line ${line}: column "${column.name}" is empty but required`);
     return null;
   }
   switch (column.type) {
@@ -23,20 +25,20 @@ function fromText(column: Column, raw: string, where: () => string): Value {
     case 'integer': {
       const n = Number(raw);
       if (!Number.isSafeInteger(n) || !INTEGER.test(raw.trim()))
-        throw new RecordError(`${where()}: column "${column.name}": ${JSON.stringify(raw)} is not an integer`);
+        throw new RecordError(`line ${line}: column "${column.name}": ${JSON.stringify(raw)} is not an integer`);
       return n;
     }
     case 'number': {
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(n))
-        throw new RecordError(`${where()}: column "${column.name}": ${JSON.stringify(raw)} is not a number`);
+        throw new RecordError(`line ${line}: column "${column.name}": ${JSON.stringify(raw)} is not a number`);
       return n;
     }
     case 'boolean': {
       const lower = raw.trim().toLowerCase();
       if (TRUE.includes(lower)) return true;
       if (FALSE.includes(lower)) return false;
-      throw new RecordError(`${where()}: column "${column.name}": ${JSON.stringify(raw)} is not a boolean (true/false, 1/0, yes/no)`);
+      throw new RecordError(`line ${line}: column "${column.name}": ${JSON.stringify(raw)} is not a boolean (true/false, 1/0, yes/no)`);
     }
   }
 }
@@ -82,7 +84,7 @@ interface CsvStretch {
  * times faster than csv-parse here; it is paused while the caller works on a
  * chunk, so a slow consumer does not make it buffer the file.
  */
-async function* csvRows(file: string): AsyncGenerator<CsvStretch> {
+async function* csvStretches(file: string): AsyncGenerator<CsvStretch> {
   const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 });
   const ready: CsvStretch[] = [];
   let wake: (() => void) | undefined;
@@ -147,13 +149,13 @@ function newlinesIn(row: string[]): number {
   return n;
 }
 
-async function* csvRecords(file: string, pipeline: Pipeline): AsyncGenerator<EtlRecord[]> {
+async function* csvRows(file: string, pipeline: Pipeline): AsyncGenerator<Row[]> {
   let header: string[] | undefined;
   let columns: { column: Column; at: number }[] = [];
   // The line a row starts on, for messages: rows plus the newlines inside quoted fields.
   let line = 0;
-  for await (const { rows, broken } of csvRows(file)) {
-    const records: EtlRecord[] = [];
+  for await (const { rows, broken } of csvStretches(file)) {
+    const records: Row[] = [];
     for (const [i, row] of rows.entries()) {
       if (broken && i === broken.row) throw new RecordError(`line ${line + 1}: not valid CSV: ${broken.message}`);
       line++;
@@ -167,23 +169,23 @@ async function* csvRecords(file: string, pipeline: Pipeline): AsyncGenerator<Etl
         columns = pipeline.columns.map((column) => ({ column, at: header!.indexOf(column.name) }));
         continue;
       }
-      const where = () => `line ${start}`;
       if (row.length !== header.length)
-        throw new RecordError(`${where()}: has ${row.length} field(s), the header has ${header.length}; not valid CSV`);
-      const record: EtlRecord = {};
-      for (const { column, at } of columns) record[column.name] = fromText(column, row[at], where);
-      records.push(record);
+        throw new RecordError(`line ${start}: has ${row.length} field(s), the header has ${header.length}; not valid CSV`);
+      const values: Row = new Array<Value>(columns.length);
+      for (let c = 0; c < columns.length; c++) values[c] = fromText(columns[c].column, row[columns[c].at], start);
+      records.push(values);
     }
     if (records.length) yield records;
   }
   if (!header) throw new RecordError('the file is empty: a CSV file needs at least its header line');
 }
 
-async function* jsonlRecords(file: string, pipeline: Pipeline): AsyncGenerator<EtlRecord[]> {
+async function* jsonlRows(file: string, pipeline: Pipeline): AsyncGenerator<Row[]> {
   let n = 0;
   let rest = '';
   const check = recordChecker(pipeline);
-  const parse = (line: string, records: EtlRecord[]) => {
+  const names = pipeline.columns.map((c) => c.name);
+  const parse = (line: string, records: Row[]) => {
     n++;
     if (line.trim() === '') return;
     let data: unknown;
@@ -192,16 +194,17 @@ async function* jsonlRecords(file: string, pipeline: Pipeline): AsyncGenerator<E
     } catch (err) {
       throw new RecordError(`line ${n}: not valid JSON: ${(err as Error).message}`);
     }
-    records.push(check(data, `line ${n}`));
+    const record = check(data, `line ${n}`);
+    records.push(names.map((name) => record[name]));
   };
   for await (const chunk of fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
     const lines = (rest + (chunk as string)).split('\n');
     rest = lines.pop()!;
-    const records: EtlRecord[] = [];
+    const records: Row[] = [];
     for (const line of lines) parse(line, records);
     if (records.length) yield records;
   }
-  const records: EtlRecord[] = [];
+  const records: Row[] = [];
   if (rest !== '') parse(rest, records);
   if (records.length) yield records;
 }
@@ -217,6 +220,6 @@ function formatOf(file: string, pipeline: Pipeline): 'csv' | 'jsonl' {
  * The file's records, checked one by one, in the runs the file is read in
  * (a few thousand at a time); the first bad one throws a RecordError.
  */
-export async function* readRecords(file: string, pipeline: Pipeline): AsyncGenerator<EtlRecord[]> {
-  yield* formatOf(file, pipeline) === 'csv' ? csvRecords(file, pipeline) : jsonlRecords(file, pipeline);
+export async function* readRows(file: string, pipeline: Pipeline): AsyncGenerator<Row[]> {
+  yield* formatOf(file, pipeline) === 'csv' ? csvRows(file, pipeline) : jsonlRows(file, pipeline);
 }

@@ -3,7 +3,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import os from 'node:os';
 import path from 'node:path';
 import { batchName, STAGE_DIRS, type StageDir } from '../layout';
-import { readRecords, recordChecker, RecordError, type EtlRecord } from '../records';
+import { readRows, recordChecker, RecordError, type EtlRecord } from '../records';
+import { BatchWriter, rowSerializer } from '../batch-writer';
 import { connectionsFor } from '../databases';
 import { batchDigest } from '../checked-batches';
 import { describeLocation, isBusyError, isPermanentLoadError, isUnreachableError, loadInto, type LoadOutcome } from '../storage';
@@ -11,7 +12,6 @@ import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbeat';
 import { pipelineFor, stagePath } from './files';
-import { writeFileAtomic } from '../../../activities/staging';
 
 /** What a Load job reads: the records and where they came from. */
 export interface BatchFile {
@@ -22,12 +22,6 @@ export interface BatchFile {
 }
 
 export type BatchSplit = { valid: true; records: number; batches: number } | { valid: false; reason: string };
-
-/** A batch file: valid JSON, one record per line, so an operator can still read and fix it by hand. */
-function batchText(body: BatchFile): string {
-  const head = JSON.stringify({ pipeline: body.pipeline, source: body.source, index: body.index });
-  return `${head.slice(0, -1)},"records":[\n${body.records.map((r) => JSON.stringify(r)).join(',\n')}\n]}\n`;
-}
 
 /**
  * T's single read of the file: checks every record against the pipeline and
@@ -40,27 +34,36 @@ export async function writeBatches(deps: ActivityDeps, input: { pipeline: string
   const file = stagePath(deps, input.dir, input.name);
   await fs.mkdir(path.join(deps.config.etl.root, STAGE_DIRS.loadWorking), { recursive: true });
   const beat = throttledHeartbeat<{ records: number; batches: number }>();
-  let batch: EtlRecord[] = [];
+  const serialize = rowSerializer(pipeline);
+  const open = () =>
+    new BatchWriter(
+      stagePath(deps, STAGE_DIRS.loadWorking, batchName(input.name, batches)),
+      { pipeline: input.pipeline, source: input.name, index: batches },
+      serialize,
+    );
   let batches = 0;
   let records = 0;
-  const flush = async () => {
-    const text = batchText({ pipeline: input.pipeline, source: input.name, index: batches, records: batch });
-    await writeFileAtomic(stagePath(deps, STAGE_DIRS.loadWorking, batchName(input.name, batches)), text);
-    deps.checkedBatches.remember(batchDigest(text), pipeline, batch.length);
-    batches++;
-    batch = [];
-  };
+  let batch: BatchWriter | undefined;
   try {
-    for await (const run of readRecords(file, pipeline)) {
-      for (const record of run) {
-        batch.push(record);
-        if (batch.length === pipeline.batchSize) await flush();
+    for await (const run of readRows(file, pipeline)) {
+      for (const row of run) {
+        const writing = (batch ??= open()).add(row);
+        if (writing) await writing;
+        if (batch.records === pipeline.batchSize) {
+          deps.checkedBatches.remember(await batch.finish(), pipeline, batch.records);
+          batch = undefined;
+          batches++;
+        }
       }
       records += run.length;
       beat({ records, batches });
     }
-    if (batch.length > 0) await flush();
+    if (batch) {
+      deps.checkedBatches.remember(await batch.finish(), pipeline, batch.records);
+      batches++;
+    }
   } catch (err) {
+    await batch?.discard();
     if (!(err instanceof RecordError)) throw err;
     for (let i = 0; i < batches; i++) await fs.rm(stagePath(deps, STAGE_DIRS.loadWorking, batchName(input.name, i)), { force: true });
     return { valid: false, reason: `${input.name}: ${err.message}` };

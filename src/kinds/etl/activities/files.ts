@@ -5,7 +5,7 @@ import picomatch from 'picomatch';
 import { taggedName, type StageDir } from '../layout';
 import { hashFile } from '../../../hashing/hash-file';
 import { EtlConfigError, type Pipeline } from '../pipelines';
-import { readRecords, RecordError } from '../records';
+import { readRows, RecordError } from '../records';
 import type { ActivityDeps } from '../../../activities/deps';
 import { errnoCode, permanent } from '../../../activities/failures';
 import { PathRefused, resolveInside } from '../../../security/paths';
@@ -157,7 +157,7 @@ export async function validateEtlFile(deps: ActivityDeps, input: { pipeline: str
   const pipeline = pipelineFor(deps, input.pipeline);
   const file = stagePath(deps, input.dir, input.name);
   try {
-    for await (const _opening of readRecords(file, pipeline)) break;
+    for await (const _opening of readRows(file, pipeline)) break;
   } catch (err) {
     if (err instanceof RecordError) return { valid: false, reason: `${input.name}: ${err.message}` };
     throw err;
