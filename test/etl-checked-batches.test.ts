@@ -16,6 +16,11 @@ import type { BatchCheck } from '../src/kinds/etl/activities/batches';
 import { batchName, STAGE_DIRS } from '../src/kinds/etl/layout';
 import { COLUMNS, writePipelines } from './helpers/etl';
 
+const PIPELINES = {
+  locations: { local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
+  pipelines: { orders: { columns: COLUMNS, key: ['id'], table: 'orders', batchSize: 2, locations: ['local'] } },
+};
+
 describe('etl: batches the T step checked', () => {
   let base: string;
   let root: string;
@@ -25,10 +30,7 @@ describe('etl: batches the T step checked', () => {
   before(async () => {
     base = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), 'checked-batches-'));
     root = path.join(base, 'etl');
-    await writePipelines(root, {
-      locations: { local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
-      pipelines: { orders: { columns: COLUMNS, key: ['id'], table: 'orders', batchSize: 2, locations: ['local'] } },
-    });
+    await writePipelines(root, PIPELINES);
     deps = createDeps(loadConfig({ COURIER_DATA_DIR: path.join(base, 'data'), COURIER_ETL_ROOT: root, COURIER_HOST: 'checked-host' }));
   });
   after(async () => {
@@ -102,5 +104,27 @@ describe('etl: batches the T step checked', () => {
     const verdict = await check(batchName('redefined.csv', 0));
     assert.equal(verdict.valid, false);
     assert.match((verdict as { reason: string }).reason, /amount/);
+  });
+  it('a load step that files its batch as it loads can run again after it did (a retry whose report was lost): it reads the batch where it filed it and inserts nothing twice', async () => {
+    await writePipelines(root, PIPELINES);
+    assert.deepEqual(await split('filed.csv', 2), { valid: true, records: 2, batches: 1 });
+    const name = batchName('filed.csv', 0);
+    const { takeBatch, loadBatch } = createActivities(deps);
+    assert.deepEqual(await run(() => takeBatch({ pipeline: 'orders', name })), { valid: true, records: 2, locations: ['local'] });
+    const where = async () =>
+      (
+        await Promise.all(
+          [STAGE_DIRS.loadWorking, STAGE_DIRS.loadInProgress, STAGE_DIRS.loadResolved].map(async (dir) =>
+            (await fs.readdir(path.join(root, dir)).catch(() => [] as string[])).includes(name) ? [dir] : [],
+          ),
+        )
+      ).flat();
+    assert.deepEqual(await where(), [STAGE_DIRS.loadInProgress]);
+    const load = () =>
+      run(() => loadBatch({ pipeline: 'orders', location: 'local', dir: STAGE_DIRS.loadInProgress, name, thenFileIn: STAGE_DIRS.loadResolved }));
+    assert.deepEqual(await load(), { records: 2, inserted: 2 });
+    assert.deepEqual(await where(), [STAGE_DIRS.loadResolved], 'filed as resolved by the step that loaded it');
+    assert.deepEqual(await load(), { records: 2, inserted: 0 });
+    assert.deepEqual(await where(), [STAGE_DIRS.loadResolved]);
   });
 });

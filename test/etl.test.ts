@@ -19,6 +19,7 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
   const rejectTable = uniqueTable('strict');
   const bigTable = uniqueTable('big');
   const heldTable = uniqueTable('held');
+  const aloneTable = uniqueTable('alone');
   const sqliteFile = () => path.join(root, 'db', 'etl.sqlite');
   /** The password in the wrong-user location's URL: a mail about that location must not show it. */
   const WRONG_USER_PASSWORD = 's3cr3t-pw';
@@ -43,6 +44,8 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
         strict: { columns: COLUMNS, key: ['id'], table: rejectTable, batchSize: 100, locations: ['pg-wrong-user', 'maria', 'local'] },
         big: { columns: COLUMNS, key: ['id'], table: bigTable, batchSize: 1000, locations: ['pg'] },
         held: { columns: COLUMNS, key: ['id'], table: heldTable, batchSize: 100, locations: ['held'] },
+        alone: { columns: COLUMNS, key: ['id'], table: aloneTable, batchSize: 2, locations: ['local'] },
+        refused: { columns: COLUMNS, key: ['id'], table: aloneTable, batchSize: 100, locations: ['pg-wrong-user'] },
       },
     });
     stack = await createStack({ COURIER_ETL_ROOT: root, COURIER_SMTP_URL: smtp.url, COURIER_ETL_LOAD_ATTEMPTS: '2' });
@@ -51,7 +54,7 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
   after(async () => {
     await stack?.close();
     await smtp?.close();
-    await dropTables([table, rejectTable, bigTable]);
+    await dropTables([table, rejectTable, bigTable, aloneTable]);
   });
 
   it('files valid records from mixed CSV and JSON Lines, rejects the invalid files with a mail each, and loads every valid record once into every database', async () => {
@@ -206,6 +209,54 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
       (await filesIn(root, 'L/resolved')).some((n) => n.startsWith('strict.')),
       'the batch itself is resolved',
     );
+  });
+
+  it('a batch with one location is taken and checked in one step and filed by the step that loads it; when that location fails it is parked and filed as before', async () => {
+    const activitiesOf = async (workflowId: string) =>
+      ((await stack.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []).flatMap((e) =>
+        e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
+      );
+    const loadsOf = (result: EtlResult) => {
+      const transform = result.transforms[0]!;
+      return Array.from({ length: transform.loadsStarted ?? 0 }, (_, i) => `${transform.jobId}-L${i + 1}`);
+    };
+    const good = path.join(source, '..', 'alone.csv');
+    await fs.writeFile(
+      good,
+      csv([
+        [1, 'ann', 5, 'yes'],
+        [2, 'bob', 3, 'no'],
+        [3, 'cy', 7, ''],
+      ]),
+    );
+    const loaded = (await waitForJob(
+      stack.client,
+      (await submit(stack.client, stack.config, { kind: 'etl', pipeline: 'alone', source: good })).jobId,
+    )) as EtlResult;
+    assert.deepEqual(
+      loaded.locations.map((l) => [l.location, l.records, l.failedBatches]),
+      [['local', 3, 0]],
+    );
+    const loads = loadsOf(loaded);
+    assert.equal(loads.length, 2);
+    for (const load of loads) assert.deepEqual(await activitiesOf(load), ['takeBatch', 'loadBatch'], `${load}: two steps`);
+    const resolved = await filesIn(root, 'L/resolved');
+    assert.equal(resolved.filter((n) => n.startsWith('alone.')).length, 2, 'both batches filed as resolved');
+
+    const bad = path.join(source, '..', 'refused.csv');
+    await fs.writeFile(bad, csv([[4, 'dee', 1, 'yes']]));
+    const refused = (await waitForJob(
+      stack.client,
+      (await submit(stack.client, stack.config, { kind: 'etl', pipeline: 'refused', source: bad })).jobId,
+    )) as EtlResult;
+    assert.deepEqual(
+      refused.locations.map((l) => [l.location, l.records, l.failedBatches]),
+      [['pg-wrong-user', 0, 1]],
+    );
+    assert.deepEqual(await activitiesOf(loadsOf(refused)[0]!), ['takeBatch', 'loadBatch', 'moveEtlFile', 'mailOperators', 'moveEtlFile']);
+    assert.equal((await filesIn(root, 'L/pg-wrong-user/failed')).filter((n) => n.startsWith('refused.')).length, 1, 'parked');
+    assert.equal((await filesIn(root, 'L/resolved')).filter((n) => n.startsWith('refused.')).length, 1, 'and filed as resolved');
+    assert.equal((await filesIn(root, 'L/work_in_progress')).filter((n) => /^(alone|refused)\./.test(n)).length, 0, 'nothing left in progress');
   });
 
   it('waits for a SQLite file another process holds locked, longer than the load attempts last: the batch goes in once the lock is let go, nothing parked', async () => {

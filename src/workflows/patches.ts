@@ -8,7 +8,8 @@ export type Patch =
   | 'small-restore-in-one-step'
   | 'etl-transform-parses-once'
   | 'one-upsert-per-task'
-  | 'cancel-ends-cancelled';
+  | 'cancel-ends-cancelled'
+  | 'etl-load-merged-steps';
 
 /** The patches the marker below stands for. It has landed: a patch made since is a marker of its own, or a job recorded with the marker would replay into it. */
 const COVERED: ReadonlySet<Patch> = new Set([

@@ -96,6 +96,12 @@ export interface LoadInput {
   host?: string;
   settings: JobSettings;
   loadAttempts: number;
+  /**
+   * 'merged': the batch is taken and checked in one step, and a batch with one
+   * location is filed as resolved by the step that loads it. Loads started
+   * before this existed run their steps one by one.
+   */
+  steps?: 'merged';
 }
 
 export interface LocationLoad {

@@ -43,8 +43,12 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
     await job.untilResumed();
     job.set('running');
     job.progress.enter('load');
-    await files.moveEtlFile({ name, from: STAGE_DIRS.loadWorking, to: at });
-    const check = await files.checkBatch({ pipeline, dir: at, name });
+    const merged = input.steps === 'merged';
+    const takeThenCheck = async () => {
+      await files.moveEtlFile({ name, from: STAGE_DIRS.loadWorking, to: at });
+      return files.checkBatch({ pipeline, dir: at, name });
+    };
+    const check = merged ? await files.takeBatch({ pipeline, name }) : await takeThenCheck();
     if (!check.valid) {
       await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.loadFailed });
       await files.mailOperators({
@@ -60,10 +64,21 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
       throw ApplicationFailure.nonRetryable(check.reason, 'BadInput');
     }
     Object.assign(job.progress, { records: check.records, locationsTotal: check.locations.length });
+    // A batch with one location is filed as resolved by the step that loads it.
+    const filedByLoad = merged && check.locations.length === 1;
     const locations = await Promise.all(
       check.locations.map(async (location): Promise<LocationLoad> => {
         try {
-          const loaded = await pin.step(loading, (on) => on.loadBatch({ pipeline, location, dir: at, name, attempts: input.loadAttempts }));
+          const loaded = await pin.step(loading, (on) =>
+            on.loadBatch({
+              pipeline,
+              location,
+              dir: at,
+              name,
+              attempts: input.loadAttempts,
+              ...(filedByLoad ? { thenFileIn: STAGE_DIRS.loadResolved } : {}),
+            }),
+          );
           job.progress.locationsDone++;
           return { location, outcome: 'loaded', ...loaded };
         } catch (err) {
@@ -87,7 +102,7 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
         }
       }),
     );
-    await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.loadResolved });
+    if (!(filedByLoad && locations[0]!.outcome === 'loaded')) await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.loadResolved });
     const result: LoadResult = { kind: 'etl-load', jobId: workflowInfo().workflowId, batch: name, records: check.records, locations };
     await job.complete({ ...result });
     return result;

@@ -56,6 +56,8 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
     job.set('running');
     // Before this change T validated the file in a read of its own, then split it in a second, and loads ran in fixed windows.
     const parseOnce = takes('etl-transform-parses-once');
+    // Before this change each load took its batch, checked it and filed it in steps of their own.
+    const loadSteps = takes('etl-load-merged-steps') ? ({ steps: 'merged' } as const) : {};
     if (!state) {
       job.progress.enter('transform');
       await files.moveEtlFile({ name, from: STAGE_DIRS.transformWorking, to: at });
@@ -90,6 +92,7 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
             name: batchName(name, index),
             settings: withHolds(settings, job.holdsKnown()),
             loadAttempts: input.loadAttempts,
+            ...loadSteps,
             ...(input.host ? { host: input.host } : {}),
           },
         ],

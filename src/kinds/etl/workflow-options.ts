@@ -21,6 +21,7 @@ export function etlActivities(settings: JobSettings, pin: HostPin) {
     validateEtlFile: (arg: Arg<'validateEtlFile'>) => pin.step(reading, (on) => on.validateEtlFile(arg)),
     writeBatches: (arg: Arg<'writeBatches'>) => pin.step(reading, (on) => on.writeBatches(arg)),
     checkBatch: (arg: Arg<'checkBatch'>) => pin.step(reading, (on) => on.checkBatch(arg)),
+    takeBatch: (arg: Arg<'takeBatch'>) => pin.step(reading, (on) => on.takeBatch(arg)),
     moveEtlFile: (arg: Arg<'moveEtlFile'>) => pin.step(reading, (on) => on.moveEtlFile(arg)),
     archiveResolved: (arg: Arg<'archiveResolved'>) => pin.step(reading, (on) => on.archiveResolved(arg)),
     findStaleFiles: (arg: Arg<'findStaleFiles'>) => pin.step(short, (on) => on.findStaleFiles(arg)),

@@ -9,9 +9,9 @@ import { connectionsFor } from '../databases';
 import { batchDigest } from '../checked-batches';
 import { describeLocation, isBusyError, isPermanentLoadError, isUnreachableError, loadInto, type LoadOutcome } from '../storage';
 import type { ActivityDeps } from '../../../activities/deps';
-import { permanent } from '../../../activities/failures';
+import { errnoCode, permanent } from '../../../activities/failures';
 import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbeat';
-import { pipelineFor, stagePath } from './files';
+import { moveEtlFile, pipelineFor, stagePath } from './files';
 
 /** What a Load job reads: the records and where they came from. */
 export interface BatchFile {
@@ -71,8 +71,16 @@ export async function writeBatches(deps: ActivityDeps, input: { pipeline: string
   return { valid: true, records, batches };
 }
 
-async function readBatch(deps: ActivityDeps, dir: StageDir, name: string): Promise<BatchFile> {
-  return parseBatch(await fs.readFile(stagePath(deps, dir, name), 'utf8'));
+/** The batch in `dir`, or where `filedIn` says an earlier attempt of the same load already put it. */
+async function readBatch(deps: ActivityDeps, dir: StageDir, name: string, filedIn?: StageDir): Promise<BatchFile> {
+  let text: string;
+  try {
+    text = await fs.readFile(stagePath(deps, dir, name), 'utf8');
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT' || !filedIn) throw err;
+    text = await fs.readFile(stagePath(deps, filedIn, name), 'utf8');
+  }
+  return parseBatch(text);
 }
 
 function parseBatch(text: string): BatchFile {
@@ -113,6 +121,12 @@ export async function checkBatch(deps: ActivityDeps, input: { pipeline: string; 
   }
 }
 
+/** A Load job's first step: takes the batch from L/working into L/work_in_progress and checks it there. */
+export async function takeBatch(deps: ActivityDeps, input: { pipeline: string; name: string }): Promise<BatchCheck> {
+  await moveEtlFile(deps, { name: input.name, from: STAGE_DIRS.loadWorking, to: STAGE_DIRS.loadInProgress });
+  return checkBatch(deps, { pipeline: input.pipeline, dir: STAGE_DIRS.loadInProgress, name: input.name });
+}
+
 /**
  * Inserts the batch into one storage location in one transaction. Records are
  * keyed, so a retry after a crash (even after a commit that was never
@@ -123,18 +137,28 @@ export async function checkBatch(deps: ActivityDeps, input: { pipeline: string; 
  */
 export async function loadBatch(
   deps: ActivityDeps,
-  input: { pipeline: string; location: string; dir: StageDir; name: string; attempts?: number },
+  input: {
+    pipeline: string;
+    location: string;
+    dir: StageDir;
+    name: string;
+    attempts?: number;
+    /** The batch's only location: once loaded it is filed here, in the same step. */
+    thenFileIn?: StageDir;
+  },
 ): Promise<LoadOutcome> {
   const pipeline = pipelineFor(deps, input.pipeline);
   const location = deps.pipelines.read().locations[input.location];
   if (!location) throw permanent('NotConfigured', `storage location "${input.location}" is not defined in ${deps.config.etl.configFile}`);
   try {
-    return await heartbeatWhile({ location: input.location }, () =>
+    const outcome = await heartbeatWhile({ location: input.location }, () =>
       deps.turns.run(`load ${input.location}`, connectionsFor(location), async () => {
-        const batch = await readBatch(deps, input.dir, input.name);
+        const batch = await readBatch(deps, input.dir, input.name, input.thenFileIn);
         return loadInto(deps.databases, location, pipeline, batch.records, deps.config.etl.root);
       }),
     );
+    if (input.thenFileIn) await moveEtlFile(deps, { name: input.name, from: input.dir, to: input.thenFileIn });
+    return outcome;
   } catch (err) {
     const message = `loading ${input.name} into ${describeLocation(input.location, location)} failed: ${(err as Error).message}`;
     if (isPermanentLoadError(err)) throw permanent('BadInput', message);

@@ -1,6 +1,6 @@
 import { bindAll } from '../../../activities/bind';
 import type { ActivityDeps } from '../../../activities/deps';
-import { checkBatch, loadBatch, writeBatches } from './batches';
+import { checkBatch, loadBatch, takeBatch, writeBatches } from './batches';
 import { archiveResolved, findStaleFiles } from './cleanup';
 import { extractEtlFile, listEtlSources, moveEtlFile, validateEtlFile } from './files';
 
@@ -13,6 +13,7 @@ export const etlActivities = (deps: ActivityDeps) =>
     validateEtlFile,
     writeBatches,
     checkBatch,
+    takeBatch,
     loadBatch,
     archiveResolved,
     findStaleFiles,
