@@ -75,6 +75,9 @@ describe('etl: batch files as T writes them', () => {
     const writer = new BatchWriter(file, { pipeline: 'orders', source: 'given-up.csv', index: 0 }, rowSerializer(pipeline));
     for (let i = 0; i < 30_000; i++) await writer.add(rows[0]);
     await writer.discard();
-    assert.deepEqual((await fs.readdir(dir)).filter((n) => n.startsWith('given-up')), []);
+    assert.deepEqual(
+      (await fs.readdir(dir)).filter((n) => n.startsWith('given-up')),
+      [],
+    );
   });
 });
