@@ -151,6 +151,8 @@ const envSchema = z.object({
   COURIER_ETL_CONFIG: z.string().min(1).optional(),
   COURIER_ETL_ROOT: z.string().min(1).optional(),
   COURIER_ETL_LOAD_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  // T splits a file larger than twice this on several threads at once, each taking a range of at least this much.
+  COURIER_ETL_SPLIT_RANGE: size(1024, 1024 * 1024 * MiB).default(8 * MiB),
   COURIER_WATCH_STABLE: duration(50).default(2000),
   // The backup repository: its key (a key file's bytes or a passphrase) and, for one made without `courier store init`, compression.
   COURIER_REPO_KEY_FILE: z.string().min(1).optional(),
@@ -314,6 +316,7 @@ function etlSetting(dataDir: string, env: z.infer<typeof envSchema>) {
     /** The pipeline file (JSON): storage locations and pipelines. */
     configFile: path.resolve(env.COURIER_ETL_CONFIG ?? path.join(root, 'pipelines.json')),
     loadAttempts: env.COURIER_ETL_LOAD_ATTEMPTS,
+    splitRangeBytes: env.COURIER_ETL_SPLIT_RANGE,
   };
 }
 

@@ -7,6 +7,21 @@ export type EtlRecord = Record<string, Value>;
 /** A record as its values in the pipeline's column order: what a file is read into, without an object per record. */
 export type Row = Value[];
 
+/**
+ * A stretch of a file that starts at a line: its bytes [start, end), the
+ * lines before it (so messages name the file's own line numbers) and, for CSV
+ * past the first line, the header the file opened with.
+ */
+export interface FileRange {
+  start: number;
+  end: number;
+  linesBefore: number;
+  header?: string[];
+}
+
+const streamOf = (file: string, range?: FileRange) =>
+  fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
+
 /** A record that does not fit the pipeline; the message names the line and the column. */
 export class RecordError extends Error {}
 
@@ -84,8 +99,8 @@ interface CsvStretch {
  * times faster than csv-parse here; it is paused while the caller works on a
  * chunk, so a slow consumer does not make it buffer the file.
  */
-async function* csvStretches(file: string): AsyncGenerator<CsvStretch> {
-  const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 });
+async function* csvStretches(file: string, range?: FileRange): AsyncGenerator<CsvStretch> {
+  const stream = streamOf(file, range);
   const ready: CsvStretch[] = [];
   let wake: (() => void) | undefined;
   let ended = false;
@@ -149,12 +164,16 @@ function newlinesIn(row: string[]): number {
   return n;
 }
 
-async function* csvRows(file: string, pipeline: Pipeline): AsyncGenerator<Row[]> {
-  let header: string[] | undefined;
-  let columns: { column: Column; at: number }[] = [];
+/** The header of a CSV file as its first row reads. */
+export const headerOf = (row: string[]): string[] => row.map((h, i) => (i === 0 ? h.replace(/^\uFEFF/, '') : h).trim());
+
+async function* csvRows(file: string, pipeline: Pipeline, range?: FileRange): AsyncGenerator<Row[]> {
+  let header = range?.header;
+  const columnsOf = (names: string[]) => pipeline.columns.map((column) => ({ column, at: names.indexOf(column.name) }));
+  let columns = header ? columnsOf(header) : [];
   // The line a row starts on, for messages: rows plus the newlines inside quoted fields.
-  let line = 0;
-  for await (const { rows, broken } of csvStretches(file)) {
+  let line = range?.linesBefore ?? 0;
+  for await (const { rows, broken } of csvStretches(file, range)) {
     const records: Row[] = [];
     for (const [i, row] of rows.entries()) {
       if (broken && i === broken.row) throw new RecordError(`line ${line + 1}: not valid CSV: ${broken.message}`);
@@ -163,10 +182,10 @@ async function* csvRows(file: string, pipeline: Pipeline): AsyncGenerator<Row[]>
       line += newlinesIn(row);
       if (row.length === 1 && row[0] === '') continue;
       if (!header) {
-        header = row.map((h, i) => (i === 0 ? h.replace(/^\uFEFF/, '') : h).trim());
+        header = headerOf(row);
         const problem = headerProblem(header, pipeline);
         if (problem) throw new RecordError(problem);
-        columns = pipeline.columns.map((column) => ({ column, at: header!.indexOf(column.name) }));
+        columns = columnsOf(header);
         continue;
       }
       if (row.length !== header.length)
@@ -180,8 +199,8 @@ async function* csvRows(file: string, pipeline: Pipeline): AsyncGenerator<Row[]>
   if (!header) throw new RecordError('the file is empty: a CSV file needs at least its header line');
 }
 
-async function* jsonlRows(file: string, pipeline: Pipeline): AsyncGenerator<Row[]> {
-  let n = 0;
+async function* jsonlRows(file: string, pipeline: Pipeline, range?: FileRange): AsyncGenerator<Row[]> {
+  let n = range?.linesBefore ?? 0;
   let rest = '';
   const check = recordChecker(pipeline);
   const names = pipeline.columns.map((c) => c.name);
@@ -197,7 +216,7 @@ async function* jsonlRows(file: string, pipeline: Pipeline): AsyncGenerator<Row[
     const record = check(data, `line ${n}`);
     records.push(names.map((name) => record[name]));
   };
-  for await (const chunk of fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
+  for await (const chunk of streamOf(file, range)) {
     const lines = (rest + (chunk as string)).split('\n');
     rest = lines.pop()!;
     const records: Row[] = [];
@@ -209,7 +228,7 @@ async function* jsonlRows(file: string, pipeline: Pipeline): AsyncGenerator<Row[
   if (records.length) yield records;
 }
 
-function formatOf(file: string, pipeline: Pipeline): 'csv' | 'jsonl' {
+export function formatOf(file: string, pipeline: Pipeline): 'csv' | 'jsonl' {
   if (pipeline.format !== 'auto') return pipeline.format;
   if (/\.csv$/i.test(file)) return 'csv';
   if (/\.(jsonl|ndjson)$/i.test(file)) return 'jsonl';
@@ -220,6 +239,6 @@ function formatOf(file: string, pipeline: Pipeline): 'csv' | 'jsonl' {
  * The file's records, checked one by one, in the runs the file is read in
  * (a few thousand at a time); the first bad one throws a RecordError.
  */
-export async function* readRows(file: string, pipeline: Pipeline): AsyncGenerator<Row[]> {
-  yield* formatOf(file, pipeline) === 'csv' ? csvRows(file, pipeline) : jsonlRows(file, pipeline);
+export async function* readRows(file: string, pipeline: Pipeline, range?: FileRange): AsyncGenerator<Row[]> {
+  yield* formatOf(file, pipeline) === 'csv' ? csvRows(file, pipeline, range) : jsonlRows(file, pipeline, range);
 }

@@ -3,8 +3,10 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import os from 'node:os';
 import path from 'node:path';
 import { batchName, STAGE_DIRS, type StageDir } from '../layout';
-import { readRows, recordChecker, RecordError, type EtlRecord } from '../records';
-import { BatchWriter, rowSerializer } from '../batch-writer';
+import { recordChecker, RecordError, type EtlRecord } from '../records';
+import { splitRange, type RangeJob, type RangeSplit } from '../split-range';
+import { planSplit, type SplitPlan } from '../split-plan';
+import { splitOnThreads } from '../split-threads';
 import { connectionsFor } from '../databases';
 import { batchDigest } from '../checked-batches';
 import { describeLocation, isBusyError, isPermanentLoadError, isUnreachableError, loadInto, type LoadOutcome } from '../storage';
@@ -23,52 +25,79 @@ export interface BatchFile {
 
 export type BatchSplit = { valid: true; records: number; batches: number } | { valid: false; reason: string };
 
+/** Threads a split uses: one per core, at least two, at most four (each is an isolate with a heap of its own). */
+const SPLIT_THREADS = Math.min(4, Math.max(2, os.availableParallelism()));
+
 /**
  * T's single read of the file: checks every record against the pipeline and
  * splits the records into batch files in L/working, one per Load job. A bad
  * record makes the file invalid, and the batches written before it are
- * removed again. A retry rewrites the same names with the same records.
+ * removed again. A retry rewrites the same names with the same records. A
+ * large file whose records are lines is read in ranges on several threads at
+ * once; the batches are the very ones a single read writes.
  */
 export async function writeBatches(deps: ActivityDeps, input: { pipeline: string; dir: StageDir; name: string }): Promise<BatchSplit> {
   const pipeline = pipelineFor(deps, input.pipeline);
   const file = stagePath(deps, input.dir, input.name);
-  await fs.mkdir(path.join(deps.config.etl.root, STAGE_DIRS.loadWorking), { recursive: true });
-  const beat = throttledHeartbeat<{ records: number; batches: number }>();
-  const serialize = rowSerializer(pipeline);
-  const open = () =>
-    new BatchWriter(
-      stagePath(deps, STAGE_DIRS.loadWorking, batchName(input.name, batches)),
-      { pipeline: input.pipeline, source: input.name, index: batches },
-      serialize,
-    );
-  let batches = 0;
-  let records = 0;
-  let batch: BatchWriter | undefined;
+  const dir = path.join(deps.config.etl.root, STAGE_DIRS.loadWorking);
+  await fs.mkdir(dir, { recursive: true });
+  const beat = throttledHeartbeat<{ records: number; batches?: number }>();
+  const job = { file, pipeline, pipelineName: input.pipeline, source: input.name, dir, firstIndex: 0 };
+  // Batches of a split on threads wait under names of their own until every range is done; a crashed attempt's are removed.
+  const provisional = `.${input.name}.split-`;
+  await removeProvisional(dir, provisional);
+  let split: RangeSplit;
   try {
-    for await (const run of readRows(file, pipeline)) {
-      for (const row of run) {
-        const writing = (batch ??= open()).add(row);
-        if (writing) await writing;
-        if (batch.records === pipeline.batchSize) {
-          deps.checkedBatches.remember(await batch.finish(), pipeline, batch.records);
-          batch = undefined;
-          batches++;
-        }
-      }
-      records += run.length;
-      beat({ records, batches });
-    }
-    if (batch) {
-      deps.checkedBatches.remember(await batch.finish(), pipeline, batch.records);
-      batches++;
-    }
+    const plan = await planSplit(file, pipeline, { ranges: SPLIT_THREADS, minBytes: deps.config.etl.splitRangeBytes });
+    split =
+      (plan && (await splitInRanges(plan, { ...job, provisional }, (records) => beat({ records })))) ??
+      (await splitRange(job, (records, batches) => beat({ records, batches })));
   } catch (err) {
-    await batch?.discard();
+    await removeProvisional(dir, provisional);
     if (!(err instanceof RecordError)) throw err;
-    for (let i = 0; i < batches; i++) await fs.rm(stagePath(deps, STAGE_DIRS.loadWorking, batchName(input.name, i)), { force: true });
     return { valid: false, reason: `${input.name}: ${err.message}` };
   }
-  return { valid: true, records, batches };
+  for (const batch of split.batches) deps.checkedBatches.remember(batch.digest, pipeline, batch.records);
+  return { valid: true, records: split.records, batches: split.batches.length };
+}
+
+/**
+ * The ranges split at once, then named in order. When a range did not hold
+ * the records the plan counted (a line the plan read differently from the
+ * parser), nothing of it is kept and the caller reads the file in one go.
+ */
+async function splitInRanges(
+  plan: SplitPlan,
+  job: RangeJob & { provisional: string },
+  onProgress: (records: number) => void,
+): Promise<RangeSplit | undefined> {
+  const jobs = plan.ranges.map((range, i) => ({ ...job, range, firstIndex: plan.firstIndexes[i]! }));
+  const context = Context.current();
+  let splits: RangeSplit[];
+  try {
+    splits = await splitOnThreads(jobs, onProgress, context.cancellationSignal);
+  } catch (err) {
+    if (err instanceof RecordError || context.cancellationSignal.aborted) throw err;
+    // Threads that could not do the work (one that failed to start, or ran out of memory) leave it to one read.
+    context.log.warn('splitting on threads failed; reading the file in one go', { file: job.file, error: (err as Error).message });
+    await removeProvisional(job.dir, job.provisional);
+    return undefined;
+  }
+  if (splits.some((s, i) => i < plan.records.length && s.records !== plan.records[i])) {
+    await removeProvisional(job.dir, job.provisional);
+    return undefined;
+  }
+  const batches = splits.flatMap((s) => s.batches);
+  for (const [index, batch] of batches.entries()) {
+    const target = path.join(job.dir, batchName(job.source, index));
+    await fs.rename(batch.file, target);
+    batch.file = target;
+  }
+  return { records: splits.reduce((n, s) => n + s.records, 0), batches };
+}
+
+async function removeProvisional(dir: string, prefix: string): Promise<void> {
+  for (const name of await fs.readdir(dir)) if (name.startsWith(prefix)) await fs.rm(path.join(dir, name), { force: true });
 }
 
 /** The batch in `dir`, or where `filedIn` says an earlier attempt of the same load already put it. */

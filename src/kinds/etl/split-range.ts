@@ -1,0 +1,76 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BatchWriter, rowSerializer } from './batch-writer';
+import { batchName } from './layout';
+import type { Pipeline } from './pipelines';
+import { readRows, type FileRange } from './records';
+
+/** One stretch of a file (or all of it) to split into batch files: plain data, so a thread can be given it. */
+export interface RangeJob {
+  file: string;
+  pipeline: Pipeline;
+  pipelineName: string;
+  /** The source's name in the ETL tree: batch files are named after it. */
+  source: string;
+  range?: FileRange;
+  /** The index of this stretch's first batch in the file: its first record is record firstIndex × batchSize. */
+  firstIndex: number;
+  dir: string;
+  /** Batches go under this prefix and their index until the whole file is split; without it, under their own names at once. */
+  provisional?: string;
+}
+
+export interface SplitBatch {
+  file: string;
+  digest: string;
+  records: number;
+}
+
+export interface RangeSplit {
+  records: number;
+  batches: SplitBatch[];
+}
+
+export const provisionalName = (prefix: string, index: number) => `${prefix}${index}`;
+
+/**
+ * Reads the stretch once, checking every record, and writes its records in
+ * batch files of the pipeline's batch size. A bad record throws its
+ * RecordError, and the batches this stretch wrote are removed first.
+ */
+export async function splitRange(job: RangeJob, onProgress?: (records: number, batches: number) => void): Promise<RangeSplit> {
+  const { pipeline } = job;
+  const serialize = rowSerializer(pipeline);
+  const batches: SplitBatch[] = [];
+  const nameOf = (index: number) => (job.provisional ? provisionalName(job.provisional, index) : batchName(job.source, index));
+  const open = () => {
+    const index = job.firstIndex + batches.length;
+    return new BatchWriter(path.join(job.dir, nameOf(index)), { pipeline: job.pipelineName, source: job.source, index }, serialize);
+  };
+  let records = 0;
+  let batch: BatchWriter | undefined;
+  const close = async (writer: BatchWriter) => {
+    const file = path.join(job.dir, nameOf(job.firstIndex + batches.length));
+    batches.push({ file, digest: await writer.finish(), records: writer.records });
+  };
+  try {
+    for await (const run of readRows(job.file, pipeline, job.range)) {
+      for (const row of run) {
+        const writing = (batch ??= open()).add(row);
+        if (writing) await writing;
+        if (batch.records === pipeline.batchSize) {
+          await close(batch);
+          batch = undefined;
+        }
+      }
+      records += run.length;
+      onProgress?.(records, batches.length);
+    }
+    if (batch) await close(batch);
+  } catch (err) {
+    await batch?.discard();
+    for (const written of batches) await fs.rm(written.file, { force: true });
+    throw err;
+  }
+  return { records, batches };
+}
