@@ -7,7 +7,7 @@ import { JobFailedError, submit, waitForJob } from '../src/client';
 import type { EtlResult, TransformResult } from '../src/kinds/etl/contract';
 import { MessageError } from '../src/jobs/message-error';
 import { startSmtp, type SmtpReceiver } from './helpers/receivers';
-import { createStack, runCli, sha256File, type Stack } from './helpers/stack';
+import { createStack, runCli, scheduledActivities, sha256File, type Stack } from './helpers/stack';
 import { COLUMNS, csv, dropTables, filesIn, idsIn, jsonl, MARIADB_URL, PG_URL, pgQuery, uniqueTable, writePipelines } from './helpers/etl';
 
 describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite', () => {
@@ -212,47 +212,32 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
   });
 
   it('a batch with one location is taken and checked in one step and filed by the step that loads it; when that location fails it is parked and filed as before', async () => {
-    const activitiesOf = async (workflowId: string) =>
-      ((await stack.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []).flatMap((e) =>
-        e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
-      );
+    const activitiesOf = (workflowId: string) => scheduledActivities(stack.client, workflowId);
     const loadsOf = (result: EtlResult) => {
       const transform = result.transforms[0]!;
       return Array.from({ length: transform.loadsStarted ?? 0 }, (_, i) => `${transform.jobId}-L${i + 1}`);
     };
-    const good = path.join(source, '..', 'alone.csv');
-    await fs.writeFile(
-      good,
-      csv([
-        [1, 'ann', 5, 'yes'],
-        [2, 'bob', 3, 'no'],
-        [3, 'cy', 7, ''],
-      ]),
-    );
-    const loaded = (await waitForJob(
-      stack.client,
-      (await submit(stack.client, stack.config, { kind: 'etl', pipeline: 'alone', source: good })).jobId,
-    )) as EtlResult;
-    assert.deepEqual(
-      loaded.locations.map((l) => [l.location, l.records, l.failedBatches]),
-      [['local', 3, 0]],
-    );
+    const load = async (pipeline: string, rows: Parameters<typeof csv>[0]) => {
+      const file = path.join(source, '..', `${pipeline}.csv`);
+      await fs.writeFile(file, csv(rows));
+      return (await waitForJob(stack.client, (await submit(stack.client, stack.config, { kind: 'etl', pipeline, source: file })).jobId)) as EtlResult;
+    };
+    const tallies = (result: EtlResult) => result.locations.map((l) => [l.location, l.records, l.failedBatches]);
+
+    const loaded = await load('alone', [
+      [1, 'ann', 5, 'yes'],
+      [2, 'bob', 3, 'no'],
+      [3, 'cy', 7, ''],
+    ]);
+    assert.deepEqual(tallies(loaded), [['local', 3, 0]]);
     const loads = loadsOf(loaded);
     assert.equal(loads.length, 2);
-    for (const load of loads) assert.deepEqual(await activitiesOf(load), ['takeBatch', 'loadBatch'], `${load}: two steps`);
+    for (const id of loads) assert.deepEqual(await activitiesOf(id), ['takeBatch', 'loadBatch'], `${id}: two steps`);
     const resolved = await filesIn(root, 'L/resolved');
     assert.equal(resolved.filter((n) => n.startsWith('alone.')).length, 2, 'both batches filed as resolved');
 
-    const bad = path.join(source, '..', 'refused.csv');
-    await fs.writeFile(bad, csv([[4, 'dee', 1, 'yes']]));
-    const refused = (await waitForJob(
-      stack.client,
-      (await submit(stack.client, stack.config, { kind: 'etl', pipeline: 'refused', source: bad })).jobId,
-    )) as EtlResult;
-    assert.deepEqual(
-      refused.locations.map((l) => [l.location, l.records, l.failedBatches]),
-      [['pg-wrong-user', 0, 1]],
-    );
+    const refused = await load('refused', [[4, 'dee', 1, 'yes']]);
+    assert.deepEqual(tallies(refused), [['pg-wrong-user', 0, 1]]);
     assert.deepEqual(await activitiesOf(loadsOf(refused)[0]!), ['takeBatch', 'loadBatch', 'moveEtlFile', 'mailOperators', 'moveEtlFile']);
     assert.equal((await filesIn(root, 'L/pg-wrong-user/failed')).filter((n) => n.startsWith('refused.')).length, 1, 'parked');
     assert.equal((await filesIn(root, 'L/resolved')).filter((n) => n.startsWith('refused.')).length, 1, 'and filed as resolved');

@@ -19,7 +19,7 @@ import { openStore } from '../src/stores';
 import { repoKeys } from '../src/repository/layout';
 import { PackIndex } from '../src/repository/pack-index';
 import { repositoryOf, snapshotsOf } from './helpers/repository';
-import { createStack, randomFile, sha256File, waitUntil, workflowBundle, type Stack } from './helpers/stack';
+import { createStack, randomFile, scheduledActivities, sha256File, waitUntil, workflowBundle, type Stack } from './helpers/stack';
 
 const KiB = 1024;
 
@@ -43,10 +43,7 @@ describe('small jobs: a backup of one segment in one step', { timeout: 240_000 }
     assert.equal(await sha256File(dest), await sha256File(source));
     return jobId;
   };
-  const activitiesOf = async (jobId: string) =>
-    ((await stack.client.workflow.getHandle(jobId).fetchHistory()).events ?? [])
-      .filter((e) => e.activityTaskScheduledEventAttributes)
-      .map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
+  const activitiesOf = (jobId: string) => scheduledActivities(stack.client, jobId);
 
   it('runs one activity in two workflow tasks, with its status log, search attributes and done record', async () => {
     await stack.startWorker();

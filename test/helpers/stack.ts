@@ -173,6 +173,13 @@ export function spawnWorker(env: Record<string, string>, args: string[] = []): C
   return child;
 }
 
+/** The activity types a workflow scheduled, in order, from its history. */
+export async function scheduledActivities(client: Client, workflowId: string): Promise<string[]> {
+  return ((await client.workflow.getHandle(workflowId).fetchHistory()).events ?? []).flatMap((e) =>
+    e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name ?? ''] : [],
+  );
+}
+
 /** Runs the courier CLI and collects its output. */
 export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

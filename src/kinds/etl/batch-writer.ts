@@ -33,7 +33,8 @@ export class BatchWriter {
   private rows = 0;
 
   constructor(
-    private readonly file: string,
+    /** The name the file takes once complete. */
+    readonly file: string,
     head: { pipeline: string; source: string; index: number },
     private readonly serialize: (row: Row) => string,
   ) {

@@ -49,10 +49,7 @@ export async function splitRange(job: RangeJob, onProgress?: (records: number, b
   };
   let records = 0;
   let batch: BatchWriter | undefined;
-  const close = async (writer: BatchWriter) => {
-    const file = path.join(job.dir, nameOf(job.firstIndex + batches.length));
-    batches.push({ file, digest: await writer.finish(), records: writer.records });
-  };
+  const close = async (writer: BatchWriter) => batches.push({ file: writer.file, digest: await writer.finish(), records: writer.records });
   try {
     for await (const run of readRows(job.file, pipeline, job.range)) {
       for (const row of run) {

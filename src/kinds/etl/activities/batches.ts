@@ -43,17 +43,13 @@ export async function writeBatches(deps: ActivityDeps, input: { pipeline: string
   await fs.mkdir(dir, { recursive: true });
   const beat = throttledHeartbeat<{ records: number; batches?: number }>();
   const job = { file, pipeline, pipelineName: input.pipeline, source: input.name, dir, firstIndex: 0 };
-  // Batches of a split on threads wait under names of their own until every range is done; a crashed attempt's are removed.
-  const provisional = `.${input.name}.split-`;
-  await removeProvisional(dir, provisional);
   let split: RangeSplit;
   try {
     const plan = await planSplit(file, pipeline, { ranges: SPLIT_THREADS, minBytes: deps.config.etl.splitRangeBytes });
     split =
-      (plan && (await splitInRanges(plan, { ...job, provisional }, (records) => beat({ records })))) ??
+      (plan && (await splitInRanges(plan, job, (records) => beat({ records })))) ??
       (await splitRange(job, (records, batches) => beat({ records, batches })));
   } catch (err) {
-    await removeProvisional(dir, provisional);
     if (!(err instanceof RecordError)) throw err;
     return { valid: false, reason: `${input.name}: ${err.message}` };
   }
@@ -62,29 +58,32 @@ export async function writeBatches(deps: ActivityDeps, input: { pipeline: string
 }
 
 /**
- * The ranges split at once, then named in order. When a range did not hold
- * the records the plan counted (a line the plan read differently from the
- * parser), nothing of it is kept and the caller reads the file in one go.
+ * The ranges split at once, then named in order. Their batches wait under
+ * names of their own until every range is done; whatever does not end with
+ * them named (a bad record, a crash's leftovers, a range that did not hold the
+ * records the plan counted, threads that failed) is removed. In the last two
+ * cases the caller reads the file in one go.
  */
-async function splitInRanges(
-  plan: SplitPlan,
-  job: RangeJob & { provisional: string },
-  onProgress: (records: number) => void,
-): Promise<RangeSplit | undefined> {
-  const jobs = plan.ranges.map((range, i) => ({ ...job, range, firstIndex: plan.firstIndexes[i]! }));
+async function splitInRanges(plan: SplitPlan, job: RangeJob, onProgress: (records: number) => void): Promise<RangeSplit | undefined> {
+  const provisional = `.${job.source}.split-`;
+  const removeProvisional = async () => {
+    for (const name of await fs.readdir(job.dir)) if (name.startsWith(provisional)) await fs.rm(path.join(job.dir, name), { force: true });
+  };
+  await removeProvisional();
+  const jobs = plan.ranges.map((range, i) => ({ ...job, provisional, range, firstIndex: plan.firstIndexes[i]! }));
   const context = Context.current();
   let splits: RangeSplit[];
   try {
     splits = await splitOnThreads(jobs, onProgress, context.cancellationSignal);
   } catch (err) {
+    await removeProvisional();
     if (err instanceof RecordError || context.cancellationSignal.aborted) throw err;
     // Threads that could not do the work (one that failed to start, or ran out of memory) leave it to one read.
     context.log.warn('splitting on threads failed; reading the file in one go', { file: job.file, error: (err as Error).message });
-    await removeProvisional(job.dir, job.provisional);
     return undefined;
   }
   if (splits.some((s, i) => i < plan.records.length && s.records !== plan.records[i])) {
-    await removeProvisional(job.dir, job.provisional);
+    await removeProvisional();
     return undefined;
   }
   const batches = splits.flatMap((s) => s.batches);
@@ -94,10 +93,6 @@ async function splitInRanges(
     batch.file = target;
   }
   return { records: splits.reduce((n, s) => n + s.records, 0), batches };
-}
-
-async function removeProvisional(dir: string, prefix: string): Promise<void> {
-  for (const name of await fs.readdir(dir)) if (name.startsWith(prefix)) await fs.rm(path.join(dir, name), { force: true });
 }
 
 /** The batch in `dir`, or where `filedIn` says an earlier attempt of the same load already put it. */
