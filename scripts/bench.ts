@@ -25,6 +25,7 @@
  *
  * Last (scripts/bench/small.ts), BENCH_SMALL_JOBS backups of 4 KiB against as
  * many no-op workflows of one activity, ending with `ratio small=…`.
+ *   BENCH_PROF=DIR  every worker the bench starts (the floor's too) writes CPU profiles into DIR as it stops.
  *   `npm run bench -- snapshots` runs only the snapshots part, `-- etl` only the
  *   ETL part, `-- files` only the fs and S3 rounds, `-- small` only the small jobs.
  */

@@ -53,12 +53,22 @@ export function run(command: string, args: string[], env: NodeJS.ProcessEnv): Pr
 }
 
 /**
+ * Node's flags for a benchmark's worker: with BENCH_PROF=DIR, each worker
+ * writes a CPU profile of every thread it ran (main, workflow, chunk and
+ * hash threads) into DIR when it stops, to open in Chrome's DevTools.
+ */
+export function profileFlags(): string[] {
+  const dir = process.env.BENCH_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
+}
+
+/**
  * A courier worker in its own process, as users run it: from the checkout
  * through tsx, or `compiled` from `dist` as images run it (see buildDist).
  */
 export function spawnWorker(env: NodeJS.ProcessEnv, options: { args?: string[]; compiled?: boolean } = {}): ChildProcess {
   const cli = options.compiled ? path.join(ROOT, 'dist', 'cli.js') : path.join(ROOT, 'bin', 'courier');
-  const child = spawn(process.execPath, [cli, 'worker', ...(options.args ?? [])], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...profileFlags(), cli, 'worker', ...(options.args ?? [])], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   child.on('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') console.error(`the benchmark's worker exited (${code ?? signal})`);
   });
