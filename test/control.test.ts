@@ -12,7 +12,7 @@ import { repoKeys } from '../src/repository/layout';
 import { snapshotsOf } from './helpers/repository';
 import { FsStore } from '../src/stores/fs-store';
 import { StagingDir } from '../src/activities/staging';
-import { createStack, randomFile, runCli, transferProgress, waitUntil, slowSegments, type Stack } from './helpers/stack';
+import { createStack, randomFile, runCli, transferProgress, uploadsBegun, waitUntil, slowSegments, type Stack } from './helpers/stack';
 
 const KiB = 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -70,10 +70,7 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
     await slowUploads();
     const source = await randomFile(dir, 'pausable', 16 * 64 * KiB);
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name: 'pausable', source });
-    await waitUntil('uploads to begin', async () => {
-      const progress = await queryProgress(stack.client, jobId);
-      return progress?.kind === 'backup' && progress.phase === 'upload' && progress.partsDone >= 2;
-    });
+    await uploadsBegun(stack.client, jobId, 2);
     await pauseJob(stack.client, jobId);
 
     await waitUntil('the job to show paused', async () => (await queryProgress(stack.client, jobId))?.status === 'paused');
@@ -105,10 +102,7 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
     const name = 'cancellable';
     const source = await randomFile(dir, name, 20 * 64 * KiB);
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name, source });
-    await waitUntil('uploads to begin', async () => {
-      const progress = await queryProgress(stack.client, jobId);
-      return progress?.kind === 'backup' && progress.phase === 'upload' && progress.partsDone >= 2;
-    });
+    await uploadsBegun(stack.client, jobId, 2);
     await cancelJob(stack.client, jobId);
 
     await assert.rejects(waitForJob(stack.client, jobId), (err: unknown) => {
@@ -183,10 +177,7 @@ describe('pause, resume, cancel and search attributes on running jobs', () => {
     const name = 'stopped-mid-failure';
     const source = await randomFile(dir, name, 40 * 64 * KiB);
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name, source });
-    await waitUntil('uploads to begin', async () => {
-      const progress = await queryProgress(stack.client, jobId);
-      return progress?.kind === 'backup' && progress.phase === 'upload' && progress.partsDone >= 2;
-    });
+    await uploadsBegun(stack.client, jobId, 2);
     await cancelJob(stack.client, jobId);
     await assert.rejects(
       stack.client.workflow.getHandle(jobId).result(),

@@ -7,7 +7,7 @@ import type { BackupResult } from '../src/kinds/backup/contract';
 import { snapshotObjectKey } from '../src/repository/layout';
 import { S3Store } from '../src/stores/s3-store';
 import { startS3Server, type S3Server } from './helpers/s3-server';
-import { createStack, randomFile, sha256File, spawnWorker, waitUntil, type Stack } from './helpers/stack';
+import { createStack, randomFile, sha256File, spawnWorker, uploadsBegun, waitUntil, type Stack } from './helpers/stack';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'courier-object';
@@ -172,10 +172,7 @@ describe('S3 store, object layout: one object through a resumable multipart uplo
     const name = 'object-cancel';
     const source = await randomFile(dir, name, 12 * 5 * MiB);
     const { jobId } = await submit(stack.client, stack.config, { kind: 'backup', name, source });
-    await waitUntil('uploads to begin', async () => {
-      const progress = await queryProgress(stack.client, jobId);
-      return progress?.kind === 'backup' && progress.phase === 'upload' && progress.partsDone >= 2;
-    });
+    await uploadsBegun(stack.client, jobId, 2);
     const uploads = await store.listMultipartUploads(`backups/${name}`);
     assert.equal(uploads.length, 1);
     await cancelJob(stack.client, jobId);

@@ -207,6 +207,14 @@ export async function waitUntil<T>(what: string, probe: () => Promise<T | undefi
   }
 }
 
+/** Waits until a backup is in its upload phase with at least `parts` parts done: a point where a test can act on a running job. */
+export function uploadsBegun(client: Client, jobId: string, parts: number): Promise<true> {
+  return waitUntil('uploads to begin', async () => {
+    const progress = await queryProgress(client, jobId);
+    return progress?.kind === 'backup' && progress.phase === 'upload' && progress.partsDone >= parts;
+  });
+}
+
 /** A backup's or restore's live progress (parts and bytes); undefined while nothing answers. */
 export async function transferProgress(client: Client, jobId: string): Promise<TransferProgress | undefined> {
   const progress = await queryProgress(client, jobId);
