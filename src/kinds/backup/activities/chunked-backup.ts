@@ -8,7 +8,8 @@ import { hashFile, ownThreadFor } from '../../../hashing/hash-file';
 import { bytesUploaded, bytesVerified } from '../../../metrics';
 import { repoKeys } from '../../../repository/layout';
 import { PackWriter } from '../../../repository/pack-writer';
-import { putSnapshot, writeList, type ChunkList, type Snapshot } from '../../../repository/snapshots';
+import { putSnapshot, writeList, type Snapshot } from '../../../repository/snapshots';
+import { storeRange } from '../../../repository/store-range';
 import { openInside, resolveInside } from '../../../security/paths';
 import { sourceRoots } from '../../../security/roots';
 
@@ -60,39 +61,20 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
   const offset = ref.index * ref.segmentSize;
   const end = Math.min(source.size, offset + ref.segmentSize);
   const { handle } = await openSource(deps, source);
-  const threads = deps.chunkThreads;
-  const { recipe } = repo;
-  const writer = new PackWriter(repo, index, signal, threads.pool);
-  const list: ChunkList['chunks'] = [];
-  // Cutting is sequential (each window starts where the last chunk ended); sealing a window overlaps cutting the next.
-  let position = offset;
-  let cutting = threads.cut(recipe, handle.fd, position, end);
+  const writer = new PackWriter(repo, index, signal, deps.chunkThreads.pool);
   try {
-    while (position < end) {
-      const cut = await cutting.catch((err: NodeJS.ErrnoException) => {
-        throw err.code === 'SourceShort' ? sourceChanged(source) : err;
-      });
-      position += cut.consumed;
-      if (position < end) cutting = threads.cut(recipe, handle.fd, position, end);
-      const items: [number, number, string, boolean][] = [];
-      let at = 0;
-      cut.ids.forEach((id, i) => {
-        const length = cut.lengths[i]!;
-        list.push([id, length]);
-        if (!writer.knows(id)) items.push([at, length, id, writer.claim(id)]);
-        at += length;
-      });
-      if (items.length > 0) {
-        const sealed = await threads.seal(recipe, cut.bytes, items);
-        await writer.addBatch(
-          items.map(([, , id]) => id),
-          items.map(([, length]) => length),
-          sealed,
-        );
-      }
-      heartbeat(position - offset);
-      if (signal.aborted) throw signal.reason;
-    }
+    const list = await storeRange({
+      threads: deps.chunkThreads,
+      recipe: repo.recipe,
+      fd: handle.fd,
+      start: offset,
+      end,
+      writer,
+      signal,
+      onProgress: heartbeat,
+    }).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'SourceShort' ? sourceChanged(source) : err;
+    });
     const stats = await writer.finish();
     const after = await handle.stat();
     if (after.size !== source.size || after.mtimeMs !== source.mtimeMs) throw sourceChanged(source);
@@ -105,8 +87,6 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
     writer.abandon();
     throw err;
   } finally {
-    // A thread may still read through the descriptor: it closes once the thread has answered.
-    await cutting.catch(() => undefined);
     await handle.close();
   }
 }
