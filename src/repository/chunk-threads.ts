@@ -49,7 +49,7 @@ export class ChunkThreads {
 
   constructor(readonly size = Math.max(1, Math.min(os.availableParallelism(), 8))) {}
 
-  /** The chunks of a window from `start`; the window's bytes are a pooled buffer that `seal` takes back. */
+  /** The chunks of a window from `start`; the window's bytes are a pooled buffer: hand it to `seal`, or, when nothing in it is sealed, give it back to `pool`. */
   async cut(recipe: RepositoryRecipe, fd: number, start: number, end: number): Promise<CutReply & { bytes: Buffer }> {
     const into = this.pool.take(windowLength(recipe, start, end));
     const reply = (await this.send({ op: 'cut', recipe, fd, start, end, into }, [into.buffer as ArrayBuffer])) as CutReply;
