@@ -8,7 +8,10 @@ import { describe, it } from 'node:test';
 import { FsStore } from '../src/stores/fs-store';
 import { ObjectNotFoundError, type ObjectStore } from '../src/stores';
 import { repoKeys } from '../src/repository/layout';
+import { BufferPool } from '../src/repository/buffer-pool';
 import { fetchRuns, type Placed } from '../src/repository/read-chunks';
+
+const MiB = 1024 * 1024;
 
 async function freshStore(): Promise<FsStore> {
   return new FsStore(await fs.mkdtemp(path.join(os.tmpdir(), 'read-chunks-')));
@@ -38,6 +41,22 @@ const chunksIn = (pack: string, count: number, size: number): Placed[] =>
   Array.from({ length: count }, (_, i) => ({ id: `${pack}-${i}`, at: { pack, offset: i * size, length: size, raw: size } }));
 
 describe('reading chunks from packs', () => {
+  it('reads runs of at most 1 MiB, so each fits one block of the pool', async () => {
+    const store = await freshStore();
+    // Chunks of 100,000 bytes: ten make 1,000,000, an eleventh would pass 1 MiB.
+    const pack = randomBytes(40 * 100_000);
+    await store.put(repoKeys.pack('p'), Readable.from([pack]));
+    const pool = new BufferPool();
+    const lengths: number[] = [];
+    for await (const fetched of fetchRuns(store, chunksIn('p', 40, 100_000), undefined, pool)) {
+      assert.ok('bytes' in fetched);
+      lengths.push(fetched.bytes.length);
+      pool.give(fetched.bytes);
+    }
+    assert.deepEqual(lengths, [1_000_000, 1_000_000, 1_000_000, 1_000_000]);
+    assert.equal(pool.madeBytes, MiB, 'one block, reused for every run');
+  });
+
   it('opens each pack once for all its runs, and closes every pack it opened', async () => {
     const fsStore = await freshStore();
     // 48 chunks of 64 KiB per pack: three 1 MiB runs each.

@@ -37,6 +37,7 @@ describe('storing a range of a file as chunks', () => {
       const first = await pass();
       assert.equal(first.stats.bytesNew, 24 * MiB, 'the first pass stores every byte');
       assert.equal(first.progress.at(-1), 24 * MiB);
+      assert.equal(threads.pool.madeBytes, threads.pool.made * 2 * MiB, 'a window, and the sealed batch of a window, each fit one 2 MiB block');
       const made = threads.pool.made;
       const second = await pass();
       assert.equal(second.stats.newChunks, 0, 'every chunk is known');

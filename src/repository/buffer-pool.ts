@@ -10,6 +10,8 @@ export class BufferPool {
   private freeBytes = 0;
   /** Blocks allocated so far: flat while buffers go round, growing only with the work in flight. */
   made = 0;
+  /** The bytes of those blocks: a size that does not fit its block wastes up to a MiB in each. */
+  madeBytes = 0;
   /** The buffers this pool made: only these own their memory outright, so only these may move to a thread. */
   private readonly ours = new WeakSet<ArrayBuffer>();
 
@@ -42,6 +44,7 @@ export class BufferPool {
     const block = Buffer.allocUnsafeSlow(Math.ceil(size / BLOCK) * BLOCK).buffer as ArrayBuffer;
     this.ours.add(block);
     this.made++;
+    this.madeBytes += block.byteLength;
     return Buffer.from(block, 0, size);
   }
 

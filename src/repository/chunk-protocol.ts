@@ -1,13 +1,25 @@
 import type { RepositoryRecipe } from './recipe';
 
-/** A backup reads the source in windows of this size, plus the chunk that may straddle the window's end. */
-export const WINDOW = 2 * 1024 * 1024;
+/**
+ * A window's bytes, and the sealed batch of all its chunks, each fit one
+ * pool block of this size: the pool hands out whole MiB, so a window of
+ * 2 MiB plus a chunk took 3 MiB blocks, a third of them never used.
+ */
+const WINDOW_BLOCK = 2 * 1024 * 1024;
+/** Each window moves the cut on by at least this much, whatever the chunker's maximum. */
+const MIN_ADVANCE = 1024 * 1024;
+/** What sealing adds to a chunk at most: framing, nonce and tag. */
+const SEAL_OVERHEAD = 64;
 
 /** The bytes a window of [start, end) takes: what `cut` reads, and the size of the buffer it reads into. */
-export const windowLength = (recipe: RepositoryRecipe, start: number, end: number) => Math.min(end - start, WINDOW + recipe.chunker.max);
+export const windowLength = (recipe: RepositoryRecipe, start: number, end: number) => {
+  const { min, max } = recipe.chunker;
+  const fitsBlock = WINDOW_BLOCK - Math.ceil(WINDOW_BLOCK / min) * SEAL_OVERHEAD;
+  return Math.min(end - start, Math.max(fitsBlock, MIN_ADVANCE + max));
+};
 
 /** The sealed size of `raw` bytes cut into at most `chunks` chunks, at worst: raw bytes, framed and tagged. */
-export const sealedBound = (raw: number, chunks: number) => raw + chunks * 64;
+export const sealedBound = (raw: number, chunks: number) => raw + chunks * SEAL_OVERHEAD;
 
 /** Messages between the event loop and a chunk thread; `seq` pairs a reply with its request. */
 export type ThreadRequest =

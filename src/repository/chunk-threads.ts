@@ -23,6 +23,15 @@ interface Thread {
   pending: Map<number, { resolve: (reply: ThreadReply) => void; reject: (err: Error) => void }>;
 }
 
+/**
+ * A thread's young generation, in MiB. Each seal leaves a window's worth of
+ * cipher and compressor output behind, freed only when its small JS wrappers
+ * are collected. V8's default young generation, tens of MiB, let that pile
+ * up: 20-30 MiB more peak memory over two threads in a 1 GiB backup. One
+ * this small collects it every few windows, at no cost measured in time.
+ */
+const THREAD_YOUNG_MB = 3;
+
 /** The thread's module, as this module runs: TypeScript through tsx (which a thread does not inherit), or compiled. */
 function threadSource(): string {
   const file = path.join(__dirname, `chunk-thread${path.extname(__filename)}`);
@@ -101,7 +110,7 @@ export class ChunkThreads {
   }
 
   private start(): Thread {
-    const worker = new Worker(threadSource(), { eval: true });
+    const worker = new Worker(threadSource(), { eval: true, resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_MB } });
     const thread: Thread = { worker, pending: new Map() };
     worker.on('message', (reply: ThreadReply) => {
       const waiting = thread.pending.get(reply.seq);

@@ -10,7 +10,10 @@ export interface Placed {
   at: ChunkLocation;
 }
 
-/** A ranged read's size: large enough that requests stay few, small enough that memory stays flat. */
+/**
+ * A ranged read's size at most (unless one chunk is larger): large enough that requests stay few, small enough
+ * that memory stays flat, and exactly one pool block, which hands out whole MiB.
+ */
 const RUN_BYTES = 1024 * 1024;
 
 /** Chunks stored side by side in one pack come in one ranged read. */
@@ -20,7 +23,13 @@ function runsOf<T extends Placed>(chunks: T[]): T[][] {
   for (const chunk of chunks) {
     const run = runs.at(-1);
     const last = run?.at(-1);
-    if (run && last && last.at.pack === chunk.at.pack && last.at.offset + last.at.length === chunk.at.offset && runBytes < RUN_BYTES) {
+    if (
+      run &&
+      last &&
+      last.at.pack === chunk.at.pack &&
+      last.at.offset + last.at.length === chunk.at.offset &&
+      runBytes + chunk.at.length <= RUN_BYTES
+    ) {
       run.push(chunk);
       runBytes += chunk.at.length;
     } else {
