@@ -9,6 +9,17 @@ import type { Config } from './config';
  */
 export const stickyTimeoutMs = (heartbeatTimeoutMs: number) => Math.min(5000, heartbeatTimeoutMs);
 
+/**
+ * The environment a worker process starts with, set by what launches it (the
+ * image, the systemd unit, the benchmarks), since a process cannot set it for
+ * itself. glibc gives every thread that allocates its own malloc arena, up to
+ * eight per core, each holding on to what it freed, and the host worker
+ * allocates from many threads (chunk threads, libuv's pool, Temporal's
+ * runtime). Two arenas cut its peak by about 20 MiB in the files bench (273 ->
+ * 253 MiB after 1 GiB, 333 -> 313 MiB after 4 GiB), at no cost measured in time.
+ */
+export const WORKER_PROCESS_ENV = { MALLOC_ARENA_MAX: '2' } as const;
+
 /** Pollers and slots of a worker: the COURIER_* settings where given, the SDK's defaults otherwise. */
 export function workerTuning(config: Pick<Config, 'tuning' | 'heartbeatTimeoutMs'>): Partial<WorkerOptions> {
   const { workflowPollers, activityPollers, workflowSlots, activitySlots } = config.tuning;

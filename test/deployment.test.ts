@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../src/config';
 import { SEARCH_ATTRIBUTES } from '../src/search-attributes';
+import { WORKER_PROCESS_ENV } from '../src/worker-tuning';
 
 /**
  * There is no Docker engine here, so the compose stack, the image and the
@@ -208,6 +209,8 @@ describe('Dockerfile: the production image', () => {
     assert.match(dockerfile, /^USER node$/m);
     assert.match(dockerfile, /^HEALTHCHECK .*"health"\]$/m);
     assert.match(dockerfile, /^CMD \["worker"\]$/m);
+    for (const [name, value] of Object.entries(WORKER_PROCESS_ENV))
+      assert.match(dockerfile, new RegExp(`^\\s+${name}=${value} \\\\$`, 'm'), `the image sets ${name}`);
     // dist/dashboard/serve.js serves the pages from beside itself.
     assert.match(dockerfile, /cp -r src\/dashboard\/public dist\/dashboard\//);
   });
@@ -228,6 +231,7 @@ describe('Dockerfile: the production image', () => {
     assert.match(unit, /^ExecStart=\/usr\/bin\/node \/opt\/courier\/dist\/cli\.js worker$/m);
     assert.match(unit, /^KillSignal=SIGTERM$/m);
     const grace = /COURIER_SHUTDOWN_GRACE=(\S+)/.exec(unit)![1];
+    for (const [name, value] of Object.entries(WORKER_PROCESS_ENV)) assert.match(unit, new RegExp(`^Environment=${name}=${value}$`, 'm'));
     const stop = /^TimeoutStopSec=(\d+)min$/m.exec(unit)![1];
     assert.ok(Number(stop) * 60_000 > durationMs(grace), 'systemd waits longer than the grace time');
   });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Config } from '../../src/config';
+import { WORKER_PROCESS_ENV } from '../../src/worker-tuning';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -64,11 +65,15 @@ export function profileFlags(): string[] {
 
 /**
  * A courier worker in its own process, as users run it: from the checkout
- * through tsx, or `compiled` from `dist` as images run it (see buildDist).
+ * through tsx, or `compiled` from `dist` as images run it (see buildDist),
+ * with the environment the image and the systemd unit give it.
  */
 export function spawnWorker(env: NodeJS.ProcessEnv, options: { args?: string[]; compiled?: boolean } = {}): ChildProcess {
   const cli = options.compiled ? path.join(ROOT, 'dist', 'cli.js') : path.join(ROOT, 'bin', 'courier');
-  const child = spawn(process.execPath, [...profileFlags(), cli, 'worker', ...(options.args ?? [])], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...profileFlags(), cli, 'worker', ...(options.args ?? [])], {
+    env: { ...WORKER_PROCESS_ENV, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   child.on('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') console.error(`the benchmark's worker exited (${code ?? signal})`);
   });
