@@ -7,7 +7,7 @@ import { createLogger, installRuntimeLogger, type Logger } from './logger';
 import { untilReady } from './startup/until-ready';
 import { ENCODED_FAILURES, workerDataConverter } from './security/codec';
 import { hostIdOf } from './security/host-tags';
-import { workerTuning } from './worker-tuning';
+import { limitHeapGrowth, workerTuning } from './worker-tuning';
 
 export interface WorkerParts {
   connection?: NativeConnection;
@@ -152,6 +152,7 @@ export async function runWorker(
 ): Promise<void> {
   // --host names this worker's host for this run, over COURIER_HOST.
   config = { ...config, host: options.host ?? config.host };
+  limitHeapGrowth();
   const logger = options.logger ?? createLogger(config);
   const handles = options.handles ?? config.dispatch.handles;
   // The runtime takes its logger and metrics exporter once, before the first connection creates it.
