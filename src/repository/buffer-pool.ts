@@ -1,3 +1,6 @@
+/** Blocks are whole multiples of this, so a block serves the next request of about the same size; callers size their requests to fit. */
+export const POOL_UNIT = 1024 * 1024;
+
 /**
  * Large buffers that travel to the chunk threads and back, reused instead of
  * dropped. A buffer moved between threads becomes garbage in the thread that
@@ -40,8 +43,7 @@ export class BufferPool {
       this.freeBytes -= block!.byteLength;
       return Buffer.from(block!, 0, size);
     }
-    // Whole MiB, so a block serves the next request of about the same size.
-    const block = Buffer.allocUnsafeSlow(Math.ceil(size / BLOCK) * BLOCK).buffer as ArrayBuffer;
+    const block = Buffer.allocUnsafeSlow(Math.ceil(size / POOL_UNIT) * POOL_UNIT).buffer as ArrayBuffer;
     this.ours.add(block);
     this.made++;
     this.madeBytes += block.byteLength;
@@ -88,5 +90,3 @@ export class BufferPool {
     return this.freeBytes;
   }
 }
-
-const BLOCK = 1024 * 1024;

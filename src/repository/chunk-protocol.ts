@@ -1,11 +1,12 @@
+import { POOL_UNIT } from './buffer-pool';
 import type { RepositoryRecipe } from './recipe';
 
 /**
  * A window's bytes, and the sealed batch of all its chunks, each fit one
- * pool block of this size: the pool hands out whole MiB, so a window of
- * 2 MiB plus a chunk took 3 MiB blocks, a third of them never used.
+ * pool block of this size: a window of 2 MiB plus a chunk took 3 MiB
+ * blocks, a third of them never used.
  */
-const WINDOW_BLOCK = 2 * 1024 * 1024;
+const WINDOW_BLOCK = 2 * POOL_UNIT;
 /** Each window moves the cut on by at least this much, whatever the chunker's maximum. */
 const MIN_ADVANCE = 1024 * 1024;
 /** What sealing adds to a chunk at most: framing, nonce and tag. */

@@ -1,4 +1,4 @@
-import type { BufferPool } from './buffer-pool';
+import { POOL_UNIT, type BufferPool } from './buffer-pool';
 import { repoKeys } from './layout';
 import type { ChunkLocation } from './pack-index';
 import type { Repository } from './repository';
@@ -12,9 +12,9 @@ export interface Placed {
 
 /**
  * A ranged read's size at most (unless one chunk is larger): large enough that requests stay few, small enough
- * that memory stays flat, and exactly one pool block, which hands out whole MiB.
+ * that memory stays flat, and one pool block.
  */
-const RUN_BYTES = 1024 * 1024;
+const RUN_BYTES = POOL_UNIT;
 
 /** Chunks stored side by side in one pack come in one ranged read. */
 function runsOf<T extends Placed>(chunks: T[]): T[][] {
