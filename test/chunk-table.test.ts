@@ -27,14 +27,26 @@ describe('the compact chunk table behind the pack index', () => {
     assert.equal(new Set(table.chunkIds()).size, 150_000);
   });
 
-  it('an id that shares its key prefix with a known one is not found, rather than found in the wrong place', () => {
+  it('ids sharing their first bytes (where the hash looks) are each found at their own place; a malformed id is found nowhere', () => {
     const table = new ChunkTable();
-    const known = id();
-    const twin = known.slice(0, 16) + id().slice(16);
-    table.addPack(packOf(1, [known]), never);
-    table.addPack(packOf(1, [twin]), never);
-    assert.notEqual(table.find(known), undefined);
-    assert.equal(table.find(twin), undefined);
+    const prefix = id().slice(0, 16);
+    const twins = Array.from({ length: 200 }, () => prefix + id().slice(16));
+    const packs = [packOf(100, twins.slice(0, 100)), packOf(100, twins.slice(100)), packOf(2000)];
+    for (const pack of packs) table.addPack(pack, never);
+    assert.equal(table.chunks, 2200);
+    for (const pack of packs)
+      for (const [chunk, offset, length, raw] of pack.chunks)
+        assert.deepEqual(table.location(table.find(chunk)!), { pack: pack.pack, offset, length, raw });
+    assert.equal(table.find(prefix + id().slice(16)), undefined, 'an unknown twin');
+    for (const bad of ['', twins[0]!.slice(0, 62), twins[0]!.slice(0, 63) + 'z', twins[0]! + '00']) assert.equal(table.find(bad), undefined, bad);
+  });
+
+  it('holds a large repository in about 60 bytes per chunk', () => {
+    const table = new ChunkTable();
+    for (let i = 0; i < 660; i++) table.addPack(packOf(500), never);
+    assert.equal(table.chunks, 330_000, 'about 11 GiB of data');
+    const perChunk = table.heldBytes / table.chunks;
+    assert.ok(perChunk < 80, `${perChunk.toFixed(0)} bytes per chunk`);
   });
 
   it('a chunk stored twice points at the copy preferred, again after the preference changes, and a removed pack leaves nothing behind', () => {

@@ -50,16 +50,21 @@ async function verifyChunks(deps: ActivityDeps, snapshot: Snapshot, context: Con
   const whole = createHash('sha256');
   for (const [index, segment] of snapshot.segments.entries()) {
     const { chunks } = await readList(repo, segment.list);
-    if (chunks.some(([id]) => !deps.packIndex.locate(id))) await deps.packIndex.refresh(repo);
-    const missing = chunks.filter(([id]) => !deps.packIndex.locate(id));
+    const locateAll = () => chunks.map(([id]) => ({ id, at: deps.packIndex.locate(id) }));
+    let located = locateAll();
+    if (located.some((chunk) => !chunk.at)) {
+      await deps.packIndex.refresh(repo);
+      located = locateAll();
+    }
+    const missing = located.filter((chunk) => !chunk.at);
     if (missing.length > 0) {
-      bad.push({ index, reason: `${missing.length} chunk(s) in no pack, first ${missing[0]![0]}` });
+      bad.push({ index, reason: `${missing.length} chunk(s) in no pack, first ${missing[0]!.id}` });
       continue;
     }
     const damage: string[] = [];
     await readChunks(
       repo,
-      chunks.map(([id]) => ({ id, at: deps.packIndex.locate(id)! })),
+      located.map(({ id, at }) => ({ id, at: at! })),
       async (_chunk, result) => {
         if ('damage' in result) damage.push(result.damage);
         else whole.update(result.plain);
