@@ -1,6 +1,5 @@
 import type { Config } from '../config';
 import { FsStore } from './fs-store';
-import { S3Store } from './s3-store';
 import type { ObjectStore } from './store';
 
 export type { CheckedObject, ListedObject, MultipartStore, ObjectInfo, ObjectStore, PartBytes, RangeReader, UploadedPart } from './store';
@@ -9,6 +8,11 @@ export { ChecksumMismatchError, ObjectNotFoundError, StoreError, supportsMultipa
 /** The fs store is the embedded default; COURIER_STORE=s3://bucket/prefix selects S3. */
 export function openStore(config: Config): ObjectStore {
   const setting = config.store;
-  if (setting.kind === 's3') return new S3Store(setting);
+  if (setting.kind === 's3') {
+    // Loaded only for an S3 store: the AWS SDK costs a worker about 12 MiB that an fs store never needs.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { S3Store } = require('./s3-store') as typeof import('./s3-store');
+    return new S3Store(setting);
+  }
   return new FsStore(config.storeDir);
 }
