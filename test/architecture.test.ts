@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import { builtinModules } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -93,5 +95,23 @@ describe('the layering DESIGN.md asks for', () => {
         assert.ok(fs.existsSync(path.join(SRC, 'kinds', kind.name, file)), `src/kinds/${kind.name}/${file}`);
       }
     }
+  });
+});
+
+describe('what a worker loads', () => {
+  it('a worker on the fs store never loads the AWS SDK (about 12 MiB it would carry for nothing)', () => {
+    const dataDir = path.join(os.tmpdir(), 'courier-arch-store');
+    const script = `
+      const { loadConfig } = require('./src/config');
+      const { openStore } = require('./src/stores');
+      require('./src/worker');
+      const env = { COURIER_DATA_DIR: ${JSON.stringify(dataDir)} };
+      openStore(loadConfig(env));
+      const aws = () => Object.keys(require.cache).some((f) => f.includes('@aws-sdk/client-s3'));
+      const before = aws();
+      openStore(loadConfig({ ...env, COURIER_STORE: 's3://bucket/prefix' }));
+      console.log(JSON.stringify({ before, after: aws() }));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)!), { before: false, after: true }, 'loaded only once an S3 store is opened');
   });
 });
