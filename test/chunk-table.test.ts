@@ -25,6 +25,18 @@ describe('the compact chunk table behind the pack index', () => {
     }
     assert.equal(table.find(id()), undefined);
     assert.equal(new Set(table.chunkIds()).size, 150_000);
+    // Every third pack removed: the rest keep their places, across the pages they are copied to.
+    table.removePacks(new Set(packs.filter((_, i) => i % 3 === 0).map((p) => p.pack)), never);
+    assert.equal(table.packs, 200);
+    assert.equal(table.chunks, 100_000);
+    for (const [i, pack] of [[0, packs[0]!] as const, [1, packs[1]!] as const, [299, packs[299]!] as const, [298, packs[298]!] as const]) {
+      if (i % 3 === 0) assert.equal(table.find(pack.chunks[7]![0]), undefined);
+      else {
+        assert.deepEqual(table.tableOf(pack.pack), pack);
+        for (const [chunk, offset, length, raw] of pack.chunks)
+          assert.deepEqual(table.location(table.find(chunk)!), { pack: pack.pack, offset, length, raw });
+      }
+    }
   });
 
   it('ids sharing their first bytes (where the hash looks) are each found at their own place; a malformed id is found nowhere', () => {

@@ -60,11 +60,7 @@ export class ChunkTable {
     this.packSlots.set(table.pack, packSlot);
     this.ranges.push([this.count, table.chunks.length]);
     for (const [id, offset, length, raw] of table.chunks) {
-      const slot = this.count++;
-      if ((slot & PAGE_MASK) === 0) {
-        this.idPages.push(Buffer.alloc(PAGE_CHUNKS * ID_BYTES));
-        this.numPages.push(new Uint32Array(PAGE_CHUNKS * 4));
-      }
+      const slot = this.newSlot();
       this.idPages[slot >>> PAGE_BITS]!.write(id, idOffset(slot), ID_BYTES, 'hex');
       this.numPages[slot >>> PAGE_BITS]!.set([packSlot, offset, length, raw], (slot & PAGE_MASK) * 4);
       this.point(slot, prefer);
@@ -78,9 +74,9 @@ export class ChunkTable {
     for (let slot = 0; slot < this.count; slot++) this.point(slot, prefer);
   }
 
-  /** Forgets packs, then packs the arrays so their chunks' memory is reused. */
+  /** Forgets packs, then packs the arrays so their chunks' memory is reused: bytes are copied, not decoded again. */
   removePacks(gone: Set<string>, prefer: (knownPack: string) => boolean): void {
-    const kept = this.packIds.filter((pack) => this.packSlots.has(pack) && !gone.has(pack)).map((pack) => this.tableOf(pack)!);
+    const old = { idPages: this.idPages, numPages: this.numPages, packIds: [...this.packIds], ranges: [...this.ranges] };
     this.idPages = [];
     this.numPages = [];
     this.count = 0;
@@ -89,7 +85,22 @@ export class ChunkTable {
     this.packIds.length = 0;
     this.ranges.length = 0;
     this.packSlots.clear();
-    for (const table of kept) this.addPack(table, prefer);
+    old.packIds.forEach((pack, oldPackSlot) => {
+      if (gone.has(pack)) return;
+      const [first, count] = old.ranges[oldPackSlot]!;
+      const packSlot = this.packIds.length;
+      this.packIds.push(pack);
+      this.packSlots.set(pack, packSlot);
+      this.ranges.push([this.count, count]);
+      for (let from = first; from < first + count; from++) {
+        const slot = this.newSlot();
+        const fromNums = old.numPages[from >>> PAGE_BITS]!;
+        const at = (from & PAGE_MASK) * 4;
+        old.idPages[from >>> PAGE_BITS]!.copy(this.idPages[slot >>> PAGE_BITS]!, idOffset(slot), idOffset(from), idOffset(from) + ID_BYTES);
+        this.numPages[slot >>> PAGE_BITS]!.set([packSlot, fromNums[at + 1]!, fromNums[at + 2]!, fromNums[at + 3]!], (slot & PAGE_MASK) * 4);
+        this.point(slot, prefer);
+      }
+    });
   }
 
   /** The chunk slot of `id`, if a pack holds it. */
@@ -120,6 +131,16 @@ export class ChunkTable {
     const chunks: PackTable['chunks'] = [];
     for (let slot = first; slot < first + count; slot++) chunks.push([this.idAt(slot), this.num(slot, 1), this.num(slot, 2), this.num(slot, 3)]);
     return { pack, chunks };
+  }
+
+  /** The next chunk slot, on a new page when the last is full. */
+  private newSlot(): number {
+    const slot = this.count++;
+    if ((slot & PAGE_MASK) === 0) {
+      this.idPages.push(Buffer.alloc(PAGE_CHUNKS * ID_BYTES));
+      this.numPages.push(new Uint32Array(PAGE_CHUNKS * 4));
+    }
+    return slot;
   }
 
   private idAt(slot: number): string {

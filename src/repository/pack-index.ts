@@ -91,9 +91,13 @@ export class PackIndex {
       return this;
     }
     this.listedAt = Date.now();
+    // Only packs known before the listing began can be missing from it: one this worker adds meanwhile (another
+    // segment committing) is stored but may be listed too late, and taking it for removed would forget it and
+    // rebuild the whole table.
+    const before = this.table.packNames();
     const listed = (await repo.store.list(repoKeys.indexPrefix)).map((o) => idOfKey(o.key));
     const present = new Set(listed);
-    const gone = this.table.packNames().filter((pack) => !present.has(pack));
+    const gone = before.filter((pack) => !present.has(pack));
     if (gone.length > 0) this.table.removePacks(new Set(gone), this.prefer);
     const fresh = listed.filter((pack) => !this.table.hasPack(pack));
     const read = new Map<string, PackTable>();
