@@ -45,4 +45,33 @@ describe('the pack index a worker keeps', () => {
     assert.deepEqual(index.locate(during.chunks[2]![0]), { pack: during.pack, offset: 2000, length: 1000, raw: 2000 });
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  it('locates a list of chunks in order, reading the tables again only for a pack another worker stored', async () => {
+    const dir = fs.mkdtempSync(path.join(process.env.COURIER_TEST_TMP ?? '/tmp', 'pack-index-'));
+    const store = new FsStore(dir);
+    const repo = await openRepository(store, { autoInit: 'none' });
+    const index = new PackIndex();
+    const known = packOf(2);
+    await writePackTable(repo, known);
+    await index.refresh(repo);
+    let listings = 0;
+    const list = store.list.bind(store);
+    store.list = (prefix) => {
+      if (prefix === repoKeys.indexPrefix) listings++;
+      return list(prefix);
+    };
+    const ids = known.chunks.map(([chunk]) => chunk);
+    assert.deepEqual(
+      (await index.locateAll(repo, ids)).map((at) => at?.pack),
+      [known.pack, known.pack],
+    );
+    assert.equal(listings, 0, 'all known: no listing');
+    const elsewhere = packOf(1);
+    await writePackTable(repo, elsewhere);
+    const absent = id();
+    const found = await index.locateAll(repo, [elsewhere.chunks[0]![0], ids[1]!, absent]);
+    assert.deepEqual(found, [{ pack: elsewhere.pack, offset: 0, length: 1000, raw: 2000 }, index.locate(ids[1]!), undefined]);
+    assert.equal(listings, 1, 'one listing for the unknown pack');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });

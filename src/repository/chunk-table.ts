@@ -1,6 +1,8 @@
 import type { PackTable } from './pack-index';
 
 const ID_BYTES = 32;
+/** [pack slot, offset, length, raw] per chunk. */
+const NUMS = 4;
 /** Chunks per page of the arrays: pages are added, never copied, so the index grows without transient copies or unused capacity. */
 const PAGE_BITS = 12;
 const PAGE_CHUNKS = 1 << PAGE_BITS;
@@ -41,7 +43,7 @@ export class ChunkTable {
 
   /** The bytes of its arrays: ids, locations and the hash. */
   get heldBytes(): number {
-    return this.idPages.length * PAGE_CHUNKS * (ID_BYTES + 16) + this.slots.byteLength;
+    return this.idPages.length * PAGE_CHUNKS * (ID_BYTES + NUMS * Uint32Array.BYTES_PER_ELEMENT) + this.slots.byteLength;
   }
 
   hasPack(pack: string): boolean {
@@ -55,14 +57,11 @@ export class ChunkTable {
   /** Adds a pack's chunks; `prefer(pack)` says whether a chunk known from `pack` should point at this copy instead. */
   addPack(table: PackTable, prefer: (knownPack: string) => boolean): void {
     if (this.packSlots.has(table.pack)) return;
-    const packSlot = this.packIds.length;
-    this.packIds.push(table.pack);
-    this.packSlots.set(table.pack, packSlot);
-    this.ranges.push([this.count, table.chunks.length]);
+    const packSlot = this.startPack(table.pack, table.chunks.length);
     for (const [id, offset, length, raw] of table.chunks) {
       const slot = this.newSlot();
       this.idPages[slot >>> PAGE_BITS]!.write(id, idOffset(slot), ID_BYTES, 'hex');
-      this.numPages[slot >>> PAGE_BITS]!.set([packSlot, offset, length, raw], (slot & PAGE_MASK) * 4);
+      this.numPages[slot >>> PAGE_BITS]!.set([packSlot, offset, length, raw], (slot & PAGE_MASK) * NUMS);
       this.point(slot, prefer);
     }
   }
@@ -88,16 +87,13 @@ export class ChunkTable {
     old.packIds.forEach((pack, oldPackSlot) => {
       if (gone.has(pack)) return;
       const [first, count] = old.ranges[oldPackSlot]!;
-      const packSlot = this.packIds.length;
-      this.packIds.push(pack);
-      this.packSlots.set(pack, packSlot);
-      this.ranges.push([this.count, count]);
+      const packSlot = this.startPack(pack, count);
       for (let from = first; from < first + count; from++) {
         const slot = this.newSlot();
         const fromNums = old.numPages[from >>> PAGE_BITS]!;
-        const at = (from & PAGE_MASK) * 4;
+        const at = (from & PAGE_MASK) * NUMS;
         old.idPages[from >>> PAGE_BITS]!.copy(this.idPages[slot >>> PAGE_BITS]!, idOffset(slot), idOffset(from), idOffset(from) + ID_BYTES);
-        this.numPages[slot >>> PAGE_BITS]!.set([packSlot, fromNums[at + 1]!, fromNums[at + 2]!, fromNums[at + 3]!], (slot & PAGE_MASK) * 4);
+        this.numPages[slot >>> PAGE_BITS]!.set([packSlot, fromNums[at + 1]!, fromNums[at + 2]!, fromNums[at + 3]!], (slot & PAGE_MASK) * NUMS);
         this.point(slot, prefer);
       }
     });
@@ -133,12 +129,21 @@ export class ChunkTable {
     return { pack, chunks };
   }
 
+  /** A new pack slot for `pack`, whose `count` chunks take the next chunk slots. */
+  private startPack(pack: string, count: number): number {
+    const packSlot = this.packIds.length;
+    this.packIds.push(pack);
+    this.packSlots.set(pack, packSlot);
+    this.ranges.push([this.count, count]);
+    return packSlot;
+  }
+
   /** The next chunk slot, on a new page when the last is full. */
   private newSlot(): number {
     const slot = this.count++;
     if ((slot & PAGE_MASK) === 0) {
       this.idPages.push(Buffer.alloc(PAGE_CHUNKS * ID_BYTES));
-      this.numPages.push(new Uint32Array(PAGE_CHUNKS * 4));
+      this.numPages.push(new Uint32Array(PAGE_CHUNKS * NUMS));
     }
     return slot;
   }
@@ -149,7 +154,7 @@ export class ChunkTable {
 
   /** Field `field` of [pack slot, offset, length, raw] of a chunk. */
   private num(slot: number, field: number): number {
-    return this.numPages[slot >>> PAGE_BITS]![(slot & PAGE_MASK) * 4 + field]!;
+    return this.numPages[slot >>> PAGE_BITS]![(slot & PAGE_MASK) * NUMS + field]!;
   }
 
   /** The hash slot holding the id at `bytes[from, from + 32)`, or the empty one where it would go. */

@@ -138,6 +138,17 @@ export class PackIndex {
     return slot === undefined ? undefined : this.table.location(slot);
   }
 
+  /**
+   * Where each of `ids` is, in order (undefined: in no pack). Each is looked up once, and the tables are read
+   * again only if one is in a pack this worker has not seen yet (another worker stored it).
+   */
+  async locateAll(repo: Repository, ids: readonly string[]): Promise<(ChunkLocation | undefined)[]> {
+    const found = ids.map((id) => this.locate(id));
+    if (!found.includes(undefined)) return found;
+    await this.refresh(repo);
+    return found.map((at, i) => at ?? this.locate(ids[i]!));
+  }
+
   packs(): PackTable[] {
     return this.table.packNames().map((pack) => this.table.tableOf(pack)!);
   }

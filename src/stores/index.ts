@@ -9,7 +9,7 @@ export { ChecksumMismatchError, ObjectNotFoundError, StoreError, supportsMultipa
 export function openStore(config: Config): ObjectStore {
   const setting = config.store;
   if (setting.kind === 's3') {
-    // Loaded only for an S3 store: the AWS SDK costs a worker about 12 MiB that an fs store never needs.
+    // Loaded only for an S3 store: an fs store never needs the AWS SDK (about 12 MiB loaded alone, 4 MiB of a host worker's RSS at rest).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { S3Store } = require('./s3-store') as typeof import('./s3-store');
     return new S3Store(setting);

@@ -5,36 +5,10 @@ import { permanent } from '../../activities/failures';
 import { heartbeatWhile } from '../../activities/heartbeat';
 import { fetchRuns } from '../../repository/read-chunks';
 import { DamagedObject } from '../../repository/seal';
-import type { ChunkLocation } from '../../repository/pack-index';
-import { readList, type ChunkList, type Snapshot } from '../../repository/snapshots';
+import { readList, type Snapshot } from '../../repository/snapshots';
 
 /** Runs being opened and written at once per segment: enough to keep every chunk thread busy, few enough that memory stays flat. */
 const WRITING = 3;
-
-interface PlacedChunk {
-  id: string;
-  length: number;
-  at: ChunkLocation;
-  /** Where it goes in the restored file. */
-  position: number;
-}
-
-/** The segment's chunks with their places in packs and in the file, or the first that no known pack holds. */
-function placeChunks(
-  chunks: ChunkList['chunks'],
-  offset: number,
-  locate: (id: string) => ChunkLocation | undefined,
-): { chunks: PlacedChunk[] } | { lost: string } {
-  const placed: PlacedChunk[] = [];
-  let position = offset;
-  for (const [id, length] of chunks) {
-    const at = locate(id);
-    if (!at) return { lost: id };
-    placed.push({ id, length, at, position });
-    position += length;
-  }
-  return { chunks: placed };
-}
 
 /**
  * One segment of a chunked snapshot into its place in the temp file: each
@@ -54,26 +28,32 @@ export async function restoreSegment(
   if (!segment) throw permanent('Corrupt', `snapshot ${snapshot.id} of ${snapshot.name} has no segment ${index}`);
   const repo = await deps.repository();
   const list = await heartbeatWhile(0, () => readList(repo, segment.list));
-  // Each chunk is looked up once; the index is read again only when this worker has not seen a pack the list uses.
-  let placed = placeChunks(list.chunks, segment.offset, (id) => deps.packIndex.locate(id));
-  if ('lost' in placed) {
-    await heartbeatWhile(0, () => deps.packIndex.refresh(repo));
-    placed = placeChunks(list.chunks, segment.offset, (id) => deps.packIndex.locate(id));
-  }
-  if ('lost' in placed) {
+  const where = await heartbeatWhile(0, () =>
+    deps.packIndex.locateAll(
+      repo,
+      list.chunks.map(([id]) => id),
+    ),
+  );
+  const lost = where.indexOf(undefined);
+  if (lost >= 0) {
     throw permanent(
       'PartLost',
-      `chunk ${placed.lost} of snapshot ${snapshot.id} of ${snapshot.name} is in no pack of ${repo.store.description}; that data is lost (run \`courier check\` to see what else depends on it)`,
+      `chunk ${list.chunks[lost]![0]} of snapshot ${snapshot.id} of ${snapshot.name} is in no pack of ${repo.store.description}; that data is lost (run \`courier check\` to see what else depends on it)`,
     );
   }
-  const damaged = (chunk: PlacedChunk, reason: string) =>
+  let position = segment.offset;
+  const placed = list.chunks.map(([id, length], i) => {
+    position += length;
+    return { id, length, at: where[i]!, position: position - length };
+  });
+  const damaged = (chunk: (typeof placed)[number], reason: string) =>
     new DamagedObject(`chunk ${chunk.id} (pack ${chunk.at.pack}) of snapshot ${snapshot.id} of ${snapshot.name}`, reason);
   const handle = await fs.open(tempPath, constants.O_RDWR | constants.O_NOFOLLOW);
   // Chunk threads open, check and write each fetched run while the next is fetched.
   const writing: Promise<void>[] = [];
   let written = 0;
   try {
-    for await (const fetched of fetchRuns(repo.store, placed.chunks, signal, deps.chunkThreads.pool)) {
+    for await (const fetched of fetchRuns(repo.store, placed, signal, deps.chunkThreads.pool)) {
       if ('missing' in fetched) throw damaged(fetched.run[0]!, fetched.missing);
       const { run, bytes } = fetched;
       const base = run[0]!.at.offset;

@@ -50,21 +50,19 @@ async function verifyChunks(deps: ActivityDeps, snapshot: Snapshot, context: Con
   const whole = createHash('sha256');
   for (const [index, segment] of snapshot.segments.entries()) {
     const { chunks } = await readList(repo, segment.list);
-    const locateAll = () => chunks.map(([id]) => ({ id, at: deps.packIndex.locate(id) }));
-    let located = locateAll();
-    if (located.some((chunk) => !chunk.at)) {
-      await deps.packIndex.refresh(repo);
-      located = locateAll();
-    }
-    const missing = located.filter((chunk) => !chunk.at);
+    const where = await deps.packIndex.locateAll(
+      repo,
+      chunks.map(([id]) => id),
+    );
+    const missing = chunks.filter((_, i) => !where[i]);
     if (missing.length > 0) {
-      bad.push({ index, reason: `${missing.length} chunk(s) in no pack, first ${missing[0]!.id}` });
+      bad.push({ index, reason: `${missing.length} chunk(s) in no pack, first ${missing[0]![0]}` });
       continue;
     }
     const damage: string[] = [];
     await readChunks(
       repo,
-      located.map(({ id, at }) => ({ id, at: at! })),
+      chunks.map(([id], i) => ({ id, at: where[i]! })),
       async (_chunk, result) => {
         if ('damage' in result) damage.push(result.damage);
         else whole.update(result.plain);
