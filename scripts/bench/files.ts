@@ -10,6 +10,7 @@
  * each in its own process. The host worker's peak is the memory the issue
  * holds flat; webpack bundling at start would otherwise set the peak by itself.
  */
+import { printTimeline } from './timeline';
 import fs from 'node:fs';
 import path from 'node:path';
 import { connectClient, submit, waitForJob } from '../../src/client';
@@ -73,6 +74,7 @@ export async function benchFiles(options: {
 
     const courierRound = async (round: number | string, file = source, sha256 = expected) => {
       const name = `bench-${round}`;
+      const backupWall = Date.now();
       let started = process.hrtime.bigint();
       const backup = await submit(client, config, { kind: 'backup', source: file, name, host: DATA_HOST });
       await waitForJob(client, backup.jobId);
@@ -82,6 +84,7 @@ export async function benchFiles(options: {
       const restore = await submit(client, config, { kind: 'restore', name, dest, host: DATA_HOST });
       await waitForJob(client, restore.jobId);
       samples.push({ tool: 'courier', op: 'restore', seconds: secondsSince(started) });
+      if (process.env.BENCH_TIMELINE === '1') await printTimeline(client, [backup.jobId, restore.jobId], backupWall);
       await verify(dest, 'courier', sha256);
     };
 

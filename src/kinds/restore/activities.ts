@@ -116,6 +116,8 @@ export async function restorePart(
       written += chunk.length;
       heartbeat(written);
     }
+    // On disk before the step reports done: a crash after that cannot lose the part, and the disk writes it while later parts are still fetched.
+    await handle.datasync();
   } finally {
     stream.destroy();
     await handle.close();

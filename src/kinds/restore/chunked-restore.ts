@@ -70,6 +70,8 @@ export async function restoreSegment(
       if (writing.length >= WRITING) await writing.shift();
     }
     while (writing.length > 0) await writing.shift();
+    // On disk before the step reports done: a crash after that cannot lose the segment, and the disk writes it while later segments are still fetched and opened.
+    await handle.datasync();
   } finally {
     // A thread may still write through the descriptor: it closes once every thread has answered.
     await Promise.allSettled(writing);
