@@ -14,6 +14,7 @@ import type { Client } from '@temporalio/client';
 import { connectClient, submit } from '../../src/client';
 import { loadConfig } from '../../src/config';
 import { FLOOR_QUEUE } from './floor/worker';
+import { WORKER_PROCESS_ENV } from '../../src/worker-tuning';
 import { cpuSeconds, median, peakRssMiB, profileFlags, secondsSince, spawnWorker, stopWorker } from './processes';
 
 /** Runs `work` over every item, at most `width` at a time. */
@@ -28,7 +29,11 @@ async function inPool<T>(items: T[], width: number, work: (item: T) => Promise<v
 
 function spawnFloorWorker(env: NodeJS.ProcessEnv): ChildProcess {
   const script = path.join(__dirname, 'floor', 'worker.ts');
-  const child = spawn(process.execPath, [...profileFlags(), '--import', 'tsx', script], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  // The process settings courier's workers start with, so the two differ only in the work they do.
+  const child = spawn(process.execPath, [...profileFlags(), '--import', 'tsx', script], {
+    env: { ...WORKER_PROCESS_ENV, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   child.on('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') console.error(`the floor worker exited (${code ?? signal})`);
   });
