@@ -12,10 +12,9 @@ RUN npx tsc -p tsconfig.build.json && cp -r src/dashboard/public dist/dashboard/
 
 # Runtime stage: production dependencies, compiled code and the bundle, run as the unprivileged node user.
 FROM node:20.20-bookworm-slim
-# MALLOC_ARENA_MAX and NODE_OPTIONS: see WORKER_PROCESS_ENV in src/worker-tuning.ts.
+# MALLOC_ARENA_MAX: see WORKER_PROCESS_ENV in src/worker-tuning.ts.
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
-    NODE_OPTIONS=--max-semi-space-size=4 \
     COURIER_DATA_DIR=/var/lib/courier \
     COURIER_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js \
     COURIER_SHUTDOWN_GRACE=5m

@@ -13,23 +13,13 @@ export const stickyTimeoutMs = (heartbeatTimeoutMs: number) => Math.min(5000, he
 /**
  * The environment a worker process starts with, set by what launches it (the
  * image, the systemd unit, the benchmarks), since a process cannot set it for
- * itself.
- *
- * MALLOC_ARENA_MAX: glibc gives every thread that allocates its own malloc
- * arena, up to eight per core, each holding on to what it freed, and the host
- * worker allocates from many threads (chunk threads, libuv's pool, Temporal's
+ * itself. glibc gives every thread that allocates its own malloc arena, up to
+ * eight per core, each holding on to what it freed, and the host worker
+ * allocates from many threads (chunk threads, libuv's pool, Temporal's
  * runtime). Two arenas cut its peak by about 20 MiB in the files bench (273 ->
  * 253 MiB after 1 GiB, 333 -> 313 MiB after 4 GiB), at no cost measured in time.
- *
- * NODE_OPTIONS: V8 sizes an isolate's young generation once, when it starts,
- * and lets each semi-space grow to 16 MiB on a machine this size. A worker
- * allocates fast (chunk lists, protobufs, pino lines), so its young generation
- * soon grows to that and stays, though what it holds lives for milliseconds.
- * With 4 MiB the host worker sat at 105 MiB instead of 124 between jobs and
- * peaked at 223 MiB instead of 237-247 after 1 GiB (files bench), backups and
- * restores as fast as before; 2 MiB saved nothing more.
  */
-export const WORKER_PROCESS_ENV = { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=4' } as const;
+export const WORKER_PROCESS_ENV = { MALLOC_ARENA_MAX: '2' } as const;
 
 /**
  * How far V8 lets the heap grow past what its last full collection kept, in
