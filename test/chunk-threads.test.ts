@@ -171,6 +171,46 @@ describe('chunk threads', () => {
     }
   });
 
+  it('a thread lets go of the cipher and compressor output of each window it seals and opens, not only when its heap fills', async () => {
+    const own = new ChunkThreads(1);
+    const source = path.join(dir, 'garbage-source.bin');
+    const size = 48 * MiB;
+    fs.writeFileSync(source, randomBytes(size));
+    const fd = fs.openSync(source, 'r');
+    const outFd = fs.openSync(path.join(dir, 'garbage-out.bin'), 'w');
+    try {
+      for (let at = 0; at < size;) {
+        const cut = await own.cut(recipe, fd, at, size);
+        let offset = 0;
+        // Every chunk compressed (random bytes do not shrink, so the output is dropped) and encrypted: the most output per window.
+        const items = cut.ids.map((id, i): [number, number, string, boolean] => [
+          (offset += cut.lengths[i]!) - cut.lengths[i]!,
+          cut.lengths[i]!,
+          id,
+          true,
+        ]);
+        const sealed = await own.seal(recipe, cut.bytes, items);
+        let from = 0;
+        const placed = items.map(([start, length, id], i): [number, number, string, number, number] => [
+          (from += sealed.lengths[i]!) - sealed.lengths[i]!,
+          sealed.lengths[i]!,
+          id,
+          length,
+          at + start,
+        ]);
+        assert.ok('written' in (await own.open(recipe, outFd, sealed.bytes, placed)));
+        own.pool.give(sealed.bytes);
+        at += cut.consumed;
+      }
+      // 48 MiB sealed and opened leave about 190 MiB of output behind; a thread that kept it until its heap filled held tens of MiB.
+      assert.ok(own.externalPeak < 16 * MiB, `the thread held ${(own.externalPeak / MiB).toFixed(1)} MiB outside its heap`);
+    } finally {
+      fs.closeSync(fd);
+      fs.closeSync(outFd);
+      await own.close();
+    }
+  });
+
   it('a source shorter than asked fails the cut with a code the backup maps to "source changed"', async () => {
     const fd = fs.openSync(file, 'r');
     try {

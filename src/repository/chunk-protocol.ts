@@ -65,4 +65,5 @@ export type OpenOutcome = { written: true } | { damaged: { item: number; reason:
 /** `bytes`: the sealed bytes opened, handed back for reuse. */
 export type OpenReply = OpenOutcome & { bytes: Uint8Array };
 
-export type ThreadReply = { seq: number } & (CutReply | SealReply | OpenReply | { error: { message: string; code?: string } });
+/** `external`: what the thread's isolate held outside its heap as it answered. */
+export type ThreadReply = { seq: number; external: number } & (CutReply | SealReply | OpenReply | { error: { message: string; code?: string } });

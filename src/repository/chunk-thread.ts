@@ -6,6 +6,8 @@
  * sealer: every thread is an isolate of its own.
  */
 import fs from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import { toolsFrom, type RepositoryRecipe, type RepositoryTools } from './recipe';
 import { DamagedObject } from './seal';
@@ -141,16 +143,41 @@ function answer(request: ThreadRequest): [object, ArrayBuffer[]] {
   return [{ ...open(request.recipe, request.fd, bytes, request.items), bytes }, [bytes.buffer as ArrayBuffer]];
 }
 
+/**
+ * A young-generation collection, on demand. Sealing and opening leave a
+ * window's worth of cipher and compressor output per request, held by a few
+ * small Buffer objects; V8 frees that memory only once it collects them, and
+ * the thread's small young generation fills with small objects only every few
+ * hundred windows. Until then each thread held dead output up to V8's
+ * external-memory limit (tens of MiB). The flag is set only while the
+ * collector is fetched, so no other context gets a global \`gc\`.
+ */
+function youngCollector(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  try {
+    const gc = vm.runInNewContext('gc') as (options: { type: 'minor' }) => void;
+    return () => gc({ type: 'minor' });
+  } finally {
+    v8.setFlagsFromString('--no-expose-gc');
+  }
+}
+const collectYoung = youngCollector();
+
+/** What the isolate holds outside its heap (buffers' memory among it), for the event loop to watch. */
+const external = () => v8.getHeapStatistics().external_memory;
+
 parentPort!.on('message', (request: ThreadRequest) => {
   let reply: ThreadReply;
   let transfer: ArrayBuffer[] = [];
   try {
     let body: object;
     [body, transfer] = answer(request);
-    reply = { seq: request.seq, ...body } as ThreadReply;
+    reply = { seq: request.seq, external: external(), ...body } as ThreadReply;
   } catch (err) {
     const { message, code } = err as NodeJS.ErrnoException;
-    reply = { seq: request.seq, error: { message, ...(code ? { code } : {}) } };
+    reply = { seq: request.seq, external: external(), error: { message, ...(code ? { code } : {}) } };
   }
   parentPort!.postMessage(reply, transfer);
+  // While the event loop takes the reply: the request's garbage goes before the next request makes more.
+  collectYoung();
 });

@@ -55,6 +55,8 @@ export class ChunkThreads {
   private seq = 0;
   /** Windows, sealed batches and fetched runs go round between the event loop and the threads in these buffers. */
   readonly pool = new BufferPool();
+  /** The most memory outside its heap any thread held as it answered: dead cipher and compressor output shows here. */
+  externalPeak = 0;
 
   constructor(readonly size = Math.max(1, Math.min(os.availableParallelism(), 8))) {}
 
@@ -89,7 +91,7 @@ export class ChunkThreads {
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
 
-  private send(request: Request, transfer: ArrayBuffer[] = []): Promise<Omit<ThreadReply, 'seq'>> {
+  private send(request: Request, transfer: ArrayBuffer[] = []): Promise<Omit<ThreadReply, 'seq' | 'external'>> {
     const thread = this.pick();
     const seq = ++this.seq;
     return new Promise<ThreadReply>((resolve, reject) => {
@@ -98,8 +100,9 @@ export class ChunkThreads {
       thread.pending.set(seq, { resolve, reject });
       thread.worker.postMessage({ ...request, seq }, transfer);
     }).then((reply) => {
+      this.externalPeak = Math.max(this.externalPeak, reply.external);
       if ('error' in reply) throw Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {});
-      const { seq: _seq, ...body } = reply;
+      const { seq: _seq, external: _external, ...body } = reply;
       return body;
     });
   }
