@@ -174,7 +174,7 @@ describe('chunk threads', () => {
   it('a thread lets go of the cipher and compressor output of each window it seals and opens, not only when its heap fills', async () => {
     const own = new ChunkThreads(1);
     const source = path.join(dir, 'garbage-source.bin');
-    const size = 48 * MiB;
+    const size = 96 * MiB;
     fs.writeFileSync(source, randomBytes(size));
     const fd = fs.openSync(source, 'r');
     const outFd = fs.openSync(path.join(dir, 'garbage-out.bin'), 'w');
@@ -202,8 +202,9 @@ describe('chunk threads', () => {
         own.pool.give(sealed.bytes);
         at += cut.consumed;
       }
-      // 48 MiB sealed and opened leave about 190 MiB of output behind; a thread that kept it until its heap filled held tens of MiB.
-      assert.ok(own.externalPeak < 16 * MiB, `the thread held ${(own.externalPeak / MiB).toFixed(1)} MiB outside its heap`);
+      // A window, its sealed batch and one request's output: 14.5-16.4 MiB measured, idle or beside two busy cores. A thread that kept
+      // the output until V8 collected it on its own held 30 MiB.
+      assert.ok(own.externalPeak < 22 * MiB, `the thread held ${(own.externalPeak / MiB).toFixed(1)} MiB outside its heap`);
     } finally {
       fs.closeSync(fd);
       fs.closeSync(outFd);
