@@ -150,7 +150,7 @@ function answer(request: ThreadRequest): [object, ArrayBuffer[]] {
  * the thread's small young generation fills with small objects only every few
  * hundred windows. Until then each thread held dead output up to V8's
  * external-memory limit (tens of MiB). The flag is set only while the
- * collector is fetched, so no other context gets a global \`gc\`.
+ * collector is fetched, so no other context gets a global `gc`.
  */
 function youngCollector(): () => void {
   v8.setFlagsFromString('--expose-gc');
