@@ -10,13 +10,13 @@
  * each in its own process. The host worker's peak is the memory the issue
  * holds flat; webpack bundling at start would otherwise set the peak by itself.
  */
-import { printTimeline } from './timeline';
 import fs from 'node:fs';
 import path from 'node:path';
 import { connectClient, submit, waitForJob } from '../../src/client';
 import { loadConfig } from '../../src/config';
 import { hostQueue } from '../../src/jobs/keys';
 import { randomFile, sha256File } from '../../test/helpers/files';
+import { printTimeline } from './timeline';
 import { buildDist, median, peakRssMiB, rssOncePolling, run, secondsSince, spawnWorker, stopWorker } from './processes';
 
 const MiB = 1024 * 1024;

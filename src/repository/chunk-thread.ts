@@ -167,17 +167,15 @@ const collectYoung = youngCollector();
 const external = () => v8.getHeapStatistics().external_memory;
 
 parentPort!.on('message', (request: ThreadRequest) => {
-  let reply: ThreadReply;
   let transfer: ArrayBuffer[] = [];
+  let body: object;
   try {
-    let body: object;
     [body, transfer] = answer(request);
-    reply = { seq: request.seq, external: external(), ...body } as ThreadReply;
   } catch (err) {
     const { message, code } = err as NodeJS.ErrnoException;
-    reply = { seq: request.seq, external: external(), error: { message, ...(code ? { code } : {}) } };
+    body = { error: { message, ...(code ? { code } : {}) } };
   }
-  parentPort!.postMessage(reply, transfer);
-  // While the event loop takes the reply: the request's garbage goes before the next request makes more.
-  collectYoung();
+  parentPort!.postMessage({ seq: request.seq, external: external(), ...body } as ThreadReply, transfer);
+  // While the event loop takes the reply: the output goes before the next request makes more. A cut leaves only ids behind.
+  if (request.op !== 'cut') collectYoung();
 });
