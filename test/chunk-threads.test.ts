@@ -212,6 +212,32 @@ describe('chunk threads', () => {
     }
   });
 
+  it('windows and batches reach the threads as shared memory, not transferred: a transfer counts as new memory for the event loop to collect', async () => {
+    const own = new ChunkThreads(1);
+    const source = path.join(dir, 'shared-source.bin');
+    fs.writeFileSync(source, randomBytes(4 * MiB));
+    const fd = fs.openSync(source, 'r');
+    try {
+      const cut = await own.cut(recipe, fd, 0, 4 * MiB);
+      assert.ok(cut.bytes.buffer instanceof SharedArrayBuffer, 'the window is a shared block');
+      const window = cut.bytes;
+      const items = cut.ids.map((id, i): [number, number, string, boolean] => [
+        cut.lengths.slice(0, i).reduce((a, b) => a + b, 0),
+        cut.lengths[i]!,
+        id,
+        false,
+      ]);
+      const sealed = await own.seal(recipe, window, items);
+      // A transferred buffer is detached on the sending side: its views read as empty.
+      assert.ok(window.byteLength > 0, 'the window sent to be sealed is still the same memory here');
+      assert.ok(sealed.bytes.buffer instanceof SharedArrayBuffer, 'the sealed batch is a shared block');
+      own.pool.give(sealed.bytes);
+    } finally {
+      fs.closeSync(fd);
+      await own.close();
+    }
+  });
+
   it('a source shorter than asked fails the cut with a code the backup maps to "source changed"', async () => {
     const fd = fs.openSync(file, 'r');
     try {

@@ -7,16 +7,22 @@ export const POOL_UNIT = 1024 * 1024;
  * drops it, and V8 collects such external memory only after tens of MiB
  * piled up in each isolate: with three isolates moving 2 MiB windows, that
  * garbage alone was most of a worker's peak memory.
+ *
+ * Blocks are shared memory, so they go to a thread and back without being
+ * transferred. A transferred buffer counts as new external memory in the
+ * isolate that receives it, and every 64 MiB of that forces a full
+ * collection: the event loop ran 4-9 of them a second during a backup. V8
+ * counts shared memory to no isolate.
  */
 export class BufferPool {
-  private readonly free: ArrayBuffer[] = [];
+  private readonly free: SharedArrayBuffer[] = [];
   private freeBytes = 0;
   /** Blocks allocated so far: flat while buffers go round, growing only with the work in flight. */
   made = 0;
   /** The bytes of those blocks: a size that does not fit its block wastes up to a MiB in each. */
   madeBytes = 0;
   /** The buffers this pool made: only these own their memory outright, so only these may move to a thread. */
-  private readonly ours = new WeakSet<ArrayBuffer>();
+  private readonly ours = new WeakSet<ArrayBufferLike>();
 
   private lastTaken = 0;
   private trimming: NodeJS.Timeout | undefined;
@@ -43,7 +49,7 @@ export class BufferPool {
       this.freeBytes -= block!.byteLength;
       return Buffer.from(block!, 0, size);
     }
-    const block = Buffer.allocUnsafeSlow(Math.ceil(size / POOL_UNIT) * POOL_UNIT).buffer as ArrayBuffer;
+    const block = new SharedArrayBuffer(Math.ceil(size / POOL_UNIT) * POOL_UNIT);
     this.ours.add(block);
     this.made++;
     this.madeBytes += block.byteLength;
@@ -51,9 +57,9 @@ export class BufferPool {
   }
 
   /** Gives back the block under `bytes` (a view of it will do); its contents are not to be read after. */
-  give(bytes: Uint8Array | ArrayBuffer): void {
-    const block = bytes instanceof ArrayBuffer ? bytes : (bytes.buffer as ArrayBuffer);
-    if (!this.ours.has(block) || block.byteLength === 0 || this.free.includes(block)) return;
+  give(bytes: Uint8Array): void {
+    const block = bytes.buffer;
+    if (!(block instanceof SharedArrayBuffer) || !this.ours.has(block) || block.byteLength === 0 || this.free.includes(block)) return;
     if (this.freeBytes + block.byteLength > this.keep) return;
     this.free.push(block);
     this.freeBytes += block.byteLength;
@@ -73,16 +79,17 @@ export class BufferPool {
 
   /** A pooled block may move to a thread; any other memory (a view of Node's shared slab, say) is copied into one first. */
   movable(bytes: Buffer): Buffer {
-    if (this.ours.has(bytes.buffer as ArrayBuffer)) return bytes;
+    if (this.ours.has(bytes.buffer)) return bytes;
     const copy = this.take(bytes.length);
     bytes.copy(copy);
     return copy;
   }
 
-  /** Marks a block that came back from a thread as the pool's again (a transfer makes a new ArrayBuffer object). */
+  /** Marks a block that came back from a thread as the pool's again (every message makes a new object for the same memory). */
   adopt(bytes: Uint8Array): Buffer {
-    const block = bytes.buffer as ArrayBuffer;
-    this.ours.add(block);
+    const block = bytes.buffer;
+    // A thread's own buffer (a window larger than its block) arrives transferred: not shared, so not the pool's.
+    if (block instanceof SharedArrayBuffer) this.ours.add(block);
     return Buffer.from(block, bytes.byteOffset, bytes.byteLength);
   }
 

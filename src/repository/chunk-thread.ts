@@ -54,7 +54,7 @@ function cut(recipe: RepositoryRecipe, fd: number, start: number, end: number, i
     lengths.push(size);
     at += size;
   }
-  return [{ ids, lengths, consumed: at, bytes: data }, [data.buffer as ArrayBuffer]];
+  return [{ ids, lengths, consumed: at, bytes: data }, movedBack(data.buffer)];
 }
 
 /** The first `length` bytes of the caller's buffer, or a new one when it is too small. */
@@ -77,11 +77,11 @@ function seal(
   let at = 0;
   for (const s of sealed) for (const part of s.parts) at += part.copy(out, at);
   const reply = { bytes: out, window: data, lengths: sealed.map((s) => s.length), compressed: sealed.map((s) => s.compressed) };
-  return [reply, distinct(out.buffer, data.buffer, into.buffer)];
+  return [reply, movedBack(out.buffer, data.buffer)];
 }
 
-/** Each buffer once: a transfer list may not name one twice. */
-const distinct = (...buffers: ArrayBufferLike[]) => [...new Set(buffers)] as ArrayBuffer[];
+/** The buffers a reply must transfer: only those this thread made; the pool's blocks are shared and go back as they are. */
+const movedBack = (...buffers: ArrayBufferLike[]) => [...new Set(buffers)].filter((b): b is ArrayBuffer => !(b instanceof SharedArrayBuffer));
 
 /** What is left of `parts` after its first `skip` bytes (writev may write less than asked). */
 function remaining(parts: Buffer[], skip: number): Buffer[] {
@@ -140,7 +140,7 @@ function answer(request: ThreadRequest): [object, ArrayBuffer[]] {
   const bytes = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength);
   if (request.op === 'seal') return seal(request.recipe, bytes, request.items, request.into);
   // The bytes go back with the outcome, for the pool.
-  return [{ ...open(request.recipe, request.fd, bytes, request.items), bytes }, [bytes.buffer as ArrayBuffer]];
+  return [{ ...open(request.recipe, request.fd, bytes, request.items), bytes }, movedBack(bytes.buffer)];
 }
 
 /**

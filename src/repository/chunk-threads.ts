@@ -63,25 +63,24 @@ export class ChunkThreads {
   /** The chunks of a window from `start`; the window's bytes are a pooled buffer: hand it to `seal`, or, when nothing in it is sealed, give it back to `pool`. */
   async cut(recipe: RepositoryRecipe, fd: number, start: number, end: number): Promise<CutReply & { bytes: Buffer }> {
     const into = this.pool.take(windowLength(recipe, start, end));
-    const reply = (await this.send({ op: 'cut', recipe, fd, start, end, into }, [into.buffer as ArrayBuffer])) as CutReply;
+    const reply = (await this.send({ op: 'cut', recipe, fd, start, end, into })) as CutReply;
     return { ...reply, bytes: this.pool.adopt(reply.bytes) };
   }
 
-  /** Seals chunks of a window `cut` returned; the window moves to the thread and back to the pool, so the caller must not use it after. */
+  /** Seals chunks of a window `cut` returned; the window goes back to the pool, so the caller must not use it after. */
   async seal(recipe: RepositoryRecipe, window: Buffer, items: [number, number, string, boolean][]): Promise<SealedBatch> {
     const bytes = this.pool.movable(window);
     const raw = items.reduce((n, [, length]) => n + length, 0);
     const into = this.pool.take(sealedBound(raw, items.length));
-    const transfer = [bytes.buffer as ArrayBuffer, into.buffer as ArrayBuffer];
-    const reply = (await this.send({ op: 'seal', recipe, bytes, items, into }, transfer)) as SealReply;
+    const reply = (await this.send({ op: 'seal', recipe, bytes, items, into })) as SealReply;
     this.pool.give(this.pool.adopt(reply.window));
     return { ...reply, bytes: this.pool.adopt(reply.bytes) };
   }
 
-  /** Opens chunks in `bytes` and writes them at their positions; `bytes` moves to the thread and back to the pool, so the caller must not use it after. */
+  /** Opens chunks in `bytes` and writes them at their positions; `bytes` goes back to the pool, so the caller must not use it after. */
   async open(recipe: RepositoryRecipe, fd: number, bytes: Buffer, items: [number, number, string, number, number][]): Promise<OpenOutcome> {
     const own = this.pool.movable(bytes);
-    const { bytes: back, ...outcome } = (await this.send({ op: 'open', recipe, fd, bytes: own, items }, [own.buffer as ArrayBuffer])) as OpenReply;
+    const { bytes: back, ...outcome } = (await this.send({ op: 'open', recipe, fd, bytes: own, items })) as OpenReply;
     this.pool.give(this.pool.adopt(back));
     return outcome;
   }
@@ -91,14 +90,15 @@ export class ChunkThreads {
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
 
-  private send(request: Request, transfer: ArrayBuffer[] = []): Promise<Omit<ThreadReply, 'seq' | 'external'>> {
+  /** Buffers in a request are the pool's shared blocks: they reach the thread without a transfer. */
+  private send(request: Request): Promise<Omit<ThreadReply, 'seq' | 'external'>> {
     const thread = this.pick();
     const seq = ++this.seq;
     return new Promise<ThreadReply>((resolve, reject) => {
       // A thread with work keeps the process alive; an idle one does not.
       if (thread.pending.size === 0) thread.worker.ref();
       thread.pending.set(seq, { resolve, reject });
-      thread.worker.postMessage({ ...request, seq }, transfer);
+      thread.worker.postMessage({ ...request, seq });
     }).then((reply) => {
       this.externalPeak = Math.max(this.externalPeak, reply.external);
       if ('error' in reply) throw Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {});
