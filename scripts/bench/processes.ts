@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Config } from '../../src/config';
-import { WORKER_PROCESS_ENV } from '../../src/worker-tuning';
+import { HOST_WORKER_NODE_OPTIONS, WORKER_PROCESS_ENV } from '../../src/worker-tuning';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -66,12 +66,17 @@ export function profileFlags(): string[] {
 /**
  * A courier worker in its own process, as users run it: from the checkout
  * through tsx, or `compiled` from `dist` as images run it (see buildDist),
- * with the environment the image and the systemd unit give it.
+ * with the environment the image and the systemd unit give it (and a
+ * host-only worker Node's options, see HOST_WORKER_NODE_OPTIONS).
  */
 export function spawnWorker(env: NodeJS.ProcessEnv, options: { args?: string[]; compiled?: boolean } = {}): ChildProcess {
   const cli = options.compiled ? path.join(ROOT, 'dist', 'cli.js') : path.join(ROOT, 'bin', 'courier');
   const child = spawn(process.execPath, [...profileFlags(), cli, 'worker', ...(options.args ?? [])], {
-    env: { ...WORKER_PROCESS_ENV, ...env },
+    env: {
+      ...WORKER_PROCESS_ENV,
+      ...env,
+      ...(options.args?.includes('--host-only') ? { NODE_OPTIONS: [env.NODE_OPTIONS, HOST_WORKER_NODE_OPTIONS].filter(Boolean).join(' ') } : {}),
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   child.on('exit', (code, signal) => {
