@@ -30,11 +30,13 @@ export interface HashOptions {
 }
 
 // Plain JavaScript, evaluated in the thread: a worker thread does not inherit the TypeScript loader.
+// Each thread reads through one buffer for its whole life, and a backup keeps three of them (the source's, and two for
+// packs): 1 MiB reads hash as fast as 4 MiB ones and hold 9 MiB less.
 const THREAD_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
-const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
+const buffer = Buffer.allocUnsafe(1024 * 1024);
 const PROGRESS_EVERY = 16 * 1024 * 1024;
 // A running hash (see runningHash) goes on across requests until one asks for its digest.
 let running;
