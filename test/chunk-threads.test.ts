@@ -25,6 +25,12 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** Every chunk of a cut window, to be sealed: [offset in the window, length, id, try to compress]. */
+function sealItems(cut: { ids: string[]; lengths: number[] }, tryCompress: boolean): [number, number, string, boolean][] {
+  let offset = 0;
+  return cut.ids.map((id, i) => [(offset += cut.lengths[i]!) - cut.lengths[i]!, cut.lengths[i]!, id, tryCompress]);
+}
+
 /** The chunks the threads cut from [start, end) of `fd`, window after window, with their bytes as cut. */
 async function cutAll(fd: number, start: number, end: number) {
   const chunks: { id: string; bytes: Buffer }[] = [];
@@ -74,12 +80,7 @@ describe('chunk threads', () => {
       let position = 0;
       // The last 1.5 MiB: one window, which cuts to the end.
       const cut = await threads.cut(recipe, fd, data.length - (3 * MiB) / 2, data.length);
-      const items: [number, number, string, boolean][] = [];
-      let offset = 0;
-      cut.ids.forEach((id, i) => {
-        items.push([offset, cut.lengths[i]!, id, true]);
-        offset += cut.lengths[i]!;
-      });
+      const items = sealItems(cut, true);
       const plain = Buffer.from(cut.bytes);
       const sealed = await threads.seal(recipe, cut.bytes, items);
       assert.ok(sealed.compressed.every(Boolean), 'CSV text compresses');
@@ -138,12 +139,7 @@ describe('chunk threads', () => {
     const pass = async () => {
       for (let at = 0; at < data.length;) {
         const cut = await threads.cut(recipe, fd, at, data.length);
-        let offset = 0;
-        const items = cut.ids.map((id, i): [number, number, string, boolean] => {
-          const item: [number, number, string, boolean] = [offset, cut.lengths[i]!, id, true];
-          offset += cut.lengths[i]!;
-          return item;
-        });
+        const items = sealItems(cut, true);
         const sealed = await threads.seal(recipe, cut.bytes, items);
         // A restore hands the sealed bytes to open, which gives them back; a backup writes them, then gives them back.
         let from = 0;
@@ -181,14 +177,8 @@ describe('chunk threads', () => {
     try {
       for (let at = 0; at < size;) {
         const cut = await own.cut(recipe, fd, at, size);
-        let offset = 0;
         // Every chunk compressed (random bytes do not shrink, so the output is dropped) and encrypted: the most output per window.
-        const items = cut.ids.map((id, i): [number, number, string, boolean] => [
-          (offset += cut.lengths[i]!) - cut.lengths[i]!,
-          cut.lengths[i]!,
-          id,
-          true,
-        ]);
+        const items = sealItems(cut, true);
         const sealed = await own.seal(recipe, cut.bytes, items);
         let from = 0;
         const placed = items.map(([start, length, id], i): [number, number, string, number, number] => [
@@ -221,13 +211,7 @@ describe('chunk threads', () => {
       const cut = await own.cut(recipe, fd, 0, 4 * MiB);
       assert.ok(cut.bytes.buffer instanceof SharedArrayBuffer, 'the window is a shared block');
       const window = cut.bytes;
-      const items = cut.ids.map((id, i): [number, number, string, boolean] => [
-        cut.lengths.slice(0, i).reduce((a, b) => a + b, 0),
-        cut.lengths[i]!,
-        id,
-        false,
-      ]);
-      const sealed = await own.seal(recipe, window, items);
+      const sealed = await own.seal(recipe, window, sealItems(cut, false));
       // A transferred buffer is detached on the sending side: its views read as empty.
       assert.ok(window.byteLength > 0, 'the window sent to be sealed is still the same memory here');
       assert.ok(sealed.bytes.buffer instanceof SharedArrayBuffer, 'the sealed batch is a shared block');

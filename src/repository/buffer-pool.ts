@@ -21,8 +21,16 @@ export class BufferPool {
   made = 0;
   /** The bytes of those blocks: a size that does not fit its block wastes up to a MiB in each. */
   madeBytes = 0;
-  /** The buffers this pool made: only these own their memory outright, so only these may move to a thread. */
-  private readonly ours = new WeakSet<ArrayBufferLike>();
+  /**
+   * The blocks this pool made, under every object that stands for one: each
+   * message to or from a thread makes a new object for the same memory. Only
+   * these come back from a thread as the same memory, so only these are pooled.
+   */
+  private readonly ours = new WeakSet<SharedArrayBuffer>();
+
+  private owns(block: ArrayBufferLike): block is SharedArrayBuffer {
+    return block instanceof SharedArrayBuffer && this.ours.has(block);
+  }
 
   private lastTaken = 0;
   private trimming: NodeJS.Timeout | undefined;
@@ -59,7 +67,7 @@ export class BufferPool {
   /** Gives back the block under `bytes` (a view of it will do); its contents are not to be read after. */
   give(bytes: Uint8Array): void {
     const block = bytes.buffer;
-    if (!(block instanceof SharedArrayBuffer) || !this.ours.has(block) || block.byteLength === 0 || this.free.includes(block)) return;
+    if (!this.owns(block) || block.byteLength === 0 || this.free.includes(block)) return;
     if (this.freeBytes + block.byteLength > this.keep) return;
     this.free.push(block);
     this.freeBytes += block.byteLength;
@@ -79,7 +87,7 @@ export class BufferPool {
 
   /** A pooled block may move to a thread; any other memory (a view of Node's shared slab, say) is copied into one first. */
   movable(bytes: Buffer): Buffer {
-    if (this.ours.has(bytes.buffer)) return bytes;
+    if (this.owns(bytes.buffer)) return bytes;
     const copy = this.take(bytes.length);
     bytes.copy(copy);
     return copy;
