@@ -1,7 +1,8 @@
 /**
- * T's batch files, written row by row without an object per record: the same
- * JSON a record's JSON.stringify gives, the digest of the very bytes on disk,
- * and nothing left of a batch given up.
+ * T's batch files, written row by row without an object per record: a head
+ * line and a tab-separated line per record that read back as the same rows
+ * (the earlier JSON form as a record's JSON.stringify gives it), the digest
+ * of the very bytes on disk, and nothing left of a batch given up.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -9,7 +10,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BatchWriter, rowSerializer } from '../src/kinds/etl/batch-writer';
+import { openBatchFile } from '../src/kinds/etl/batch-content';
+import { lineRow, rowLine } from '../src/kinds/etl/batch-text';
+import { BatchWriter, jsonForm, rowSerializer, tabSeparatedForm } from '../src/kinds/etl/batch-writer';
 import type { Pipeline } from '../src/kinds/etl/pipelines';
 import type { Row } from '../src/kinds/etl/records';
 
@@ -51,10 +54,57 @@ describe('etl: batch files as T writes them', () => {
     for (const row of rows) assert.equal(serialize(row), JSON.stringify(asRecord(row)));
   });
 
-  it('writes a batch that parses to its records, in pieces, and returns the sha256 of the bytes on disk', async () => {
+  it('writes each row as one tab-separated line that reads back as the same row', () => {
+    for (const row of rows) {
+      const line = rowLine(row);
+      assert.equal(line.indexOf('\n'), line.length - 1, 'one line, whatever the values hold');
+      assert.deepEqual(lineRow(pipeline, line.slice(0, -1), 2), row);
+    }
+  });
+
+  it('refuses a line the databases would read otherwise: a field too many, an unknown escape, a hexadecimal number, a word for a boolean', () => {
+    assert.throws(() => lineRow(pipeline, '1\tx\t1.5\t1\textra', 2), /line 2: has 5 field\(s\)/);
+    assert.throws(() => lineRow(pipeline, '1\tx\\q\t1.5\t1', 2), /"\\q" is not an escape/);
+    assert.throws(() => lineRow(pipeline, '1\tx\t0x10\t1', 2), /column "amount": "0x10" is not a decimal number/);
+    assert.throws(() => lineRow(pipeline, '1\tx\t1\tmaybe', 2), /column "paid": "maybe" is not a boolean/);
+    assert.throws(() => lineRow(pipeline, '\\N\tx\t1\t1', 2), /column "id" is \\N \(no value\) but required/);
+    assert.deepEqual(lineRow(pipeline, '7\t\\N\t\\N\tyes', 2), [7, null, null, true]);
+  });
+
+  it('writes a batch that reads back as its rows, in pieces, and returns the sha256 of the bytes on disk', async () => {
+    const file = path.join(dir, 'orders.b000001.tsv');
+    const many = Array.from({ length: 40_000 }, (_, i) => rows[i % rows.length].map((v, c) => (c === 0 ? i + 1 : v)));
+    const writer = new BatchWriter(file, { pipeline: 'orders', source: 'orders.csv', index: 0 }, tabSeparatedForm(pipeline));
+    for (const row of many) await writer.add(row);
+    const digest = await writer.finish();
+    const bytes = await fs.readFile(file);
+    assert.ok(bytes.length > 1024 * 1024, 'large enough to be written in several pieces');
+    assert.equal(digest, createHash('sha256').update(bytes).digest('hex'));
+    const text = bytes.toString('utf8');
+    assert.deepEqual(JSON.parse(text.slice(0, text.indexOf('\n'))), {
+      format: 'tsv',
+      pipeline: 'orders',
+      source: 'orders.csv',
+      index: 0,
+      columns: names,
+    });
+    const back = [];
+    for await (const run of (await openBatchFile(file, pipeline)).rows()) back.push(...run);
+    // A lone surrogate is not UTF-8: it reaches the file, as it would reach any database, as U+FFFD.
+    const onDisk = (row: Row) => row.map((v) => (typeof v === 'string' ? v.replace('\ud800', '\ufffd') : v));
+    assert.deepEqual(back, many.map(onDisk));
+    const pieces: Buffer[] = [];
+    for await (const piece of (await openBatchFile(file, pipeline)).lines()) pieces.push(piece);
+    const sent = Buffer.concat(pieces);
+    assert.deepEqual(sent, bytes.subarray(text.indexOf('\n') + 1), 'a load sends the lines as they are on disk');
+    assert.equal(text.split('\n').length, many.length + 2, 'one record per line, for a person fixing it by hand');
+    assert.deepEqual(await fs.readdir(dir), ['orders.b000001.tsv'], 'no temp file left');
+  });
+
+  it('writes the earlier JSON form for jobs recorded before the change, and reads it back', async () => {
     const file = path.join(dir, 'orders.b000001.json');
     const many = Array.from({ length: 20_000 }, (_, i) => rows[i % rows.length].map((v, c) => (c === 0 ? i + 1 : v)));
-    const writer = new BatchWriter(file, { pipeline: 'orders', source: 'orders.csv', index: 0 }, rowSerializer(pipeline));
+    const writer = new BatchWriter(file, { pipeline: 'orders', source: 'orders.csv', index: 0 }, jsonForm(pipeline));
     for (const row of many) await writer.add(row);
     const digest = await writer.finish();
     const bytes = await fs.readFile(file);
@@ -67,12 +117,17 @@ describe('etl: batch files as T writes them', () => {
     );
     assert.deepEqual(parsed.records, many.map(asRecord));
     assert.equal(bytes.toString('utf8').split('\n').length, many.length + 3, 'one record per line, for a person fixing it by hand');
-    assert.deepEqual(await fs.readdir(dir), ['orders.b000001.json'], 'no temp file left');
+    const back = [];
+    for await (const run of (await openBatchFile(file, pipeline)).rows()) back.push(...run);
+    // Read as the earlier form's check read it: "" is no value there.
+    const asChecked = (row: Row) => row.map((v) => (v === '' ? null : v));
+    assert.deepEqual(back, many.map(asChecked), 'read back through the same reader as a tab-separated batch');
+    assert.deepEqual((await fs.readdir(dir)).sort(), ['orders.b000001.json', 'orders.b000001.tsv'], 'no temp file left');
   });
 
   it('leaves nothing of a batch given up', async () => {
     const file = path.join(dir, 'given-up.b000001.json');
-    const writer = new BatchWriter(file, { pipeline: 'orders', source: 'given-up.csv', index: 0 }, rowSerializer(pipeline));
+    const writer = new BatchWriter(file, { pipeline: 'orders', source: 'given-up.csv', index: 0 }, tabSeparatedForm(pipeline));
     for (let i = 0; i < 30_000; i++) await writer.add(rows[0]);
     await writer.discard();
     assert.deepEqual(

@@ -6,9 +6,9 @@ import fsSync from 'node:fs';
 import pino from 'pino';
 import { EtlConfigError, readEtlFile, type Location, type Pipeline } from '../src/kinds/etl/pipelines';
 import { CONNECTIONS_PER_LOCATION, Databases } from '../src/kinds/etl/databases';
-import { isUnreachableError, loadInto } from '../src/kinds/etl/storage';
+import { isUnreachableError } from '../src/kinds/etl/storage';
 import { startTcpProxy } from './helpers/campaign/tcp-proxy';
-import { dropTables, idsIn, mariaQuery, MARIADB_URL, pgQuery, PG_URL, sqliteQuery, uniqueTable } from './helpers/etl';
+import { dropTables, idsIn, loadRecords, mariaQuery, MARIADB_URL, pgQuery, PG_URL, sqliteQuery, uniqueTable } from './helpers/etl';
 
 /** One location of each kind; a SQLite location's file is named for the test. */
 const everyKind = (sqliteFile: string): Location[] => [
@@ -27,7 +27,7 @@ const idAndNote: Pipeline['columns'] = [...integerId, { name: 'note', type: 'str
 
 /** Loads records of these ids, each with a note naming it. */
 const loadIds = (databases: Databases, location: Location, pipeline: Pipeline, root: string) => (ids: number[]) =>
-  loadInto(
+  loadRecords(
     databases,
     location,
     pipeline,
@@ -70,7 +70,7 @@ describe('storage locations: the first loads into a new table', () => {
       const root = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'race-'));
       const pipeline = pipelineOf(table, integerId);
       const batches = Array.from({ length: 16 }, (_, i) => [{ id: 2 * i + 1 }, { id: 2 * i + 2 }]);
-      const outcomes = await Promise.all(batches.map((records) => loadInto(databases, location, pipeline, records, root)));
+      const outcomes = await Promise.all(batches.map((records) => loadRecords(databases, location, pipeline, records, root)));
       assert.deepEqual(
         outcomes.map((o) => o.inserted),
         batches.map(() => 2),
@@ -108,7 +108,7 @@ describe('storage locations: the first loads into a new table', () => {
     const location: Location = { kind: 'postgres', url: PG_URL };
     try {
       const outcomes = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => loadInto(pooled, location, pipeline, [{ id: 2 * i }, { id: 2 * i + 1 }], '/unused')),
+        Array.from({ length: 12 }, (_, i) => loadRecords(pooled, location, pipeline, [{ id: 2 * i }, { id: 2 * i + 1 }], '/unused')),
       );
       assert.equal(
         outcomes.reduce((n, o) => n + o.inserted, 0),
@@ -116,7 +116,7 @@ describe('storage locations: the first loads into a new table', () => {
       );
       const open = await connections();
       assert.ok(open >= 1 && open <= CONNECTIONS_PER_LOCATION, `${open} connections for 12 loads, at most ${CONNECTIONS_PER_LOCATION}`);
-      await loadInto(pooled, location, pipeline, [{ id: 100 }], '/unused');
+      await loadRecords(pooled, location, pipeline, [{ id: 100 }], '/unused');
       assert.equal(await connections(), open, 'the next batch borrows an open connection');
     } finally {
       await pooled.close();
@@ -143,7 +143,7 @@ describe('storage locations: the first loads into a new table', () => {
         { name: 'order', type: 'string', required: true },
         { name: 'group', type: 'string', required: true },
       ]);
-      assert.deepEqual((await loadInto(databases, location, pipeline, hostile, root)).inserted, hostile.length);
+      assert.deepEqual((await loadRecords(databases, location, pipeline, hostile, root)).inserted, hostile.length);
       const sql = `SELECT * FROM ${location.kind === 'mariadb' ? `\`${table}\`` : `"${table}"`} ORDER BY 1`;
       const rows =
         location.kind === 'postgres'
@@ -241,11 +241,11 @@ describe('storage locations: a database that drops its connections in the middle
         pipeline.batchSize = 20_000;
         const records = Array.from({ length: 20_000 }, (_, i) => ({ id: i + 1, note: `row ${i + 1} `.padEnd(100, 'x') }));
         // The first load creates the table; the cut comes once the rows themselves are streaming (COPY or LOAD DATA).
-        await loadInto(databases, location, pipeline, records.slice(0, 1), '/unused');
+        await loadRecords(databases, location, pipeline, records.slice(0, 1), '/unused');
         // Cut in the statements before the rows, early in the rows, and late in them.
         for (const after of [1024, 256 * 1024, 1536 * 1024]) {
           const cut = proxy.cutAfter(after);
-          await assert.rejects(loadInto(databases, location, pipeline, records, '/unused'), (err: unknown) => {
+          await assert.rejects(loadRecords(databases, location, pipeline, records, '/unused'), (err: unknown) => {
             assert.ok(
               isUnreachableError(err),
               `cut after ${after} bytes: a dropped connection is waited out, not counted against the batch: ${(err as Error).message}`,
@@ -262,7 +262,7 @@ describe('storage locations: a database that drops its connections in the middle
           );
           proxy.restore();
         }
-        assert.deepEqual(await loadInto(databases, location, pipeline, records, '/unused'), {
+        assert.deepEqual(await loadRecords(databases, location, pipeline, records, '/unused'), {
           records: records.length,
           inserted: records.length - 1,
         });

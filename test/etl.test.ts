@@ -195,7 +195,7 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
     for (const location of ['pg-wrong-user', 'maria']) {
       const parked = await filesIn(root, `L/${location}/failed`);
       assert.equal(parked.length, 1, `${location} has the failed batch`);
-      assert.match(parked[0], /^strict\.[0-9a-f]{8}\.b000001\.json$/);
+      assert.match(parked[0], /^strict\.[0-9a-f]{8}\.b000001\.tsv$/);
       const mail = await smtp.waitFor(`mail naming ${location}`, (m) => m.subject.includes(`storage location ${location} could not load`));
       assert.match(mail.text, location === 'maria' ? /CONSTRAINT|constraint/ : /no_such_courier_user/);
       assert.ok(mail.text.includes(location), `the mail names ${location}`);

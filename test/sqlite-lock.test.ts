@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadSqlite } from '../src/kinds/etl/load-sqlite';
+import { recordsBatch } from '../src/kinds/etl/batch-content';
 import type { Pipeline } from '../src/kinds/etl/pipelines';
 import { UNCLAIMED_LOCK_MS } from '../src/kinds/etl/sqlite-lock';
 import { sqliteQuery } from './helpers/etl';
@@ -53,15 +54,15 @@ describe('SQLite loads after a worker died holding the lock', () => {
 
   it('a load after the holder was SIGKILLed inside its transaction removes the lock, and its uncommitted row is rolled back', async () => {
     const file = path.join(dir, 'killed.sqlite');
-    await loadSqlite(file, pipeline, [{ id: 1 }]);
+    await loadSqlite(file, pipeline, recordsBatch(pipeline, [{ id: 1 }]));
     const holder = await holdInsideTransaction(file);
     // While the holder lives, its lock stands: a load fails (and is retried by its activity) instead of breaking in.
-    await assert.rejects(loadSqlite(file, pipeline, [{ id: 2 }]), /locked/);
+    await assert.rejects(loadSqlite(file, pipeline, recordsBatch(pipeline, [{ id: 2 }])), /locked/);
     holder.kill('SIGKILL');
     await new Promise((resolve) => holder.once('exit', resolve));
     assert.ok(fs.existsSync(`${file}.lock`), 'the killed holder left its lock directory behind');
 
-    assert.deepEqual(await loadSqlite(file, pipeline, [{ id: 2 }, { id: 3 }]), { records: 2, inserted: 2 });
+    assert.deepEqual(await loadSqlite(file, pipeline, recordsBatch(pipeline, [{ id: 2 }, { id: 3 }])), { records: 2, inserted: 2 });
     assert.deepEqual(ids(file), [1, 2, 3], 'the dead transaction’s row is gone, the new rows are in');
     assert.equal(fs.existsSync(`${file}.lock`), false);
     assert.equal(fs.existsSync(`${file}.courier-owner`), false, 'a finished load leaves no claim');
@@ -69,21 +70,21 @@ describe('SQLite loads after a worker died holding the lock', () => {
 
   it('a lock claimed in this process’s own pid is an earlier life’s (a restarted container’s worker is pid 1 again) and is removed', async () => {
     const file = path.join(dir, 'restarted.sqlite');
-    await loadSqlite(file, pipeline, [{ id: 1 }]);
+    await loadSqlite(file, pipeline, recordsBatch(pipeline, [{ id: 1 }]));
     fs.mkdirSync(`${file}.lock`);
     fs.writeFileSync(`${file}.courier-owner`, JSON.stringify({ host: os.hostname(), pid: process.pid }));
-    await loadSqlite(file, pipeline, [{ id: 2 }]);
+    await loadSqlite(file, pipeline, recordsBatch(pipeline, [{ id: 2 }]));
     assert.deepEqual(ids(file), [1, 2]);
   });
 
   it('a lock nobody claims is left alone while young and removed once older than any load', async () => {
     const file = path.join(dir, 'unclaimed.sqlite');
-    await loadSqlite(file, pipeline, [{ id: 1 }]);
+    await loadSqlite(file, pipeline, recordsBatch(pipeline, [{ id: 1 }]));
     fs.mkdirSync(`${file}.lock`);
-    await assert.rejects(loadSqlite(file, pipeline, [{ id: 2 }]), /locked/);
+    await assert.rejects(loadSqlite(file, pipeline, recordsBatch(pipeline, [{ id: 2 }])), /locked/);
     const old = new Date(Date.now() - UNCLAIMED_LOCK_MS - 5000);
     fs.utimesSync(`${file}.lock`, old, old);
-    await loadSqlite(file, pipeline, [{ id: 2 }]);
+    await loadSqlite(file, pipeline, recordsBatch(pipeline, [{ id: 2 }]));
     assert.deepEqual(ids(file), [1, 2]);
   });
 });

@@ -3,6 +3,10 @@ import path from 'node:path';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { Database } from 'node-sqlite3-wasm';
+import { recordsBatch } from '../../src/kinds/etl/batch-content';
+import type { Databases } from '../../src/kinds/etl/databases';
+import type { Location, Pipeline } from '../../src/kinds/etl/pipelines';
+import { loadInto } from '../../src/kinds/etl/storage';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const MARIADB_URL = 'mysql://root@127.0.0.1:3306/test';
@@ -120,3 +124,7 @@ export function csv(rows: (string | number | boolean)[][]): string {
 export function jsonl(records: object[]): string {
   return records.map((r) => JSON.stringify(r)).join('\n') + '\n';
 }
+
+/** A load of records given as objects, as a batch of them would be: through courier's own loader. */
+export const loadRecords = (databases: Databases, location: Location, pipeline: Pipeline, records: object[], root: string) =>
+  loadInto(databases, location, pipeline, recordsBatch(pipeline, records), root);

@@ -1,10 +1,41 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import { headLine, rowLine } from './batch-text';
 import type { Pipeline } from './pipelines';
 import type { Row, Value } from './records';
 
 /** Text gathered before it goes to the file: large enough to make few writes, small enough to keep memory flat. */
 const PIECE = 256 * 1024;
+
+/** Where a batch came from: its head names it. */
+export interface BatchOrigin {
+  pipeline: string;
+  source: string;
+  index: number;
+}
+
+/** How a batch file's text is made: what opens it, each row, what closes it. */
+export interface BatchForm {
+  open(origin: BatchOrigin): string;
+  row(row: Row, first: boolean): string;
+  close(rows: number): string;
+}
+
+/** A head line, then one tab-separated line per record (see batch-text.ts): what a load sends to a database as it is. */
+export const tabSeparatedForm = (pipeline: Pipeline): BatchForm => {
+  const columns = pipeline.columns.map((c) => c.name);
+  return { open: (origin) => headLine({ ...origin, columns }), row: rowLine, close: () => '' };
+};
+
+/** The form batches had before: one JSON document, a record per line. Jobs recorded before the change still write it. */
+export const jsonForm = (pipeline: Pipeline): BatchForm => {
+  const serialize = rowSerializer(pipeline);
+  return {
+    open: (origin) => `${JSON.stringify(origin).slice(0, -1)},"records":[\n`,
+    row: (row, first) => (first ? '' : ',\n') + serialize(row),
+    close: (rows) => `${rows ? '\n' : ''}]}\n`,
+  };
+};
 
 /**
  * A row as the JSON object JSON.stringify gives for its record, written
@@ -22,8 +53,8 @@ export function rowSerializer(pipeline: Pipeline): (row: Row) => string {
 
 /**
  * One batch file written as its rows arrive, in pieces, hashed as it goes:
- * valid JSON, one record per line, so an operator can still read and fix it
- * by hand. It appears under its name only once complete and on disk.
+ * a record per line, so an operator can still read and fix it by hand. It
+ * appears under its name only once complete and on disk.
  */
 export class BatchWriter {
   private readonly tmp: string;
@@ -35,13 +66,13 @@ export class BatchWriter {
   constructor(
     /** The name the file takes once complete. */
     readonly file: string,
-    head: { pipeline: string; source: string; index: number },
-    private readonly serialize: (row: Row) => string,
+    origin: BatchOrigin,
+    private readonly form: BatchForm,
   ) {
     this.tmp = `${file}.tmp`;
     this.handle = fs.open(this.tmp, 'w');
     this.handle.catch(() => undefined);
-    this.text = `${JSON.stringify(head).slice(0, -1)},"records":[\n`;
+    this.text = form.open(origin);
   }
 
   get records(): number {
@@ -50,13 +81,13 @@ export class BatchWriter {
 
   /** Adds a row; only when a piece is full is there a write to wait for (a promise per row would cost more than the row). */
   add(row: Row): Promise<void> | undefined {
-    this.text += (this.rows++ ? ',\n' : '') + this.serialize(row);
+    this.text += this.form.row(row, this.rows++ === 0);
     return this.text.length >= PIECE ? this.flush() : undefined;
   }
 
   /** Completes the file and names it; returns the sha256 of its bytes. */
   async finish(): Promise<string> {
-    this.text += `${this.rows ? '\n' : ''}]}\n`;
+    this.text += this.form.close(this.rows);
     await this.flush();
     const handle = await this.handle;
     await handle.sync();

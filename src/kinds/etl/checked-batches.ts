@@ -1,11 +1,17 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { pipeline as streamPipeline } from 'node:stream/promises';
 import type { Pipeline } from './pipelines';
 
 /** The newest batches remembered; older ones are checked by reading them, as any other file. */
 const REMEMBERED = 100_000;
 
 /** A batch file's bytes, named: what T wrote and what the Load job finds are the same file exactly when these match. */
-export const batchDigest = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');
+export async function batchDigest(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await streamPipeline(fs.createReadStream(file, { highWaterMark: 256 * 1024 }), hash);
+  return hash.digest('hex');
+}
 
 /**
  * Batch files this worker's T step wrote, every record checked as it was

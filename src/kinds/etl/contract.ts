@@ -3,6 +3,7 @@ import type { ProgressBase } from '../../jobs/progress';
 import type { JobSettings } from '../../jobs/settings';
 import type { TrackerState } from '../../jobs/status';
 import type { EtlMessage } from './message';
+import type { BatchFormat } from './layout';
 
 export interface EtlInput {
   message: EtlMessage & { id: string };
@@ -64,7 +65,15 @@ export interface TransformInput {
   host?: string;
   settings: JobSettings;
   loadAttempts: number;
-  state?: { batches: number; records: number; nextBatch: number; failedLoads: number; tallies: LocationTally[] };
+  state?: {
+    batches: number;
+    records: number;
+    nextBatch: number;
+    failedLoads: number;
+    tallies: LocationTally[];
+    /** How the batches were written; runs recorded before batches were tab-separated carry none (JSON). */
+    format?: BatchFormat;
+  };
   tracker?: TrackerState;
 }
 

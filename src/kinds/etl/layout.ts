@@ -54,8 +54,11 @@ export function taggedName(file: string, sha256: string): string {
   return `${stem}.${tag}${ext}`;
 }
 
-/** Batch files of a transformed file: orders.1a2b3c4d.b000001.json. */
-export function batchName(name: string, index: number): string {
+/** How batch files are written: tab-separated lines (now), or one JSON document (jobs recorded before that). */
+export type BatchFormat = 'tsv' | 'json';
+
+/** Batch files of a transformed file: orders.1a2b3c4d.b000001.tsv. */
+export function batchName(name: string, index: number, format: BatchFormat = 'json'): string {
   const stem = name.slice(0, name.length - extension(name).length);
-  return `${stem}.b${String(index + 1).padStart(6, '0')}.json`;
+  return `${stem}.b${String(index + 1).padStart(6, '0')}.${format}`;
 }

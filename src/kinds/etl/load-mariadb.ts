@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type mysql from 'mysql2/promise';
+import type { BatchContent } from './batch-content';
 import type { Databases } from './databases';
 import type { Pipeline } from './pipelines';
-import type { EtlRecord } from './records';
-import { columnList, createLockKey, createTable, insertStatement, parameters, quote, rowsPerStatement, slices } from './sql';
-import { tabSeparated } from './tab-separated';
+import { columnList, createLockKey, createTable, groups, insertStatement, parameters, quote, rowsPerStatement } from './sql';
 import type { LoadOutcome } from './storage';
 
 /**
@@ -25,14 +24,27 @@ async function createMariadbTable(connection: mysql.PoolConnection, pipeline: Pi
 }
 
 /** Large multi-row inserts (thousands of rows per statement): exact, and strict about every value. */
-async function insertRows(connection: mysql.PoolConnection, pipeline: Pipeline, records: EtlRecord[]): Promise<number> {
+async function insertRows(connection: mysql.PoolConnection, pipeline: Pipeline, batch: BatchContent): Promise<LoadOutcome> {
+  let records = 0;
   let inserted = 0;
-  for (const slice of slices(records, rowsPerStatement(pipeline))) {
-    const [result] = await connection.query<mysql.ResultSetHeader>(insertStatement('mariadb', pipeline, slice.length), parameters(pipeline, slice));
+  for await (const group of groups(batch.rows(), rowsPerStatement(pipeline))) {
+    const [result] = await connection.query<mysql.ResultSetHeader>(insertStatement('mariadb', pipeline, group.length), parameters(group));
+    records += group.length;
     // ON DUPLICATE KEY UPDATE with no change counts a skipped row as 0 and a new row as 1.
     inserted += result.affectedRows;
   }
-  return inserted;
+  return { records, inserted };
+}
+
+/** The batch's lines, counted as they pass: a line is a record. */
+async function* counted(lines: AsyncIterable<Buffer>, tally: { lines: number }): AsyncGenerator<Buffer> {
+  let last = 0x0a;
+  for await (const piece of lines) {
+    for (let at = piece.indexOf(0x0a); at >= 0; at = piece.indexOf(0x0a, at + 1)) tally.lines++;
+    if (piece.length) last = piece[piece.length - 1]!;
+    yield piece;
+  }
+  if (last !== 0x0a) tally.lines++;
 }
 
 /** LOAD DATA LOCAL refused by the server's local_infile setting: MariaDB 10.5+ says 4166, older MariaDB and MySQL 5 say 1148, MySQL 8 3948. */
@@ -48,28 +60,28 @@ const isLocalInfileRefused = (err: unknown) => LOCAL_INFILE_REFUSED.has(Number((
 async function loadStraight(
   connection: mysql.PoolConnection,
   pipeline: Pipeline,
-  records: EtlRecord[],
+  batch: BatchContent,
   refused: (err: Error) => void,
-): Promise<number> {
+): Promise<LoadOutcome> {
   await connection.query('SAVEPOINT straight');
   let loaded: mysql.ResultSetHeader;
+  const sent = { lines: 0 };
   try {
     [loaded] = await connection.query<mysql.ResultSetHeader>({
       sql:
         `LOAD DATA LOCAL INFILE 'courier-batch' INTO TABLE ${quote('mariadb', pipeline.table)} CHARACTER SET utf8mb4 ` +
         `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${columnList('mariadb', pipeline)})`,
-      // mysql2 copies what the stream gives into its packets, so the pieces must be bytes, not strings.
-      infileStreamFactory: () =>
-        Readable.from(tabSeparated(pipeline, records, 'digits'), { objectMode: false }).map((text: string) => Buffer.from(text)),
+      // The batch's lines as they are: they are in LOAD DATA's default form. mysql2 copies the pieces into its packets.
+      infileStreamFactory: () => Readable.from(counted(batch.lines(), sent), { objectMode: false }),
     });
   } catch (err) {
     if (!isLocalInfileRefused(err)) throw err;
     refused(err as Error);
-    return insertRows(connection, pipeline, records);
+    return insertRows(connection, pipeline, batch);
   }
-  if (loaded.warningStatus === 0 && loaded.affectedRows === records.length) return loaded.affectedRows;
+  if (loaded.warningStatus === 0 && loaded.affectedRows === sent.lines) return { records: sent.lines, inserted: sent.lines };
   await connection.query('ROLLBACK TO SAVEPOINT straight');
-  return insertRows(connection, pipeline, records);
+  return insertRows(connection, pipeline, batch);
 }
 
 /**
@@ -80,17 +92,17 @@ async function loadStraight(
  * key and fail on anything else, as every load does. A server that refuses
  * LOAD DATA LOCAL (local_infile off) gets those inserts for every batch.
  */
-export async function loadMariadb(databases: Databases, url: string, pipeline: Pipeline, records: EtlRecord[]): Promise<LoadOutcome> {
+export async function loadMariadb(databases: Databases, url: string, pipeline: Pipeline, batch: BatchContent): Promise<LoadOutcome> {
   const connection = await (await databases.mariadb(url)).getConnection();
   let broken = false;
   try {
     await createMariadbTable(connection, pipeline);
     await connection.beginTransaction();
-    const inserted = databases.refusesLocalInfile(url)
-      ? await insertRows(connection, pipeline, records)
-      : await loadStraight(connection, pipeline, records, (err) => databases.noteLocalInfileRefused(url, err));
+    const outcome = databases.refusesLocalInfile(url)
+      ? await insertRows(connection, pipeline, batch)
+      : await loadStraight(connection, pipeline, batch, (err) => databases.noteLocalInfileRefused(url, err));
     await connection.commit();
-    return { records: records.length, inserted };
+    return outcome;
   } catch (err) {
     broken = true;
     throw err;

@@ -1,11 +1,9 @@
-import { Readable } from 'node:stream';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import type { BatchContent } from './batch-content';
 import type { Databases } from './databases';
 import type { Pipeline } from './pipelines';
-import type { EtlRecord } from './records';
-import { tabSeparated } from './tab-separated';
 import { columnList, createLockKey, createTable, onKeyConflict, quote } from './sql';
 import type { LoadOutcome } from './storage';
 
@@ -23,8 +21,12 @@ async function createPostgresTable(client: pg.PoolClient, pipeline: Pipeline): P
   await client.query('COMMIT');
 }
 
-const copyRecords = (client: pg.PoolClient, table: string, columns: string, pipeline: Pipeline, records: EtlRecord[]) =>
-  streamPipeline(Readable.from(tabSeparated(pipeline, records, 'letters')), client.query(copyFrom(`COPY ${table} (${columns}) FROM STDIN`)));
+/** The batch's lines into the table as they are (they are COPY's text form); resolves with the rows COPY took. */
+async function copyLines(client: pg.PoolClient, table: string, columns: string, batch: BatchContent): Promise<number> {
+  const copy = client.query(copyFrom(`COPY ${table} (${columns}) FROM STDIN`));
+  await streamPipeline(batch.lines(), copy);
+  return copy.rowCount;
+}
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -36,7 +38,7 @@ const UNIQUE_VIOLATION = '23505';
  * of row inserts: a record already there is skipped, and a CHECK or NOT NULL
  * the table has still fails the batch.
  */
-export async function loadPostgres(databases: Databases, url: string, pipeline: Pipeline, records: EtlRecord[]): Promise<LoadOutcome> {
+export async function loadPostgres(databases: Databases, url: string, pipeline: Pipeline, batch: BatchContent): Promise<LoadOutcome> {
   const client = await (await databases.postgres(url)).connect();
   // pg emits a lost connection on a checked-out client as well as failing its query, and the pool listens only to idle ones:
   // without a listener of our own the emission is uncaught and takes the worker down. The failed query carries the error.
@@ -49,20 +51,21 @@ export async function loadPostgres(databases: Databases, url: string, pipeline: 
     const columns = columnList('postgres', pipeline);
     await client.query('BEGIN');
     await client.query('SAVEPOINT straight');
-    let inserted = records.length;
+    let records: number;
+    let inserted: number;
     try {
-      await copyRecords(client, table, columns, pipeline, records);
+      records = inserted = await copyLines(client, table, columns, batch);
     } catch (err) {
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
       await client.query('ROLLBACK TO SAVEPOINT straight');
       // Only the pipeline's columns, without the table's constraints: they apply when the rows reach the table itself.
       await client.query(`CREATE TEMP TABLE courier_load ON COMMIT DROP AS SELECT ${columns} FROM ${table} WITH NO DATA`);
-      await copyRecords(client, 'courier_load', columns, pipeline, records);
+      records = await copyLines(client, 'courier_load', columns, batch);
       inserted =
         (await client.query(`INSERT INTO ${table} (${columns}) SELECT ${columns} FROM courier_load ${onKeyConflict(pipeline)}`)).rowCount ?? 0;
     }
     await client.query('COMMIT');
-    return { records: records.length, inserted };
+    return { records, inserted };
   } catch (err) {
     // A connection that failed mid-transaction or mid-COPY is not trusted again: the pool closes it and opens another.
     broken = err as Error;

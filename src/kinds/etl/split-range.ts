@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { BatchWriter, rowSerializer } from './batch-writer';
-import { batchName } from './layout';
+import { BatchWriter, jsonForm, tabSeparatedForm } from './batch-writer';
+import { batchName, type BatchFormat } from './layout';
 import type { Pipeline } from './pipelines';
 import { readRows, type FileRange } from './records';
 
@@ -16,6 +16,7 @@ export interface RangeJob {
   /** The index of this stretch's first batch in the file: its first record is record firstIndex × batchSize. */
   firstIndex: number;
   dir: string;
+  format: BatchFormat;
   /** Batches go under this prefix and their index until the whole file is split; without it, under their own names at once. */
   provisional?: string;
 }
@@ -40,12 +41,12 @@ export const provisionalName = (prefix: string, index: number) => `${prefix}${in
  */
 export async function splitRange(job: RangeJob, onProgress?: (records: number, batches: number) => void): Promise<RangeSplit> {
   const { pipeline } = job;
-  const serialize = rowSerializer(pipeline);
+  const form = job.format === 'tsv' ? tabSeparatedForm(pipeline) : jsonForm(pipeline);
   const batches: SplitBatch[] = [];
-  const nameOf = (index: number) => (job.provisional ? provisionalName(job.provisional, index) : batchName(job.source, index));
+  const nameOf = (index: number) => (job.provisional ? provisionalName(job.provisional, index) : batchName(job.source, index, job.format));
   const open = () => {
     const index = job.firstIndex + batches.length;
-    return new BatchWriter(path.join(job.dir, nameOf(index)), { pipeline: job.pipelineName, source: job.source, index }, serialize);
+    return new BatchWriter(path.join(job.dir, nameOf(index)), { pipeline: job.pipelineName, source: job.source, index }, form);
   };
   let records = 0;
   let batch: BatchWriter | undefined;

@@ -1,5 +1,5 @@
 import type { Column, Pipeline } from './pipelines';
-import type { EtlRecord } from './records';
+import type { Row } from './records';
 
 export type Dialect = 'postgres' | 'mariadb' | 'sqlite';
 
@@ -49,18 +49,23 @@ export const onKeyConflict = (pipeline: Pipeline) => `ON CONFLICT (${pipeline.ke
 /** Rows per statement where values are bound: a statement holds at most 32,766 parameters in SQLite. */
 export const rowsPerStatement = (pipeline: Pipeline) => Math.max(1, Math.floor(30_000 / pipeline.columns.length));
 
-/** The records' values in column order, flattened for one statement's parameters. */
-export function parameters(pipeline: Pipeline, records: EtlRecord[], booleansAsNumbers = false): unknown[] {
+/** The rows' values, flattened for one statement's parameters. */
+export function parameters(rows: Row[], booleansAsNumbers = false): unknown[] {
   const values: unknown[] = [];
-  for (const r of records) {
-    for (const c of pipeline.columns) {
-      const v = r[c.name];
-      values.push(booleansAsNumbers && typeof v === 'boolean' ? Number(v) : v);
-    }
-  }
+  for (const row of rows) for (const v of row) values.push(booleansAsNumbers && typeof v === 'boolean' ? Number(v) : v);
   return values;
 }
 
-export function* slices<T>(items: T[], size: number): Generator<T[]> {
-  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+/** The batch's rows in groups of `size` (the last may hold fewer), however the batch's runs fall. */
+export async function* groups(runs: AsyncIterable<Row[]>, size: number): AsyncGenerator<Row[]> {
+  let group: Row[] = [];
+  for await (const run of runs)
+    for (const row of run) {
+      group.push(row);
+      if (group.length === size) {
+        yield group;
+        group = [];
+      }
+    }
+  if (group.length) yield group;
 }

@@ -1,10 +1,10 @@
 import path from 'node:path';
+import type { BatchContent } from './batch-content';
 import { redactedUrl, type Databases } from './databases';
 import { loadMariadb } from './load-mariadb';
 import { loadPostgres } from './load-postgres';
 import { loadSqlite } from './load-sqlite';
 import type { Location, Pipeline } from './pipelines';
-import type { EtlRecord } from './records';
 
 export interface LoadOutcome {
   /** Records in the batch, all present in the table after the load. */
@@ -18,16 +18,16 @@ export async function loadInto(
   databases: Databases,
   location: Location,
   pipeline: Pipeline,
-  records: EtlRecord[],
+  batch: BatchContent,
   root: string,
 ): Promise<LoadOutcome> {
   switch (location.kind) {
     case 'postgres':
-      return loadPostgres(databases, location.url, pipeline, records);
+      return loadPostgres(databases, location.url, pipeline, batch);
     case 'mariadb':
-      return loadMariadb(databases, location.url, pipeline, records);
+      return loadMariadb(databases, location.url, pipeline, batch);
     case 'sqlite':
-      return loadSqlite(path.resolve(root, location.path), pipeline, records);
+      return loadSqlite(path.resolve(root, location.path), pipeline, batch);
   }
 }
 

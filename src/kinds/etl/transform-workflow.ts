@@ -62,7 +62,9 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
       job.progress.enter('transform');
       await files.moveEtlFile({ name, from: STAGE_DIRS.transformWorking, to: at });
       const check = parseOnce ? { valid: true as const } : await files.validateEtlFile({ pipeline, dir: at, name });
-      const written = check.valid ? await files.writeBatches({ pipeline, dir: at, name }) : check;
+      // Before this change batches were one JSON document each, parsed whole by every load.
+      const format = takes('etl-batches-tab-separated') ? ('tsv' as const) : undefined;
+      const written = check.valid ? await files.writeBatches({ pipeline, dir: at, name, ...(format ? { format } : {}) }) : check;
       if (written.valid === false) {
         await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.transformFailed });
         await files.mailOperators({
@@ -78,7 +80,7 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
         throw ApplicationFailure.nonRetryable(written.reason, 'BadInput');
       }
       await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.transformResolved });
-      state = { batches: written.batches, records: written.records, nextBatch: 0, failedLoads: 0, tallies: [] };
+      state = { batches: written.batches, records: written.records, nextBatch: 0, failedLoads: 0, tallies: [], ...(format ? { format } : {}) };
       job.note(`${written.records} records in ${written.batches} batch(es)`);
     }
     job.progress.enter('load');
@@ -89,7 +91,7 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
         args: [
           {
             pipeline,
-            name: batchName(name, index),
+            name: batchName(name, index, state!.format),
             settings: withHolds(settings, job.holdsKnown()),
             loadAttempts: input.loadAttempts,
             ...loadSteps,

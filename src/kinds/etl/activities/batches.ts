@@ -2,8 +2,9 @@ import fs from 'node:fs/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import os from 'node:os';
 import path from 'node:path';
-import { batchName, STAGE_DIRS, type StageDir } from '../layout';
-import { recordChecker, RecordError, type EtlRecord } from '../records';
+import { batchName, STAGE_DIRS, type BatchFormat, type StageDir } from '../layout';
+import { RecordError } from '../records';
+import { openBatchFile } from '../batch-content';
 import { splitRange, type RangeJob, type RangeSplit } from '../split-range';
 import { planSplit, type SplitPlan } from '../split-plan';
 import { splitOnThreads } from '../split-threads';
@@ -14,14 +15,6 @@ import type { ActivityDeps } from '../../../activities/deps';
 import { errnoCode, permanent } from '../../../activities/failures';
 import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbeat';
 import { moveEtlFile, pipelineFor, stagePath } from './files';
-
-/** What a Load job reads: the records and where they came from. */
-export interface BatchFile {
-  pipeline: string;
-  source: string;
-  index: number;
-  records: EtlRecord[];
-}
 
 export type BatchSplit = { valid: true; records: number; batches: number } | { valid: false; reason: string };
 
@@ -36,13 +29,16 @@ const SPLIT_THREADS = Math.min(4, Math.max(2, os.availableParallelism()));
  * large file whose records are lines is read in ranges on several threads at
  * once; the batches are the very ones a single read writes.
  */
-export async function writeBatches(deps: ActivityDeps, input: { pipeline: string; dir: StageDir; name: string }): Promise<BatchSplit> {
+export async function writeBatches(
+  deps: ActivityDeps,
+  input: { pipeline: string; dir: StageDir; name: string; /** Jobs recorded before batches were tab-separated leave it out. */ format?: BatchFormat },
+): Promise<BatchSplit> {
   const pipeline = pipelineFor(deps, input.pipeline);
   const file = stagePath(deps, input.dir, input.name);
   const dir = path.join(deps.config.etl.root, STAGE_DIRS.loadWorking);
   await fs.mkdir(dir, { recursive: true });
   const beat = throttledHeartbeat<{ records: number; batches?: number }>();
-  const job = { file, pipeline, pipelineName: input.pipeline, source: input.name, dir, firstIndex: 0 };
+  const job = { file, pipeline, pipelineName: input.pipeline, source: input.name, dir, firstIndex: 0, format: input.format ?? 'json' };
   let split: RangeSplit;
   try {
     const plan = await planSplit(file, pipeline, { ranges: SPLIT_THREADS, minBytes: deps.config.etl.splitRangeBytes });
@@ -88,34 +84,24 @@ async function splitInRanges(plan: SplitPlan, job: RangeJob, onProgress: (record
   }
   const batches = splits.flatMap((s) => s.batches);
   for (const [index, batch] of batches.entries()) {
-    const target = path.join(job.dir, batchName(job.source, index));
+    const target = path.join(job.dir, batchName(job.source, index, job.format));
     await fs.rename(batch.file, target);
     batch.file = target;
   }
   return { records: splits.reduce((n, s) => n + s.records, 0), batches };
 }
 
-/** The batch in `dir`, or where `filedIn` says an earlier attempt of the same load already put it. */
-async function readBatch(deps: ActivityDeps, dir: StageDir, name: string, filedIn?: StageDir): Promise<BatchFile> {
-  let text: string;
+/** The batch file in `dir`, or where `filedIn` says an earlier attempt of the same load already put it. */
+async function batchFile(deps: ActivityDeps, dir: StageDir, name: string, filedIn?: StageDir): Promise<string> {
+  const file = stagePath(deps, dir, name);
+  if (!filedIn) return file;
   try {
-    text = await fs.readFile(stagePath(deps, dir, name), 'utf8');
+    await fs.access(file);
+    return file;
   } catch (err) {
-    if (errnoCode(err) !== 'ENOENT' || !filedIn) throw err;
-    text = await fs.readFile(stagePath(deps, filedIn, name), 'utf8');
+    if (errnoCode(err) !== 'ENOENT') throw err;
+    return stagePath(deps, filedIn, name);
   }
-  return parseBatch(text);
-}
-
-function parseBatch(text: string): BatchFile {
-  let data: BatchFile;
-  try {
-    data = JSON.parse(text) as BatchFile;
-  } catch (err) {
-    throw new RecordError(`not valid JSON: ${(err as Error).message}`);
-  }
-  if (!data || !Array.isArray(data.records)) throw new RecordError('has no "records" array');
-  return data;
 }
 
 const CHECKS_AT_ONCE = Math.max(1, Math.min(4, os.availableParallelism()));
@@ -129,14 +115,13 @@ export async function checkBatch(deps: ActivityDeps, input: { pipeline: string; 
     // Parsing a batch is CPU work: more at once than there are cores only adds to the memory held.
     return await heartbeatWhile({ name: input.name }, () =>
       deps.turns.run('check batch', CHECKS_AT_ONCE, async () => {
-        const bytes = await fs.readFile(stagePath(deps, input.dir, input.name));
+        const file = stagePath(deps, input.dir, input.name);
         // The very bytes T wrote in this worker were checked record by record as it wrote them.
-        const trusted = deps.checkedBatches.take(batchDigest(bytes), pipeline);
+        const trusted = deps.checkedBatches.take(await batchDigest(file), pipeline);
         if (trusted !== undefined) return { valid: true as const, records: trusted, locations: pipeline.locations };
-        const batch = parseBatch(bytes.toString('utf8'));
-        const check = recordChecker(pipeline);
-        batch.records.forEach((record, i) => check(record, `record ${i + 1}`));
-        return { valid: true as const, records: batch.records.length, locations: pipeline.locations };
+        let records = 0;
+        for await (const rows of (await openBatchFile(file, pipeline)).rows()) records += rows.length;
+        return { valid: true as const, records, locations: pipeline.locations };
       }),
     );
   } catch (err) {
@@ -177,15 +162,16 @@ export async function loadBatch(
   try {
     const outcome = await heartbeatWhile({ location: input.location }, () =>
       deps.turns.run(`load ${input.location}`, connectionsFor(location), async () => {
-        const batch = await readBatch(deps, input.dir, input.name, input.thenFileIn);
-        return loadInto(deps.databases, location, pipeline, batch.records, deps.config.etl.root);
+        const batch = await openBatchFile(await batchFile(deps, input.dir, input.name, input.thenFileIn), pipeline);
+        return loadInto(deps.databases, location, pipeline, batch, deps.config.etl.root);
       }),
     );
     if (input.thenFileIn) await moveEtlFile(deps, { name: input.name, from: input.dir, to: input.thenFileIn });
     return outcome;
   } catch (err) {
     const message = `loading ${input.name} into ${describeLocation(input.location, location)} failed: ${(err as Error).message}`;
-    if (isPermanentLoadError(err)) throw permanent('BadInput', message);
+    // A batch changed since its check (a bad line found as it is read) is not retried either.
+    if (err instanceof RecordError || isPermanentLoadError(err)) throw permanent('BadInput', message);
     if (isUnreachableError(err)) throw ApplicationFailure.retryable(`${message}; waiting for it to be reachable again`, 'Unreachable');
     if (isBusyError(err)) throw ApplicationFailure.retryable(`${message}; waiting for the lock to be let go`, 'Busy');
     const attempts = input.attempts ?? deps.config.etl.loadAttempts;
