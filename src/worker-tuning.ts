@@ -29,8 +29,12 @@ export const WORKER_PROCESS_ENV = { MALLOC_ARENA_MAX: '2' } as const;
  * event loop only moves chunk lists and packs (its windows are shared memory,
  * see BufferPool), so 2 MiB semi-spaces cost it nothing measured: in the
  * snapshots bench (1 GiB) rest 126 -> 102 MiB, peak 243 -> 219 MiB, first
- * backup 6.64 -> 6.36 s. Not for workers that run workflows: their event loop
- * relays every workflow task, and their workflow threads would get the same limit.
+ * backup 6.64 -> 6.36 s. V8's flags are the process's: every thread gets the
+ * limit too, and a resourceLimits given to one does not lift it. The ETL
+ * split's threads pay for it only because they read 16 KiB at a time (see
+ * READ_PIECE in kinds/etl/records.ts); at 256 KiB they took twice as long.
+ * Not for workers that run workflows: their event loop relays every workflow
+ * task, and their workflow threads would get the same limit.
  */
 export const HOST_WORKER_NODE_OPTIONS = '--max-semi-space-size=2';
 

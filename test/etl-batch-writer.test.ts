@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openBatchFile } from '../src/kinds/etl/batch-content';
 import { lineRow, rowLine } from '../src/kinds/etl/batch-text';
-import { BatchWriter, jsonForm, rowSerializer, tabSeparatedForm } from '../src/kinds/etl/batch-writer';
+import { BatchWriter, jsonForm, rowSerializer, tabSeparatedForm, type BatchForm } from '../src/kinds/etl/batch-writer';
 import type { Pipeline } from '../src/kinds/etl/pipelines';
 import type { Row } from '../src/kinds/etl/records';
 
@@ -41,6 +41,23 @@ const rows: Row[] = [
   [4, null, null, null],
   [Number.MAX_SAFE_INTEGER, '', 0, true],
 ];
+
+/** `count` rows cycling through the sample rows, each with an id of its own. */
+const numbered = (count: number): Row[] => Array.from({ length: count }, (_, i) => rows[i % rows.length]!.map((v, c) => (c === 0 ? i + 1 : v)));
+
+/** Writes `many` as one batch file in `form`, as T does; resolves with the digest the writer gives. */
+async function writeBatch(file: string, source: string, form: BatchForm, many: Row[]): Promise<string> {
+  const writer = new BatchWriter(file, { pipeline: 'orders', source, index: 0 }, form);
+  for (const row of many) await writer.add(row);
+  return writer.finish();
+}
+
+/** The rows a load reads from a batch file. */
+async function readBack(file: string): Promise<Row[]> {
+  const back: Row[] = [];
+  for await (const run of (await openBatchFile(file, pipeline)).rows()) back.push(...run);
+  return back;
+}
 
 describe('etl: batch files as T writes them', () => {
   let dir: string;
@@ -73,10 +90,8 @@ describe('etl: batch files as T writes them', () => {
 
   it('writes a batch that reads back as its rows, in pieces, and returns the sha256 of the bytes on disk', async () => {
     const file = path.join(dir, 'orders.b000001.tsv');
-    const many = Array.from({ length: 40_000 }, (_, i) => rows[i % rows.length].map((v, c) => (c === 0 ? i + 1 : v)));
-    const writer = new BatchWriter(file, { pipeline: 'orders', source: 'orders.csv', index: 0 }, tabSeparatedForm(pipeline));
-    for (const row of many) await writer.add(row);
-    const digest = await writer.finish();
+    const many = numbered(40_000);
+    const digest = await writeBatch(file, 'orders.csv', tabSeparatedForm(pipeline), many);
     const bytes = await fs.readFile(file);
     assert.ok(bytes.length > 1024 * 1024, 'large enough to be written in several pieces');
     assert.equal(digest, createHash('sha256').update(bytes).digest('hex'));
@@ -88,8 +103,7 @@ describe('etl: batch files as T writes them', () => {
       index: 0,
       columns: names,
     });
-    const back = [];
-    for await (const run of (await openBatchFile(file, pipeline)).rows()) back.push(...run);
+    const back = await readBack(file);
     // A lone surrogate is not UTF-8: it reaches the file, as it would reach any database, as U+FFFD.
     const onDisk = (row: Row) => row.map((v) => (typeof v === 'string' ? v.replace('\ud800', '\ufffd') : v));
     assert.deepEqual(back, many.map(onDisk));
@@ -105,27 +119,21 @@ describe('etl: batch files as T writes them', () => {
     const file = path.join(dir, 'long.b000001.tsv');
     const long: Row = [2, `${'é漢😀'.repeat(40_000)}\tend`, 1, true];
     const many: Row[] = [rows[0], long, ...Array.from({ length: 30_000 }, (_, i): Row => [i + 3, 'é漢😀 '.repeat(i % 7), i / 8, i % 2 === 0]), long];
-    const writer = new BatchWriter(file, { pipeline: 'orders', source: 'long.csv', index: 0 }, tabSeparatedForm(pipeline));
-    for (const row of many) await writer.add(row);
-    const digest = await writer.finish();
+    const digest = await writeBatch(file, 'long.csv', tabSeparatedForm(pipeline), many);
     assert.equal(
       digest,
       createHash('sha256')
         .update(await fs.readFile(file))
         .digest('hex'),
     );
-    const back: Row[] = [];
-    for await (const run of (await openBatchFile(file, pipeline)).rows()) back.push(...run);
-    assert.deepEqual(back, many);
+    assert.deepEqual(await readBack(file), many);
     await fs.rm(file);
   });
 
   it('writes the earlier JSON form for jobs recorded before the change, and reads it back', async () => {
     const file = path.join(dir, 'orders.b000001.json');
-    const many = Array.from({ length: 20_000 }, (_, i) => rows[i % rows.length].map((v, c) => (c === 0 ? i + 1 : v)));
-    const writer = new BatchWriter(file, { pipeline: 'orders', source: 'orders.csv', index: 0 }, jsonForm(pipeline));
-    for (const row of many) await writer.add(row);
-    const digest = await writer.finish();
+    const many = numbered(20_000);
+    const digest = await writeBatch(file, 'orders.csv', jsonForm(pipeline), many);
     const bytes = await fs.readFile(file);
     assert.ok(bytes.length > 1024 * 1024, 'large enough to be written in several pieces');
     assert.equal(digest, createHash('sha256').update(bytes).digest('hex'));
@@ -136,8 +144,7 @@ describe('etl: batch files as T writes them', () => {
     );
     assert.deepEqual(parsed.records, many.map(asRecord));
     assert.equal(bytes.toString('utf8').split('\n').length, many.length + 3, 'one record per line, for a person fixing it by hand');
-    const back = [];
-    for await (const run of (await openBatchFile(file, pipeline)).rows()) back.push(...run);
+    const back = await readBack(file);
     // Read as the earlier form's check read it: "" is no value there.
     const asChecked = (row: Row) => row.map((v) => (v === '' ? null : v));
     assert.deepEqual(back, many.map(asChecked), 'read back through the same reader as a tab-separated batch');
@@ -151,6 +158,19 @@ describe('etl: batch files as T writes them', () => {
     await writer.discard();
     assert.deepEqual(
       (await fs.readdir(dir)).filter((n) => n.startsWith('given-up')),
+      [],
+    );
+  });
+
+  it('refuses a head line larger than the piece it is gathered in before the file exists', async () => {
+    const wide = { ...pipeline, columns: [...pipeline.columns, { name: 'x'.repeat(300 * 1024), type: 'string', required: false }] } as Pipeline;
+    const file = path.join(dir, 'wide.b000001.tsv');
+    assert.throws(
+      () => new BatchWriter(file, { pipeline: 'orders', source: 'wide.csv', index: 0 }, tabSeparatedForm(wide)),
+      /first line would take more than/,
+    );
+    assert.deepEqual(
+      (await fs.readdir(dir)).filter((n) => n.startsWith('wide')),
       [],
     );
   });

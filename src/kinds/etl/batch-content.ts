@@ -45,7 +45,7 @@ export function recordsBatch(pipeline: Pipeline, records: unknown[]): BatchConte
   return rowsBatch(
     records.map((data, i) => {
       const record: EtlRecord = check(data, `record ${i + 1}`);
-      return names.map((name) => record[name]!);
+      return names.map((name) => record[name]);
     }),
   );
 }
@@ -54,15 +54,14 @@ export function recordsBatch(pipeline: Pipeline, records: unknown[]): BatchConte
 async function firstLine(file: string): Promise<{ line: string; bytes: number }> {
   const handle = await fs.promises.open(file, 'r');
   try {
-    let buffer = Buffer.alloc(64 * 1024);
+    let buffer = Buffer.allocUnsafe(64 * 1024);
     for (let read = 0; ;) {
+      if (read === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]);
       const { bytesRead } = await handle.read(buffer, read, buffer.length - read, read);
-      const seen = read;
+      const end = buffer.subarray(0, read + bytesRead).indexOf(0x0a, read);
       read += bytesRead;
-      const end = buffer.indexOf(0x0a, seen);
-      if (end >= 0 && end < read) return { line: buffer.toString('utf8', 0, end), bytes: end + 1 };
+      if (end >= 0) return { line: buffer.toString('utf8', 0, end), bytes: end + 1 };
       if (bytesRead === 0 || read >= MAX_HEAD) return { line: buffer.toString('utf8', 0, read), bytes: read };
-      if (read === buffer.length) buffer = Buffer.concat([buffer, Buffer.alloc(buffer.length)]);
     }
   } finally {
     await handle.close();

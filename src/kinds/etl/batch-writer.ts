@@ -75,13 +75,14 @@ export class BatchWriter {
     origin: BatchOrigin,
     private readonly form: BatchForm,
   ) {
-    this.tmp = `${file}.tmp`;
-    this.handle = fs.open(this.tmp, 'w');
-    this.handle.catch(() => undefined);
     const head = form.open(origin);
+    // Checked before the file exists, so a refusal leaves nothing behind.
     if (Buffer.byteLength(head) > PIECE)
       throw new Error(`a batch's first line would take more than ${PIECE} bytes: the pipeline has too many columns or names too long`);
     this.used = this.piece.write(head);
+    this.tmp = `${file}.tmp`;
+    this.handle = fs.open(this.tmp, 'w');
+    this.handle.catch(() => undefined);
   }
 
   get records(): number {
