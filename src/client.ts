@@ -171,13 +171,15 @@ export async function getJob(client: Client, jobId: string): Promise<JobView> {
         : {}),
     }));
   if (retrying.length > 0) view.retrying = retrying;
-  view.statusLog = await client.withDeadline(Date.now() + 5000, () => handle.query(statusLogQuery)).catch(() => undefined);
   if (view.status === 'running') {
     view.progress = await queryProgress(client, jobId);
   } else {
     const outcome = await outcomeOf(handle);
     Object.assign(view, outcome);
   }
+  // Asked after the progress, so the log holds at least the status the progress shows: a job seen as completed has
+  // its "completed" line (asked first, a job that completed in between showed completed with no such line).
+  view.statusLog = await client.withDeadline(Date.now() + 5000, () => handle.query(statusLogQuery)).catch(() => undefined);
   return view;
 }
 
