@@ -7,7 +7,7 @@ import { openPipelineFile, type PipelineFile } from '../kinds/etl/pipelines';
 import { messageKinds, type AnyMessageKind } from '../kinds/registry';
 import { openStore, type ObjectStore } from '../stores';
 import { openLedger, type Ledger } from './ledger';
-import { ChunkThreads } from '../repository/chunk-threads';
+import { processThreads, type ChunkThreads } from '../repository/chunk-threads';
 import { TrailingHashes } from '../hashing/trailing-hash';
 import { PackIndex } from '../repository/pack-index';
 import { repositoryOpener } from '../repository/open';
@@ -33,7 +33,7 @@ export interface ActivityDeps {
   repository: () => Promise<Repository>;
   /** Which chunks the repository holds, kept between activities. */
   packIndex: PackIndex;
-  /** Threads that cut, seal and open chunks beside the event loop. */
+  /** Threads that cut, seal and open chunks and hash files beside the event loop: the process's own unless given. */
   chunkThreads: ChunkThreads;
   /** Whole-file hashes of restores, computed as their segments land. */
   trailingHashes: TrailingHashes;
@@ -61,6 +61,7 @@ export function createDeps(config: Config, given: Partial<ActivityDeps> = {}): O
   const repository = given.repository ?? repositoryOpener(config, store);
   const ledger = 'ledger' in given ? given.ledger : config.ledgerUrl ? openLedger(config.ledgerUrl) : undefined;
   const transport = 'mailer' in given ? undefined : config.smtp.url ? createTransport(config.smtp.url) : undefined;
+  const chunkThreads = given.chunkThreads ?? processThreads();
   return {
     config,
     store,
@@ -70,8 +71,8 @@ export function createDeps(config: Config, given: Partial<ActivityDeps> = {}): O
     manifests: given.manifests ?? createManifestCache(store),
     repository,
     packIndex: given.packIndex ?? new PackIndex(),
-    chunkThreads: given.chunkThreads ?? new ChunkThreads(),
-    trailingHashes: given.trailingHashes ?? new TrailingHashes(),
+    chunkThreads,
+    trailingHashes: given.trailingHashes ?? new TrailingHashes(undefined, chunkThreads),
     snapshots: given.snapshots ?? createSnapshotCache(repository),
     pipelines: given.pipelines ?? openPipelineFile(config.etl.configFile),
     handlers: given.handlers ?? builtInHandlers(),
@@ -81,7 +82,6 @@ export function createDeps(config: Config, given: Partial<ActivityDeps> = {}): O
     async close() {
       if (!given.databases) await this.databases.close();
       transport?.close();
-      if (!given.chunkThreads) await this.chunkThreads.close();
       if (!given.trailingHashes) this.trailingHashes.close();
       if (!('ledger' in given)) await ledger?.close().catch(() => undefined);
     },

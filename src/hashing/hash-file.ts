@@ -1,7 +1,7 @@
-import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { processThreads, type ChunkThreads } from '../repository/chunk-threads';
+import type { HashAlgorithm } from './hash-piece';
 
-export type HashAlgorithm = 'sha256' | 'md5';
+export type { HashAlgorithm } from './hash-piece';
 
 export interface HashRequest {
   file: string;
@@ -10,10 +10,6 @@ export interface HashRequest {
   /** Bytes to hash from start (default: to the end of the file). */
   length?: number;
   algorithms: HashAlgorithm[];
-  /** Feeds the thread's running hash instead of a new one, and leaves it open (see runningHash). */
-  keep?: boolean;
-  /** Ends the running hash: its digests, over everything kept so far. */
-  digest?: boolean;
 }
 
 export interface HashResult {
@@ -25,165 +21,41 @@ export interface HashOptions {
   signal?: AbortSignal;
   /** Called with the running byte count, about every 16 MiB. */
   onProgress?: (bytes: number) => void;
-  /** A thread of its own, for hashing a whole large file, so part-sized work never queues behind it. */
-  dedicated?: boolean;
+  /** The threads to hash on (default: the process's). */
+  threads?: ChunkThreads;
 }
-
-// Plain JavaScript, evaluated in the thread: a worker thread does not inherit the TypeScript loader.
-// Each thread reads through one buffer for its whole life, and a backup keeps three of them (the source's, and two for
-// packs): 1 MiB reads hash as fast as 4 MiB ones and hold 9 MiB less.
-const THREAD_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const fs = require('node:fs');
-const buffer = Buffer.allocUnsafe(1024 * 1024);
-const PROGRESS_EVERY = 16 * 1024 * 1024;
-// A running hash (see runningHash) goes on across requests until one asks for its digest.
-let running;
-let runningSize = 0;
-const digestsOf = (algorithms, hashes) => Object.fromEntries(algorithms.map((algorithm, i) => [algorithm, hashes[i].digest('hex')]));
-parentPort.on('message', ({ file, start = 0, length, algorithms, keep, digest }) => {
-  if (digest) {
-    const hashes = running ?? algorithms.map((algorithm) => createHash(algorithm));
-    running = undefined;
-    return parentPort.postMessage({ result: { size: runningSize, digests: digestsOf(algorithms, hashes) } });
-  }
-  let fd;
-  try {
-    fd = fs.openSync(file, 'r');
-    const hashes = keep ? (running ??= algorithms.map((algorithm) => createHash(algorithm))) : algorithms.map((algorithm) => createHash(algorithm));
-    let size = 0;
-    let reported = 0;
-    for (;;) {
-      const want = length === undefined ? buffer.length : Math.min(buffer.length, length - size);
-      if (want <= 0) break;
-      const read = fs.readSync(fd, buffer, 0, want, start + size);
-      if (read === 0) break;
-      const view = buffer.subarray(0, read);
-      for (const hash of hashes) hash.update(view);
-      size += read;
-      if (size - reported >= PROGRESS_EVERY) {
-        reported = size;
-        parentPort.postMessage({ progress: size });
-      }
-    }
-    if (keep) runningSize += size;
-    parentPort.postMessage({ result: { size, digests: keep ? {} : digestsOf(algorithms, hashes) } });
-  } catch (err) {
-    parentPort.postMessage({ error: { message: err.message, code: err.code } });
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-});
-`;
-
-type ThreadMessage = { progress: number } | { result: HashResult } | { error: { message: string; code?: string } };
-
-interface Job {
-  request: HashRequest;
-  options: HashOptions;
-  resolve: (result: HashResult) => void;
-  reject: (err: Error) => void;
-}
-
-function newThread(): Worker {
-  const thread = new Worker(THREAD_SOURCE, { eval: true });
-  thread.unref();
-  return thread;
-}
-
-/** Runs one request on a thread; the thread is terminated if the caller aborts, since a read loop cannot be interrupted. */
-function runOn(thread: Worker, job: Job): Promise<'idle' | 'gone'> {
-  const { request, options } = job;
-  return new Promise((settle) => {
-    const finish = (outcome: 'idle' | 'gone') => {
-      thread.off('message', onMessage);
-      thread.off('error', onError);
-      options.signal?.removeEventListener('abort', onAbort);
-      settle(outcome);
-    };
-    const onMessage = (message: ThreadMessage) => {
-      if ('progress' in message) return options.onProgress?.(message.progress);
-      if ('result' in message) {
-        options.onProgress?.(message.result.size);
-        job.resolve(message.result);
-      } else {
-        job.reject(Object.assign(new Error(`hashing ${request.file}: ${message.error.message}`), { code: message.error.code }));
-      }
-      finish('idle');
-    };
-    const onError = (err: Error) => {
-      job.reject(err);
-      finish('gone');
-    };
-    const onAbort = () => {
-      job.reject(options.signal!.reason instanceof Error ? options.signal!.reason : new Error('hashing cancelled'));
-      void thread.terminate();
-      finish('gone');
-    };
-    if (options.signal?.aborted) return onAbort();
-    thread.on('message', onMessage);
-    thread.on('error', onError);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    thread.postMessage(request);
-  });
-}
-
-/** A few threads that hash files, so hashing uses every core while the event loop stays free for heartbeats. */
-class HashPool {
-  private readonly idle: Worker[] = [];
-  private readonly queue: Job[] = [];
-  private threads = 0;
-
-  constructor(private readonly size: number) {}
-
-  submit(job: Job): void {
-    this.queue.push(job);
-    this.drain();
-  }
-
-  private drain(): void {
-    while (this.queue.length > 0 && (this.idle.length > 0 || this.threads < this.size)) {
-      const job = this.queue.shift()!;
-      if (job.options.signal?.aborted) {
-        job.reject(new Error('hashing cancelled'));
-        continue;
-      }
-      let thread = this.idle.pop();
-      if (!thread) {
-        thread = newThread();
-        this.threads++;
-      }
-      const running = thread;
-      void runOn(running, job).then((outcome) => {
-        if (outcome === 'idle') this.idle.push(running);
-        else this.threads--;
-        this.drain();
-      });
-    }
-  }
-}
-
-const pool = new HashPool(Math.max(2, os.availableParallelism()));
 
 /**
- * Whether hashing a whole file of this size is worth a thread of its own: a
- * large one would hold a shared thread so long that part-sized work queues
- * behind it, and a small one is done before a new thread (tens of ms) has started.
+ * How much of a file one request to a thread hashes: a thread answers its
+ * other requests (a backup's windows) between pieces, and a cancelled hash
+ * stops at the next one. About 15 ms of sha256 here.
  */
-export const ownThreadFor = (bytes: number): boolean => bytes > 64 * 1024 * 1024;
+const PIECE_BYTES = 16 * 1024 * 1024;
 
-/** Hashes a file, or a byte range of it, off the main thread. */
-export function hashFile(request: HashRequest, options: HashOptions = {}): Promise<HashResult> {
-  return new Promise((resolve, reject) => {
-    const job: Job = { request, options, resolve, reject };
-    if (!options.dedicated) return pool.submit(job);
-    const thread = newThread();
-    void runOn(thread, job).then(() => thread.terminate());
-  });
+/** Hashes a file, or a byte range of it, off the main thread, on the process's chunk threads. */
+export async function hashFile(request: HashRequest, options: HashOptions = {}): Promise<HashResult> {
+  const { file, start = 0, length } = request;
+  const stream = (options.threads ?? processThreads()).hashStream(request.algorithms);
+  let size = 0;
+  try {
+    for (;;) {
+      if (options.signal?.aborted) throw cancelled(options.signal);
+      const want = length === undefined ? PIECE_BYTES : Math.min(PIECE_BYTES, length - size);
+      const reply = await stream.piece(file, start + size, want, length !== undefined && size + want >= length);
+      size += reply.size;
+      options.onProgress?.(size);
+      if (reply.digests) return { size, digests: reply.digests };
+    }
+  } catch (err) {
+    stream.drop();
+    if (options.signal?.aborted || !(err instanceof Error)) throw err;
+    throw Object.assign(new Error(`hashing ${file}: ${err.message}`), { code: (err as NodeJS.ErrnoException).code });
+  }
 }
 
-/** A hash fed byte ranges of a file one after another, on a thread of its own; each range is read from the file as it is now. */
+const cancelled = (signal: AbortSignal) => (signal.reason instanceof Error ? signal.reason : new Error('hashing cancelled'));
+
+/** A hash fed byte ranges of a file one after another, on one chunk thread; each range is read from the file as it is now. */
 export interface RunningHash {
   /** Hashes [start, start + length) next; rejects if the file holds fewer bytes there. */
   append(start: number, length: number): Promise<void>;
@@ -192,28 +64,35 @@ export interface RunningHash {
   close(): void;
 }
 
-export function runningHash(file: string): RunningHash {
-  const thread = newThread();
-  // runOn handles one request at a time on a thread: each waits for the one before it.
+export function runningHash(file: string, threads = processThreads()): RunningHash {
+  const stream = threads.hashStream(['sha256']);
+  // Pieces of one stream go one after another: each waits for the one before it, and after one fails the rest fail too
+  // (the thread dropped the stream; what followed would hash as a new one).
   let last: Promise<unknown> = Promise.resolve();
-  const request = (req: HashRequest) => {
-    const done = last.then(
-      () =>
-        new Promise<HashResult>((resolve, reject) => {
-          void runOn(thread, { request: req, options: {}, resolve, reject });
-        }),
-    );
-    last = done.catch(() => undefined);
+  let failed: Error | undefined;
+  const next = <T>(step: () => Promise<T>) => {
+    const done = last.then(() => {
+      if (failed) throw failed;
+      return step();
+    });
+    last = done.catch((err: Error) => (failed ??= err));
     return done;
+  };
+  const appendPiece = async (start: number, length: number) => {
+    const { size } = await stream.piece(file, start, length, false);
+    if (size !== length) throw new Error(`hashing ${file}: the file ended at byte ${start + size}, before ${start + length}`);
   };
   return {
     async append(start, length) {
-      const { size } = await request({ file, start, length, algorithms: ['sha256'], keep: true });
-      if (size !== length) throw new Error(`hashing ${file}: the file ended at byte ${start + size}, before ${start + length}`);
+      // Every piece is queued now, so the next append's come after them.
+      const pieces: Promise<void>[] = [];
+      for (let at = 0; at < length; at += PIECE_BYTES) pieces.push(next(() => appendPiece(start + at, Math.min(PIECE_BYTES, length - at))));
+      await Promise.all(pieces);
     },
     async digest() {
-      return (await request({ file, algorithms: ['sha256'], digest: true })).digests.sha256!;
+      const { digests } = await next(() => stream.piece(file, 0, 0, true));
+      return digests!.sha256!;
     },
-    close: () => void thread.terminate(),
+    close: () => void next(async () => stream.drop()),
   };
 }

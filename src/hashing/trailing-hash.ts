@@ -1,3 +1,4 @@
+import type { ChunkThreads } from '../repository/chunk-threads';
 import { runningHash, type RunningHash } from './hash-file';
 
 /**
@@ -15,12 +16,16 @@ export class TrailingHashes {
   private readonly trails = new Map<string, Trail>();
 
   /** A trail nobody wrote to for this long is dropped (its restore moved elsewhere or was abandoned). */
-  constructor(private readonly idleMs = 15 * 60_000) {}
+  constructor(
+    private readonly idleMs = 15 * 60_000,
+    /** Where the trails hash (default: the process's chunk threads). */
+    private readonly threads?: ChunkThreads,
+  ) {}
 
   /** Bytes [offset, offset + size) of `file` are written and will not change. */
   written(file: string, offset: number, size: number): void {
     let trail = this.trails.get(file);
-    if (!trail) this.trails.set(file, (trail = new Trail(file)));
+    if (!trail) this.trails.set(file, (trail = new Trail(runningHash(file, this.threads))));
     trail.written(offset, size);
     this.dropIdle();
   }
@@ -58,12 +63,9 @@ class Trail {
   private hashedTo = 0;
   /** A part written twice may differ from what was hashed, and a part that could not be read back leaves a gap: the trail can no longer vouch for the file. */
   private spoiled = false;
-  private readonly hash: RunningHash;
   lastWrite = Date.now();
 
-  constructor(file: string) {
-    this.hash = runningHash(file);
-  }
+  constructor(private readonly hash: RunningHash) {}
 
   written(offset: number, size: number): void {
     this.lastWrite = Date.now();

@@ -1,4 +1,5 @@
 import { POOL_UNIT } from './buffer-pool';
+import type { HashAlgorithm } from '../hashing/hash-piece';
 import type { RepositoryRecipe } from './recipe';
 
 /**
@@ -41,7 +42,29 @@ export type ThreadRequest =
       fd: number;
       bytes: Uint8Array;
       items: [at: number, length: number, id: string, raw: number, position: number][];
-    };
+    }
+  | ({ op: 'hash'; seq: number } & HashPieceRequest);
+
+/**
+ * Bytes [start, start + length) of a file, added to the thread's running hash
+ * `stream` (a new one if the thread has none by that id). With `last`, or
+ * when the file ends before `length`, the stream ends and its digests come
+ * back. A stream lives on one thread: its pieces all go there.
+ */
+export interface HashPieceRequest {
+  stream: number;
+  file: string;
+  start: number;
+  length: number;
+  algorithms: HashAlgorithm[];
+  last: boolean;
+}
+
+/** `size`: the bytes of this piece hashed; `digests` once the stream ended. */
+export interface HashPieceReply {
+  size: number;
+  digests?: Partial<Record<HashAlgorithm, string>>;
+}
 
 export interface CutReply {
   ids: string[];
@@ -66,4 +89,6 @@ export type OpenOutcome = { written: true } | { damaged: { item: number; reason:
 export type OpenReply = OpenOutcome & { bytes: Uint8Array };
 
 /** `external`: what the thread's isolate held outside its heap as it answered. */
-export type ThreadReply = { seq: number; external: number } & (CutReply | SealReply | OpenReply | { error: { message: string; code?: string } });
+export type ThreadReply = { seq: number; external: number } & (
+  CutReply | SealReply | OpenReply | HashPieceReply | { error: { message: string; code?: string } }
+);

@@ -1,14 +1,15 @@
 /**
  * The body of a chunk thread: cuts, names, seals and opens chunks, so the
- * event loop only decides what is new and moves packs. File descriptors
- * belong to the process, so the thread reads and writes through ones the
- * main thread opened and checked. It imports nothing but the chunker and the
- * sealer: every thread is an isolate of its own.
+ * event loop only decides what is new and moves packs, and hashes files. File
+ * descriptors belong to the process, so the thread reads and writes chunks
+ * through ones the main thread opened and checked. It imports nothing but
+ * the chunker, the sealer and the hasher: every thread is an isolate of its own.
  */
 import fs from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { parentPort } from 'node:worker_threads';
+import { HashStreams } from '../hashing/hash-piece';
 import { toolsFrom, type RepositoryRecipe, type RepositoryTools } from './recipe';
 import { DamagedObject } from './seal';
 import { windowLength, type CutReply, type OpenOutcome, type SealReply, type ThreadReply, type ThreadRequest } from './chunk-protocol';
@@ -135,7 +136,10 @@ function open(
   return { written: true };
 }
 
+const hashes = new HashStreams();
+
 function answer(request: ThreadRequest): [object, ArrayBuffer[]] {
+  if (request.op === 'hash') return [hashes.piece(request), []];
   if (request.op === 'cut') return cut(request.recipe, request.fd, request.start, request.end, request.into);
   const bytes = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength);
   if (request.op === 'seal') return seal(request.recipe, bytes, request.items, request.into);
@@ -176,6 +180,6 @@ parentPort!.on('message', (request: ThreadRequest) => {
     body = { error: { message, ...(code ? { code } : {}) } };
   }
   parentPort!.postMessage({ seq: request.seq, external: external(), ...body } as ThreadReply, transfer);
-  // While the event loop takes the reply: the output goes before the next request makes more. A cut leaves only ids behind.
-  if (request.op !== 'cut') collectYoung();
+  // While the event loop takes the reply: the output goes before the next request makes more. A cut or a hash leaves only ids behind.
+  if (request.op === 'seal' || request.op === 'open') collectYoung();
 });

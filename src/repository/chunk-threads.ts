@@ -6,6 +6,8 @@ import {
   sealedBound,
   windowLength,
   type CutReply,
+  type HashPieceReply,
+  type HashPieceRequest,
   type OpenOutcome,
   type OpenReply,
   type SealReply,
@@ -45,20 +47,37 @@ export interface SealedBatch {
   compressed: boolean[];
 }
 
+/** A running hash on one thread: its pieces go there, one after another. */
+export interface HashStream {
+  /** Hashes [start, start + length) of `file` next; with `last` (or at the file's end) the stream ends and its digests come back. */
+  piece(file: string, start: number, length: number, last: boolean): Promise<HashPieceReply>;
+  /** Ends the stream without its digests, so the thread forgets it (a hash abandoned halfway). */
+  drop(): void;
+}
+
 /**
- * One thread per core that cuts, names, seals and opens chunks, so a backup
- * or restore uses every core and the event loop stays free for heartbeats
- * and packs. Requests go to the thread with the least waiting.
+ * One thread per core that cuts, names, seals and opens chunks, and hashes
+ * files, so a backup or restore uses every core and the event loop stays free
+ * for heartbeats and packs. Requests go to the thread with the least waiting.
+ * Hashing shares the threads rather than having its own: each thread is an
+ * isolate of about 9 MiB, and a backup that hashed its source and its packs
+ * on threads of their own ran five of them on two cores.
  */
 export class ChunkThreads {
   private readonly threads: Thread[] = [];
   private seq = 0;
+  private streams = 0;
   /** Windows, sealed batches and fetched runs go round between the event loop and the threads in these buffers. */
   readonly pool = new BufferPool();
   /** The most memory outside its heap any thread held as it answered: dead cipher and compressor output shows here. */
   externalPeak = 0;
 
   constructor(readonly size = Math.max(1, Math.min(os.availableParallelism(), 8))) {}
+
+  /** Threads started and not exited. */
+  get running(): number {
+    return this.threads.length;
+  }
 
   /** The chunks of a window from `start`; the window's bytes are a pooled buffer: hand it to `seal`, or, when nothing in it is sealed, give it back to `pool`. */
   async cut(recipe: RepositoryRecipe, fd: number, start: number, end: number): Promise<CutReply & { bytes: Buffer }> {
@@ -85,16 +104,25 @@ export class ChunkThreads {
     return outcome;
   }
 
+  /** A running hash of `algorithms`, on the thread with the least waiting now. */
+  hashStream(algorithms: HashPieceRequest['algorithms']): HashStream {
+    const thread = this.pick();
+    const stream = ++this.streams;
+    const piece = (file: string, start: number, length: number, last: boolean) =>
+      this.send({ op: 'hash', stream, file, start, length, algorithms, last }, thread) as Promise<HashPieceReply>;
+    return { piece, drop: () => void piece('', 0, 0, true).catch(() => undefined) };
+  }
+
   async close(): Promise<void> {
     const threads = this.threads.splice(0);
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
 
   /** Buffers in a request are the pool's shared blocks: they reach the thread without a transfer. */
-  private send(request: Request): Promise<Omit<ThreadReply, 'seq' | 'external'>> {
-    const thread = this.pick();
+  private send(request: Request, thread = this.pick()): Promise<Omit<ThreadReply, 'seq' | 'external'>> {
     const seq = ++this.seq;
     return new Promise<ThreadReply>((resolve, reject) => {
+      if (!this.threads.includes(thread)) return reject(new Error('the chunk thread this request belongs to has exited'));
       // A thread with work keeps the process alive; an idle one does not.
       if (thread.pending.size === 0) thread.worker.ref();
       thread.pending.set(seq, { resolve, reject });
@@ -133,4 +161,11 @@ export class ChunkThreads {
     this.threads.push(thread);
     return thread;
   }
+}
+
+let shared: ChunkThreads | undefined;
+
+/** The process's chunk threads: every activity and store of a worker shares them, so the threads are one per core in all. */
+export function processThreads(): ChunkThreads {
+  return (shared ??= new ChunkThreads());
 }

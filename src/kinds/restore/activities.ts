@@ -9,7 +9,7 @@ import { ObjectNotFoundError } from '../../stores';
 import type { ActivityDeps } from '../../activities/deps';
 import { errnoCode, permanent } from '../../activities/failures';
 import { throttledHeartbeat } from '../../activities/heartbeat';
-import { hashFile, ownThreadFor } from '../../hashing/hash-file';
+import { hashFile } from '../../hashing/hash-file';
 import { bytesVerified } from '../../metrics';
 import { createBeside, resolveInside } from '../../security/paths';
 import { restoreRoots } from '../../security/roots';
@@ -125,7 +125,12 @@ export async function restorePart(
   // Hashing what landed in the temp file, on a hash thread, checks the bytes the restore will keep and spreads the work over the cores.
   const actual =
     written === part.size
-      ? (await hashFile({ file: input.tempPath, start: part.offset, length: part.size, algorithms: ['sha256'] }, { signal })).digests.sha256
+      ? (
+          await hashFile(
+            { file: input.tempPath, start: part.offset, length: part.size, algorithms: ['sha256'] },
+            { signal, threads: deps.chunkThreads },
+          )
+        ).digests.sha256
       : undefined;
   if (actual !== part.sha256) {
     throw permanent(
@@ -161,7 +166,7 @@ export async function finishRestore(deps: ActivityDeps, given: { tempPath: strin
       ? { size: (await handle.stat()).size, digests: { sha256: trailed } }
       : await hashFile(
           { file, algorithms: ['sha256'] },
-          { dedicated: ownThreadFor(input.size), signal: Context.current().cancellationSignal, onProgress: heartbeat },
+          { threads: deps.chunkThreads, signal: Context.current().cancellationSignal, onProgress: heartbeat },
         );
     log.info('whole file hashed', { file, asWritten });
     return whole;

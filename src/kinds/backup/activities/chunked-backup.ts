@@ -4,7 +4,7 @@ import type { BackupInput, SegmentRef, SegmentResult, SourceInfo, WholeFile } fr
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbeat';
-import { hashFile, ownThreadFor } from '../../../hashing/hash-file';
+import { hashFile } from '../../../hashing/hash-file';
 import { bytesUploaded, bytesVerified } from '../../../metrics';
 import { repoKeys } from '../../../repository/layout';
 import { PackWriter } from '../../../repository/pack-writer';
@@ -91,14 +91,14 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
   }
 }
 
-/** The source's whole-file checksums, read once on a thread of their own beside the segments: restores are checked against them. */
+/** The source's whole-file checksums, read once on the chunk threads between the segments' windows: restores are checked against them. */
 export async function hashSource(deps: ActivityDeps, input: { source: SourceInfo; md5: boolean }): Promise<WholeFile> {
   const { handle, via } = await openSource(deps, input.source);
   const heartbeat = throttledHeartbeat<number>(1000);
   try {
     const whole = await hashFile(
       { file: via, algorithms: input.md5 ? ['sha256', 'md5'] : ['sha256'] },
-      { dedicated: ownThreadFor(input.source.size), signal: Context.current().cancellationSignal, onProgress: heartbeat },
+      { threads: deps.chunkThreads, signal: Context.current().cancellationSignal, onProgress: heartbeat },
     );
     const after = await handle.stat();
     if (whole.size !== input.source.size || after.mtimeMs !== input.source.mtimeMs) throw sourceChanged(input.source);

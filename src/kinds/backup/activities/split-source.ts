@@ -60,11 +60,11 @@ export async function splitSource(deps: ActivityDeps, input: SplitInput): Promis
   // Every read goes through one descriptor, checked once it is open: a file swapped after prepare cannot be read instead.
   const roots = sourceRoots(deps.config, 'source');
   const { handle, via } = await openInside(await resolveInside(source.path, roots, { mustExist: true }), roots);
-  // The whole-file checksums come from a thread that reads the source on its own, beside the split.
+  // The whole-file checksums come from a chunk thread that reads the source on its own, beside the split.
   const stopWholeFile = new AbortController();
   const wholeFile = hashFile(
     { file: via, algorithms: withMd5 ? ['sha256', 'md5'] : ['sha256'] },
-    { signal: AbortSignal.any([signal, stopWholeFile.signal]), dedicated: true },
+    { signal: AbortSignal.any([signal, stopWholeFile.signal]), threads: deps.chunkThreads },
   );
   wholeFile.catch(() => undefined);
   try {
