@@ -8,16 +8,27 @@ export class Turns {
   private readonly gates = new Map<string, { free: number; waiting: (() => void)[] }>();
 
   async run<T>(name: string, count: number, work: () => Promise<T>): Promise<T> {
+    const done = await this.take(name, count);
+    try {
+      return await work();
+    } finally {
+      done();
+    }
+  }
+
+  /** Waits for a turn of `name`; the function returned ends it (once, however often it is called). */
+  async take(name: string, count: number): Promise<() => void> {
     let gate = this.gates.get(name);
     if (!gate) this.gates.set(name, (gate = { free: count, waiting: [] }));
     if (gate.free > 0) gate.free--;
     else await new Promise<void>((resolve) => gate.waiting.push(resolve));
-    try {
-      return await work();
-    } finally {
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
       const next = gate.waiting.shift();
       if (next) next();
       else gate.free++;
-    }
+    };
   }
 }

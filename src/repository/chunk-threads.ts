@@ -69,6 +69,15 @@ export class ChunkThreads {
   private streams = 0;
   /** Windows, sealed batches and fetched runs go round between the event loop and the threads in these buffers. */
   readonly pool = new BufferPool();
+  /**
+   * How many ranges of files (a backup's segments, a restore's) may have
+   * windows in flight at once, whatever the jobs' concurrency: each holds
+   * three pool blocks or four, and one per thread keeps every thread busy.
+   * With four segments at once a 1 GiB backup and restore made 24 blocks, 43 MiB.
+   */
+  get rangesAtOnce(): number {
+    return this.size;
+  }
   /** The most memory outside its heap any thread held as it answered: dead cipher and compressor output shows here. */
   externalPeak = 0;
 

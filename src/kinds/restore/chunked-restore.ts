@@ -6,6 +6,7 @@ import { heartbeatWhile } from '../../activities/heartbeat';
 import { fetchRuns } from '../../repository/read-chunks';
 import { DamagedObject } from '../../repository/seal';
 import { readList, type Snapshot } from '../../repository/snapshots';
+import { CHUNK_RANGES } from '../../repository/store-range';
 
 /** Runs being opened and written at once per segment: enough to keep every chunk thread busy, few enough that memory stays flat. */
 const WRITING = 3;
@@ -48,7 +49,11 @@ export async function restoreSegment(
   });
   const damaged = (chunk: (typeof placed)[number], reason: string) =>
     new DamagedObject(`chunk ${chunk.id} (pack ${chunk.at.pack}) of snapshot ${snapshot.id} of ${snapshot.name}`, reason);
-  const handle = await fs.open(tempPath, constants.O_RDWR | constants.O_NOFOLLOW);
+  const endTurn = await heartbeatWhile(0, () => deps.turns.take(CHUNK_RANGES, deps.chunkThreads.rangesAtOnce));
+  const handle = await fs.open(tempPath, constants.O_RDWR | constants.O_NOFOLLOW).catch((err: unknown) => {
+    endTurn();
+    throw err;
+  });
   // Chunk threads open, check and write each fetched run while the next is fetched.
   const writing: Promise<void>[] = [];
   let written = 0;
@@ -70,11 +75,13 @@ export async function restoreSegment(
       if (writing.length >= WRITING) await writing.shift();
     }
     while (writing.length > 0) await writing.shift();
+    endTurn();
     // On disk before the step reports done: a crash after that cannot lose the segment, and the disk writes it while later segments are still fetched and opened.
     await handle.datasync();
   } finally {
     // A thread may still write through the descriptor: it closes once every thread has answered.
     await Promise.allSettled(writing);
+    endTurn();
     await handle.close();
   }
   return segment.size;

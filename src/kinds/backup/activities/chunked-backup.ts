@@ -9,7 +9,7 @@ import { bytesUploaded, bytesVerified } from '../../../metrics';
 import { repoKeys } from '../../../repository/layout';
 import { PackWriter } from '../../../repository/pack-writer';
 import { putSnapshot, writeList, type Snapshot } from '../../../repository/snapshots';
-import { storeRange } from '../../../repository/store-range';
+import { CHUNK_RANGES, storeRange } from '../../../repository/store-range';
 import { openInside, resolveInside } from '../../../security/paths';
 import { sourceRoots } from '../../../security/roots';
 
@@ -62,6 +62,7 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
   const end = Math.min(source.size, offset + ref.segmentSize);
   const { handle } = await openSource(deps, source);
   const writer = new PackWriter(repo, index, signal, deps.chunkThreads.pool);
+  const endTurn = await heartbeatWhile(0, () => deps.turns.take(CHUNK_RANGES, deps.chunkThreads.rangesAtOnce));
   try {
     const list = await storeRange({
       threads: deps.chunkThreads,
@@ -72,9 +73,11 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
       writer,
       signal,
       onProgress: heartbeat,
-    }).catch((err: NodeJS.ErrnoException) => {
-      throw err.code === 'SourceShort' ? sourceChanged(source) : err;
-    });
+    })
+      .catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'SourceShort' ? sourceChanged(source) : err;
+      })
+      .finally(endTurn);
     const stats = await writer.finish();
     const after = await handle.stat();
     if (after.size !== source.size || after.mtimeMs !== source.mtimeMs) throw sourceChanged(source);
@@ -87,6 +90,7 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
     writer.abandon();
     throw err;
   } finally {
+    endTurn();
     await handle.close();
   }
 }
