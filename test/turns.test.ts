@@ -30,7 +30,10 @@ describe('turns', () => {
 
   it('run ends its turn when the work fails', async () => {
     const turns = new Turns();
-    await assert.rejects(turns.run('load', 1, () => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      turns.run('load', 1, () => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     assert.equal(await turns.run('load', 1, async () => 'next'), 'next');
   });
 });

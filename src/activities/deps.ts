@@ -1,5 +1,4 @@
-import type { Transporter } from 'nodemailer';
-import { createTransport } from 'nodemailer';
+import type { SendMailOptions, Transporter } from 'nodemailer';
 import type { Config } from '../config';
 import { builtInHandlers, type HandlerRegistry } from '../kinds/dispatch/handlers';
 import { createManifestCache, type ManifestCache } from '../kinds/backup/manifest';
@@ -27,7 +26,7 @@ export interface ActivityDeps {
   /** The status ledger, when COURIER_LEDGER_URL is set. */
   ledger?: Ledger;
   /** The mail server, when COURIER_SMTP_URL is set. */
-  mailer?: Pick<Transporter, 'sendMail'>;
+  mailer?: Mailer;
   manifests: ManifestCache;
   /** The backup repository, opened (and unlocked) once per worker. */
   repository: () => Promise<Repository>;
@@ -50,6 +49,20 @@ export interface ActivityDeps {
   handlers: HandlerRegistry;
 }
 
+export interface Mailer {
+  sendMail(mail: SendMailOptions): Promise<unknown>;
+}
+
+/** A transport to `url`, with nodemailer loaded at the first mail: most workers never send one. */
+function mailerFor(url: string): Mailer & { close(): void } {
+  let transport: Promise<Transporter> | undefined;
+  const open = () => (transport ??= import('nodemailer').then(({ createTransport }) => createTransport(url)));
+  return {
+    sendMail: async (mail) => (await open()).sendMail(mail),
+    close: () => void transport?.then((t) => t.close()),
+  };
+}
+
 export interface OwnedDeps extends ActivityDeps {
   /** Closes what the worker opened (the ledger's pool, the mail transport). */
   close(): Promise<void>;
@@ -60,7 +73,7 @@ export function createDeps(config: Config, given: Partial<ActivityDeps> = {}): O
   const store = given.store ?? openStore(config);
   const repository = given.repository ?? repositoryOpener(config, store);
   const ledger = 'ledger' in given ? given.ledger : config.ledgerUrl ? openLedger(config.ledgerUrl) : undefined;
-  const transport = 'mailer' in given ? undefined : config.smtp.url ? createTransport(config.smtp.url) : undefined;
+  const transport = 'mailer' in given ? undefined : config.smtp.url ? mailerFor(config.smtp.url) : undefined;
   const chunkThreads = given.chunkThreads ?? processThreads();
   return {
     config,

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import type { Logger } from '../logger';
 
 /**
@@ -74,6 +74,8 @@ export async function watchInbox(dir: string, take: (file: string) => Promise<vo
       .finally(() => handing.delete(file));
   };
 
+  // Loaded here, not with every process that imports the CLI: only a watching one needs it.
+  const { watch } = await import('chokidar');
   const watcher: FSWatcher = watch(inbox, {
     depth: 0,
     ignored: (file) => {

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { create } from 'tar';
 import { z } from 'zod';
 import { permanent } from '../../../activities/failures';
 import { PathRefused, resolveInside } from '../../../security/paths';
@@ -32,6 +31,8 @@ export const archiveHandler: Handler = async (message, { jobId, config, store, h
     }
   }
   const key = archiveKey(jobId, message.name, message.version);
+  // Loaded here, not with the worker: most workers never pack an archive.
+  const { create } = await import('tar');
   // Paths relative to / keep the tree recognisable when unpacked elsewhere.
   const stream = create(
     { gzip: true, portable: true, cwd: '/' },

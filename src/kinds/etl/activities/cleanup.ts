@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { log } from '@temporalio/activity';
-import * as tar from 'tar';
 import { ATTENTION_DIRS, RESOLVED_DIRS } from '../layout';
 import type { ActivityDeps } from '../../../activities/deps';
 import { heartbeatWhile } from '../../../activities/heartbeat';
@@ -29,9 +28,13 @@ export interface ArchiveOutcome {
   bytes: number;
 }
 
+/** Loaded when archiving, not with the worker: most workers never archive. */
+const loadTar = () => import('tar');
+
 /** What an archive holds: each entry's path and size. */
 async function entriesOf(archive: string): Promise<Map<string, number>> {
   const entries = new Map<string, number>();
+  const tar = await loadTar();
   await tar.list({ file: archive, onReadEntry: (entry) => entries.set(entry.path, entry.size ?? 0) });
   return entries;
 }
@@ -75,7 +78,7 @@ export async function archiveResolved(deps: ActivityDeps, input: { runId: string
     const sizes = new Map<string, number>();
     for (const file of files) sizes.set(file, (await fs.stat(path.join(root, file))).size);
     await fs.mkdir(path.dirname(target), { recursive: true });
-    await tar.create({ gzip: true, cwd: root, file: `${target}.tmp`, portable: true }, files);
+    await (await loadTar()).create({ gzip: true, cwd: root, file: `${target}.tmp`, portable: true }, files);
     const seen = await entriesOf(`${target}.tmp`);
     for (const [file, size] of sizes) {
       if (seen.get(file) !== size) throw new Error(`archive ${name} does not hold ${file} (${size} bytes) after writing it; nothing was removed`);
