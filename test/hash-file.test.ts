@@ -92,6 +92,23 @@ describe('hashing files on the chunk threads', () => {
     assert.ok(threads.running <= 2, `${threads.running} threads`);
   });
 
+  it('hash streams are spread by how many each thread holds, not by what waits there now, and leave when they end', async () => {
+    const two = new ChunkThreads(2);
+    try {
+      const trail = runningHash(file, two);
+      await trail.append(0, MiB);
+      assert.deepEqual(two.streamsPerThread, [1], 'the trail holds its thread while it waits for its next part');
+      const whole = hashFile({ file, algorithms: ['sha256'] }, { threads: two });
+      assert.deepEqual(two.streamsPerThread, [1, 1], 'the new stream went to a thread of its own, though the first had nothing waiting');
+      assert.equal((await whole).digests.sha256, digest('sha256', data));
+      trail.close();
+      await hashFile({ file, length: 1, algorithms: ['sha256'] }, { threads: two });
+      assert.deepEqual(two.streamsPerThread, [0, 0]);
+    } finally {
+      await two.close();
+    }
+  });
+
   it('a running hash takes ranges larger than a piece, queued one after another, and fails for good once one comes up short', async () => {
     const hash = runningHash(file, threads);
     const appends = [hash.append(0, 20 * MiB), hash.append(20 * MiB, 18 * MiB), hash.append(38 * MiB, data.length - 38 * MiB)];

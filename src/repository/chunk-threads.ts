@@ -23,6 +23,8 @@ type Request = WithoutSeq<ThreadRequest>;
 interface Thread {
   worker: Worker;
   pending: Map<number, { resolve: (reply: ThreadReply) => void; reject: (err: Error) => void }>;
+  /** Hash streams pinned here and not ended. */
+  streams: number;
 }
 
 /**
@@ -90,6 +92,11 @@ export class ChunkThreads {
     return this.threads.length;
   }
 
+  /** Hash streams not ended, per thread. */
+  get streamsPerThread(): number[] {
+    return this.threads.map((t) => t.streams);
+  }
+
   /** The chunks of a window from `start`; the window's bytes are a pooled buffer: hand it to `seal`, or, when nothing in it is sealed, give it back to `pool`. */
   async cut(recipe: RepositoryRecipe, fd: number, start: number, end: number): Promise<CutReply & { bytes: Buffer }> {
     const into = this.pool.take(windowLength(recipe, start, end));
@@ -117,11 +124,32 @@ export class ChunkThreads {
 
   /** A running hash of `algorithms`, on the thread with the least waiting now. */
   hashStream(algorithms: HashPieceRequest['algorithms']): HashStream {
-    const thread = this.pick();
+    const thread = this.pickForStream();
     const stream = ++this.streams;
-    const piece = (file: string, start: number, length: number, last: boolean) =>
-      this.send({ op: 'hash', stream, file, start, length, algorithms, last }, thread) as Promise<HashPieceReply>;
-    return { piece, drop: () => void piece('', 0, 0, true).catch(() => undefined) };
+    thread.streams++;
+    let ended = false;
+    const end = () => {
+      if (!ended) thread.streams--;
+      ended = true;
+    };
+    const piece = async (file: string, start: number, length: number, last: boolean) => {
+      try {
+        const reply = (await this.send({ op: 'hash', stream, file, start, length, algorithms, last }, thread)) as HashPieceReply;
+        if (reply.digests) end();
+        return reply;
+      } catch (err) {
+        // The thread dropped the stream, or is gone.
+        end();
+        throw err;
+      }
+    };
+    // Ended here, not when the thread answers: an abandoned stream no longer holds its thread.
+    const drop = () => {
+      if (ended) return;
+      end();
+      void this.send({ op: 'hash', stream, file: '', start: 0, length: 0, algorithms, last: true }, thread).catch(() => undefined);
+    };
+    return { piece, drop };
   }
 
   async close(): Promise<void> {
@@ -146,6 +174,18 @@ export class ChunkThreads {
     });
   }
 
+  /**
+   * A stream holds its thread for as long as it is fed, so streams are spread
+   * by how many each thread has: four parts of a restore hashed at once went
+   * three to one thread and one to the other when picked by what was waiting.
+   */
+  private pickForStream(): Thread {
+    if (this.threads.length < this.size && this.threads.every((t) => t.streams > 0 || t.pending.size > 0)) return this.start();
+    return this.threads.reduce((best, t) =>
+      t.streams < best.streams || (t.streams === best.streams && t.pending.size < best.pending.size) ? t : best,
+    );
+  }
+
   private pick(): Thread {
     if (this.threads.length < this.size && this.threads.every((t) => t.pending.size > 0)) return this.start();
     return this.threads.reduce((best, t) => (t.pending.size < best.pending.size ? t : best));
@@ -153,7 +193,7 @@ export class ChunkThreads {
 
   private start(): Thread {
     const worker = new Worker(threadSource(), { eval: true, resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_MB } });
-    const thread: Thread = { worker, pending: new Map() };
+    const thread: Thread = { worker, pending: new Map(), streams: 0 };
     worker.on('message', (reply: ThreadReply) => {
       const waiting = thread.pending.get(reply.seq);
       thread.pending.delete(reply.seq);
