@@ -122,7 +122,7 @@ export class ChunkThreads {
     return outcome;
   }
 
-  /** A running hash of `algorithms`, on the thread with the least waiting now. */
+  /** A running hash of `algorithms`, on the thread holding the fewest streams. */
   hashStream(algorithms: HashPieceRequest['algorithms']): HashStream {
     const thread = this.pickForStream();
     const stream = ++this.streams;
@@ -176,8 +176,8 @@ export class ChunkThreads {
 
   /**
    * A stream holds its thread for as long as it is fed, so streams are spread
-   * by how many each thread has: four parts of a restore hashed at once went
-   * three to one thread and one to the other when picked by what was waiting.
+   * by how many each thread has: picked by what was waiting, a new stream went
+   * to the thread of a restore's trail whenever the trail idled between parts.
    */
   private pickForStream(): Thread {
     if (this.threads.length < this.size && this.threads.every((t) => t.streams > 0 || t.pending.size > 0)) return this.start();
