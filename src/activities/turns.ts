@@ -1,3 +1,6 @@
+import type { ActivityDeps } from './deps';
+import { heartbeatWhile } from './heartbeat';
+
 /**
  * Takes turns by name: at most `count` holders of one name run at once, the
  * rest wait in order. Activities that would each hold a large batch in memory
@@ -30,5 +33,19 @@ export class Turns {
       if (next) next();
       else gate.free++;
     };
+  }
+}
+
+/**
+ * Runs `work`, which has windows of a file in flight on the chunk threads (a
+ * backup's segment, a restore's), in one of the turns all such ranges share:
+ * see ChunkThreads.rangesAtOnce. The activity heartbeats while it waits.
+ */
+export async function inChunkRangeTurn<T>(deps: Pick<ActivityDeps, 'turns' | 'chunkThreads'>, work: () => Promise<T>): Promise<T> {
+  const end = await heartbeatWhile(0, () => deps.turns.take('chunk ranges', deps.chunkThreads.rangesAtOnce));
+  try {
+    return await work();
+  } finally {
+    end();
   }
 }

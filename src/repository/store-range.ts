@@ -3,9 +3,6 @@ import type { PackWriter } from './pack-writer';
 import type { RepositoryRecipe } from './recipe';
 import type { ChunkList } from './snapshots';
 
-/** The turns (ActivityDeps.turns) that ranges with windows in flight take, backups' and restores' alike: see ChunkThreads.rangesAtOnce. */
-export const CHUNK_RANGES = 'chunk ranges';
-
 export interface RangeToStore {
   threads: ChunkThreads;
   recipe: RepositoryRecipe;

@@ -3,10 +3,10 @@ import fs from 'node:fs/promises';
 import type { ActivityDeps } from '../../activities/deps';
 import { permanent } from '../../activities/failures';
 import { heartbeatWhile } from '../../activities/heartbeat';
+import { inChunkRangeTurn } from '../../activities/turns';
 import { fetchRuns } from '../../repository/read-chunks';
 import { DamagedObject } from '../../repository/seal';
 import { readList, type Snapshot } from '../../repository/snapshots';
-import { CHUNK_RANGES } from '../../repository/store-range';
 
 /** Runs being opened and written at once per segment: enough to keep every chunk thread busy, few enough that memory stays flat. */
 const WRITING = 3;
@@ -49,39 +49,39 @@ export async function restoreSegment(
   });
   const damaged = (chunk: (typeof placed)[number], reason: string) =>
     new DamagedObject(`chunk ${chunk.id} (pack ${chunk.at.pack}) of snapshot ${snapshot.id} of ${snapshot.name}`, reason);
-  const endTurn = await heartbeatWhile(0, () => deps.turns.take(CHUNK_RANGES, deps.chunkThreads.rangesAtOnce));
-  const handle = await fs.open(tempPath, constants.O_RDWR | constants.O_NOFOLLOW).catch((err: unknown) => {
-    endTurn();
-    throw err;
-  });
+  const handle = await fs.open(tempPath, constants.O_RDWR | constants.O_NOFOLLOW);
   // Chunk threads open, check and write each fetched run while the next is fetched.
   const writing: Promise<void>[] = [];
   let written = 0;
   try {
-    for await (const fetched of fetchRuns(repo.store, placed, signal, deps.chunkThreads.pool)) {
-      if ('missing' in fetched) throw damaged(fetched.run[0]!, fetched.missing);
-      const { run, bytes } = fetched;
-      const base = run[0]!.at.offset;
-      const items = run.map((c): [number, number, string, number, number] => [c.at.offset - base, c.at.length, c.id, c.at.raw, c.position]);
-      const size = run.reduce((n, c) => n + c.length, 0);
-      writing.push(
-        deps.chunkThreads.open(repo.recipe, handle.fd, bytes, items).then((reply) => {
-          if ('damaged' in reply) throw damaged(run[reply.damaged.item]!, reply.damaged.reason);
-          written += size;
-          progress(written);
-        }),
-      );
-      writing.at(-1)!.catch(() => undefined);
-      if (writing.length >= WRITING) await writing.shift();
-    }
-    while (writing.length > 0) await writing.shift();
-    endTurn();
+    await inChunkRangeTurn(deps, async () => {
+      try {
+        for await (const fetched of fetchRuns(repo.store, placed, signal, deps.chunkThreads.pool)) {
+          if ('missing' in fetched) throw damaged(fetched.run[0]!, fetched.missing);
+          const { run, bytes } = fetched;
+          const base = run[0]!.at.offset;
+          const items = run.map((c): [number, number, string, number, number] => [c.at.offset - base, c.at.length, c.id, c.at.raw, c.position]);
+          const size = run.reduce((n, c) => n + c.length, 0);
+          writing.push(
+            deps.chunkThreads.open(repo.recipe, handle.fd, bytes, items).then((reply) => {
+              if ('damaged' in reply) throw damaged(run[reply.damaged.item]!, reply.damaged.reason);
+              written += size;
+              progress(written);
+            }),
+          );
+          writing.at(-1)!.catch(() => undefined);
+          if (writing.length >= WRITING) await writing.shift();
+        }
+        while (writing.length > 0) await writing.shift();
+      } finally {
+        // Runs still being written hold their blocks, and a thread may still write through the descriptor: both wait
+        // for every thread to answer, the turn and the close below.
+        await Promise.allSettled(writing);
+      }
+    });
     // On disk before the step reports done: a crash after that cannot lose the segment, and the disk writes it while later segments are still fetched and opened.
     await handle.datasync();
   } finally {
-    // A thread may still write through the descriptor: it closes once every thread has answered.
-    await Promise.allSettled(writing);
-    endTurn();
     await handle.close();
   }
   return segment.size;

@@ -4,12 +4,13 @@ import type { BackupInput, SegmentRef, SegmentResult, SourceInfo, WholeFile } fr
 import type { ActivityDeps } from '../../../activities/deps';
 import { permanent } from '../../../activities/failures';
 import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbeat';
+import { inChunkRangeTurn } from '../../../activities/turns';
 import { hashFile } from '../../../hashing/hash-file';
 import { bytesUploaded, bytesVerified } from '../../../metrics';
 import { repoKeys } from '../../../repository/layout';
 import { PackWriter } from '../../../repository/pack-writer';
 import { putSnapshot, writeList, type Snapshot } from '../../../repository/snapshots';
-import { CHUNK_RANGES, storeRange } from '../../../repository/store-range';
+import { storeRange } from '../../../repository/store-range';
 import { openInside, resolveInside } from '../../../security/paths';
 import { sourceRoots } from '../../../security/roots';
 
@@ -62,22 +63,12 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
   const end = Math.min(source.size, offset + ref.segmentSize);
   const { handle } = await openSource(deps, source);
   const writer = new PackWriter(repo, index, signal, deps.chunkThreads.pool);
-  const endTurn = await heartbeatWhile(0, () => deps.turns.take(CHUNK_RANGES, deps.chunkThreads.rangesAtOnce));
   try {
-    const list = await storeRange({
-      threads: deps.chunkThreads,
-      recipe: repo.recipe,
-      fd: handle.fd,
-      start: offset,
-      end,
-      writer,
-      signal,
-      onProgress: heartbeat,
-    })
-      .catch((err: NodeJS.ErrnoException) => {
-        throw err.code === 'SourceShort' ? sourceChanged(source) : err;
-      })
-      .finally(endTurn);
+    const list = await inChunkRangeTurn(deps, () =>
+      storeRange({ threads: deps.chunkThreads, recipe: repo.recipe, fd: handle.fd, start: offset, end, writer, signal, onProgress: heartbeat }),
+    ).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'SourceShort' ? sourceChanged(source) : err;
+    });
     const stats = await writer.finish();
     const after = await handle.stat();
     if (after.size !== source.size || after.mtimeMs !== source.mtimeMs) throw sourceChanged(source);
@@ -90,7 +81,6 @@ export async function backupSegment(deps: ActivityDeps, ref: SegmentRef): Promis
     writer.abandon();
     throw err;
   } finally {
-    endTurn();
     await handle.close();
   }
 }
