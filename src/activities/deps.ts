@@ -85,7 +85,7 @@ export function createDeps(config: Config, given: Partial<ActivityDeps> = {}): O
     repository,
     packIndex: given.packIndex ?? new PackIndex(),
     chunkThreads,
-    trailingHashes: given.trailingHashes ?? new TrailingHashes(undefined, chunkThreads),
+    trailingHashes: given.trailingHashes ?? new TrailingHashes({ threads: chunkThreads }),
     snapshots: given.snapshots ?? createSnapshotCache(repository),
     pipelines: given.pipelines ?? openPipelineFile(config.etl.configFile),
     handlers: given.handlers ?? builtInHandlers(),

@@ -15,12 +15,17 @@ import { runningHash, type RunningHash } from './hash-file';
 export class TrailingHashes {
   private readonly trails = new Map<string, Trail>();
 
-  /** A trail nobody wrote to for this long is dropped (its restore moved elsewhere or was abandoned). */
-  constructor(
-    private readonly idleMs = 15 * 60_000,
-    /** Where the trails hash (default: the process's chunk threads). */
-    private readonly threads?: ChunkThreads,
-  ) {}
+  private readonly idleMs: number;
+  private readonly threads: ChunkThreads | undefined;
+
+  /**
+   * idleMs: a trail nobody wrote to for this long is dropped (its restore moved elsewhere or was abandoned).
+   * threads: where the trails hash (default: the process's chunk threads).
+   */
+  constructor(options: { idleMs?: number; threads?: ChunkThreads } = {}) {
+    this.idleMs = options.idleMs ?? 15 * 60_000;
+    this.threads = options.threads;
+  }
 
   /** Bytes [offset, offset + size) of `file` are written and will not change. */
   written(file: string, offset: number, size: number): void {

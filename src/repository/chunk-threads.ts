@@ -68,7 +68,7 @@ export interface HashStream {
 export class ChunkThreads {
   private readonly threads: Thread[] = [];
   private seq = 0;
-  private streams = 0;
+  private lastStream = 0;
   /** Windows, sealed batches and fetched runs go round between the event loop and the threads in these buffers. */
   readonly pool = new BufferPool();
   /**
@@ -125,7 +125,7 @@ export class ChunkThreads {
   /** A running hash of `algorithms`, on the thread holding the fewest streams. */
   hashStream(algorithms: HashPieceRequest['algorithms']): HashStream {
     const thread = this.pickForStream();
-    const stream = ++this.streams;
+    const stream = ++this.lastStream;
     thread.streams++;
     let ended = false;
     const end = () => {
