@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { scratchDir } from './helpers/scratch';
 import { ChunkThreads } from '../src/repository/chunk-threads';
 import { DEFAULT_CHUNKER } from '../src/repository/chunker';
 import { toolsFrom, type RepositoryRecipe } from '../src/repository/recipe';
 
 const MiB = 1024 * 1024;
-const dir = fs.mkdtempSync(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), 'chunk-threads-'));
+const dir = scratchDir('chunk-threads');
 const recipe: RepositoryRecipe = {
   id: randomUUID(),
   chunker: DEFAULT_CHUNKER,
@@ -20,10 +20,7 @@ const recipe: RepositoryRecipe = {
 const { chunker, sealer } = toolsFrom(recipe);
 const threads = new ChunkThreads(2);
 
-after(async () => {
-  await threads.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => threads.close());
 
 /** Every chunk of a cut window, to be sealed: [offset in the window, length, id, try to compress]. */
 function sealItems(cut: { ids: string[]; lengths: number[] }, tryCompress: boolean): [number, number, string, boolean][] {

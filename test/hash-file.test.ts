@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { scratchDir } from './helpers/scratch';
 import { hashFile, runningHash } from '../src/hashing/hash-file';
 import { ChunkThreads } from '../src/repository/chunk-threads';
 import { DEFAULT_CHUNKER } from '../src/repository/chunker';
 import type { RepositoryRecipe } from '../src/repository/recipe';
 
 const MiB = 1024 * 1024;
-const dir = fs.mkdtempSync(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), 'hash-file-'));
+const dir = scratchDir('hash-file');
 const threads = new ChunkThreads(2);
-after(async () => {
-  await threads.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => threads.close());
 
 const digest = (algorithm: string, bytes: Buffer) => createHash(algorithm).update(bytes).digest('hex');
 

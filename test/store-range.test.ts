@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { scratchDir } from './helpers/scratch';
 import { ChunkThreads } from '../src/repository/chunk-threads';
 import { PackIndex } from '../src/repository/pack-index';
 import { PackWriter } from '../src/repository/pack-writer';
@@ -12,13 +12,9 @@ import { storeRange } from '../src/repository/store-range';
 import { FsStore } from '../src/stores/fs-store';
 
 const MiB = 1024 * 1024;
-const dir = fs.mkdtempSync(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), 'store-range-'));
+const dir = scratchDir('store-range');
 const threads = new ChunkThreads(2);
-
-after(async () => {
-  await threads.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => threads.close());
 
 describe('storing a range of a file as chunks', () => {
   it('a second pass over stored bytes sends nothing and takes no new buffers: every window goes back to the pool', async () => {

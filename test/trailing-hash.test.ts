@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { scratchDir } from './helpers/scratch';
 import { TrailingHashes } from '../src/hashing/trailing-hash';
 
 const MiB = 1024 * 1024;
-const dir = fs.mkdtempSync(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), 'trailing-'));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('trailing');
 
 /** `data` written to `file` part by part in the given order, as a restore's segments land; `each` after each part. */
 function writeParts(file: string, data: Buffer, partSize: number, order: number[], each: (index: number, size: number) => void): void {
