@@ -6,7 +6,10 @@ import fsSync from 'node:fs';
 import pino from 'pino';
 import { EtlConfigError, readEtlFile, type Location, type Pipeline } from '../src/kinds/etl/pipelines';
 import { CONNECTIONS_PER_LOCATION, Databases } from '../src/kinds/etl/databases';
-import { isUnreachableError } from '../src/kinds/etl/storage';
+import { isUnreachableError, loadInto } from '../src/kinds/etl/storage';
+import { openBatchFile } from '../src/kinds/etl/batch-content';
+import { headLine, rowLine } from '../src/kinds/etl/batch-text';
+import { RecordError } from '../src/kinds/etl/records';
 import { startTcpProxy } from './helpers/campaign/tcp-proxy';
 import { dropTables, idsIn, loadRecords, mariaQuery, MARIADB_URL, pgQuery, PG_URL, sqliteQuery, uniqueTable } from './helpers/etl';
 
@@ -96,6 +99,35 @@ describe('storage locations: the first loads into a new table', () => {
       assert.deepEqual(await idsAt(location, root, table), [1, 2, 3, 4, 5, 6, 7]);
     });
   }
+
+  it('sqlite: a batch file goes in whole; one with a bad line, found as its rows go in, leaves neither rows nor the table behind', async () => {
+    const root = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'batch-file-'));
+    const pipeline = pipelineOf(uniqueTable('batch_file'), idAndNote);
+    const location: Location = { kind: 'sqlite', path: 'batch.sqlite' };
+    const head = headLine({ pipeline: 'p', source: 'orders.csv', index: 0, columns: ['id', 'note'] });
+    const good = path.join(root, 'good.tsv');
+    const lines = Array.from({ length: 3000 }, (_, i) => rowLine([i + 1, i % 7 ? `n${i + 1}` : null]));
+    await fs.writeFile(good, head + lines.join(''));
+    assert.deepEqual(await loadInto(databases, location, pipeline, await openBatchFile(good, pipeline), root), { records: 3000, inserted: 3000 });
+    const file = path.join(root, location.path);
+    const rows = sqliteQuery<{ id: number; note: string | null }>(file, `SELECT id, note FROM "${pipeline.table}" WHERE id IN (8, 3000)`);
+    assert.deepEqual(rows, [
+      { id: 8, note: null },
+      { id: 3000, note: 'n3000' },
+    ]);
+
+    const other = pipelineOf(uniqueTable('bad_batch'), idAndNote);
+    const bad = path.join(root, 'bad.tsv');
+    // Line 2,502 of the file (the head is line 1): 2,500 rows go in before it is read.
+    await fs.writeFile(bad, head + [...lines.slice(0, 2500), 'not-a-number\tx\n', ...lines.slice(2500)].join(''));
+    await assert.rejects(
+      async () => loadInto(databases, location, other, await openBatchFile(bad, other), root),
+      (err: Error) => err instanceof RecordError && /line 2502/.test(err.message),
+    );
+    const tables = sqliteQuery<{ name: string }>(file, `SELECT name FROM sqlite_master WHERE name = '${other.table}'`);
+    assert.deepEqual(tables, [], 'the table the bad batch would have made');
+    assert.equal(sqliteQuery<{ n: number }>(file, `SELECT count(*) AS n FROM "${pipeline.table}"`)[0]!.n, 3000);
+  });
 
   it('postgres: loads share a few pooled connections, which stay open for the next batch and close with the worker', async () => {
     const table = uniqueTable('pooled');

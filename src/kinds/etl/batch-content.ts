@@ -16,6 +16,13 @@ export interface BatchContent {
   lines(): AsyncIterable<Buffer>;
   /** The records as rows in the pipeline's column order, every field checked, a run at a time. */
   rows(): AsyncIterable<Row[]>;
+  /**
+   * The same rows once the batch is read whole, each parsed and checked only
+   * as it is taken: for a load that must not wait on a read once it began (a
+   * SQLite transaction), and keeps no row past its own insert, so rows die
+   * young instead of filling the old generation a batch at a time.
+   */
+  whole(): Promise<Iterable<Row>>;
 }
 
 /** Rows already in memory and checked (a test's, or an earlier form of batch file read whole). */
@@ -35,6 +42,7 @@ export function rowsBatch(rows: Row[]): BatchContent {
     async *rows() {
       for (let at = 0; at < rows.length; at += 5000) yield rows.slice(at, at + 5000);
     },
+    whole: () => Promise.resolve(rows),
   };
 }
 
@@ -68,27 +76,37 @@ async function firstLine(file: string): Promise<{ line: string; bytes: number }>
   }
 }
 
-/** A batch file's lines, parsed and checked a read at a time; line numbers are the file's (its head is line 1). */
-async function* fileRows(file: string, start: number, pipeline: Pipeline): AsyncGenerator<Row[]> {
-  let rest = '';
+/** Parses a batch file's lines in order, numbering them as the file does (its head is line 1). */
+function lineParser(pipeline: Pipeline): (text: string) => Row {
   let line = 1;
-  const parse = (text: string, into: Row[]) => {
+  return (text) => {
     line++;
     if (text.includes('\r'))
       throw new RecordError(`line ${line}: holds a carriage return; a batch ends its lines with \\n alone and writes \\r for one in a value`);
-    into.push(lineRow(pipeline, text, line));
+    return lineRow(pipeline, text, line);
   };
+}
+
+/** A batch file's lines, parsed and checked a read at a time. */
+async function* fileRows(file: string, start: number, pipeline: Pipeline): AsyncGenerator<Row[]> {
+  let rest = '';
+  const parse = lineParser(pipeline);
   for await (const chunk of fs.createReadStream(file, { start, encoding: 'utf8', highWaterMark: ROWS_PIECE })) {
     const lines = (rest + (chunk as string)).split('\n');
     rest = lines.pop()!;
-    const rows: Row[] = [];
-    for (const text of lines) parse(text, rows);
-    if (rows.length) yield rows;
+    if (lines.length) yield lines.map(parse);
   }
-  if (rest !== '') {
-    const rows: Row[] = [];
-    parse(rest, rows);
-    yield rows;
+  if (rest !== '') yield [parse(rest)];
+}
+
+/** The lines of a batch's text (without its head), each parsed as it is taken. */
+function* textRows(text: string, pipeline: Pipeline): Generator<Row> {
+  const parse = lineParser(pipeline);
+  for (let at = 0; at < text.length;) {
+    const end = text.indexOf('\n', at);
+    const stop = end < 0 ? text.length : end;
+    yield parse(text.slice(at, stop));
+    at = stop + 1;
   }
 }
 
@@ -106,6 +124,7 @@ export async function openBatchFile(file: string, pipeline: Pipeline): Promise<B
   return {
     lines: () => fs.createReadStream(file, { start: bytes, highWaterMark: PIECE }),
     rows: () => fileRows(file, bytes, pipeline),
+    whole: async () => textRows((await fs.promises.readFile(file)).toString('utf8', bytes), pipeline),
   };
 }
 
