@@ -11,7 +11,11 @@ import { openBatchFile } from '../src/kinds/etl/batch-content';
 import { headLine, rowLine } from '../src/kinds/etl/batch-text';
 import { RecordError } from '../src/kinds/etl/records';
 import { startTcpProxy } from './helpers/campaign/tcp-proxy';
+import { scratchDir } from './helpers/scratch';
 import { dropTables, idsIn, loadRecords, mariaQuery, MARIADB_URL, pgQuery, PG_URL, sqliteQuery, uniqueTable } from './helpers/etl';
+
+/** Each test's SQLite files and batch files, in a directory of its own under this one, removed after the file's tests. */
+const scratch = scratchDir('etl-storage');
 
 /** One location of each kind; a SQLite location's file is named for the test. */
 const everyKind = (sqliteFile: string): Location[] => [
@@ -70,7 +74,7 @@ describe('storage locations: the first loads into a new table', () => {
     it(`${location.kind}: sixteen loads racing to create the table all succeed, each row once`, async () => {
       const table = uniqueTable(`race_${location.kind}`);
       tables.push(table);
-      const root = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'race-'));
+      const root = await fs.mkdtemp(path.join(scratch, 'race-'));
       const pipeline = pipelineOf(table, integerId);
       const batches = Array.from({ length: 16 }, (_, i) => [{ id: 2 * i + 1 }, { id: 2 * i + 2 }]);
       const outcomes = await Promise.all(batches.map((records) => loadRecords(databases, location, pipeline, records, root)));
@@ -89,7 +93,7 @@ describe('storage locations: the first loads into a new table', () => {
     it(`${location.kind}: a batch whose records are partly in the table already, or hold a key twice, adds only the new ones`, async () => {
       const table = uniqueTable(`overlap_${location.kind}`);
       tables.push(table);
-      const root = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'overlap-'));
+      const root = await fs.mkdtemp(path.join(scratch, 'overlap-'));
       const pipeline = pipelineOf(table, idAndNote);
       const load = loadIds(databases, location, pipeline, root);
       assert.deepEqual(await load([1, 2, 3]), { records: 3, inserted: 3 });
@@ -101,7 +105,7 @@ describe('storage locations: the first loads into a new table', () => {
   }
 
   it('sqlite: a batch file goes in whole; one with a bad line, found as its rows go in, leaves neither rows nor the table behind', async () => {
-    const root = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'batch-file-'));
+    const root = await fs.mkdtemp(path.join(scratch, 'batch-file-'));
     const pipeline = pipelineOf(uniqueTable('batch_file'), idAndNote);
     const location: Location = { kind: 'sqlite', path: 'batch.sqlite' };
     const head = headLine({ pipeline: 'p', source: 'orders.csv', index: 0, columns: ['id', 'note'] });
@@ -168,7 +172,7 @@ describe('storage locations: the first loads into a new table', () => {
     it(`${location.kind}: SQL keywords as table and column names, and values full of quotes and backslashes, load verbatim`, async () => {
       const table = `select_${uniqueTable(location.kind)}`;
       tables.push(table);
-      const root = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'keywords-'));
+      const root = await fs.mkdtemp(path.join(scratch, 'keywords-'));
       const pipeline = pipelineOf(table, [
         { name: 'select', type: 'integer', required: true },
         { name: 'from', type: 'string', required: true },
@@ -191,7 +195,7 @@ describe('storage locations: the first loads into a new table', () => {
   }
 
   it('a table or column name that is not a plain identifier is refused by the pipeline file, naming it', async () => {
-    const root = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'names-'));
+    const root = await fs.mkdtemp(path.join(scratch, 'names-'));
     for (const [where, bad] of [
       ['table', 'orders"; DROP TABLE orders; --'],
       ['table', 'a`b'],
