@@ -2,9 +2,15 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities, createDeps, createHostActivities } from '../src/activities';
+import { loadConfig } from '../src/config';
+import { FsStore } from '../src/stores/fs-store';
 import { JobFailedError, submit, waitForJob } from '../src/client';
-import type { PushResult } from '../src/kinds/push/contract';
+import type { PushedFile, PushResult } from '../src/kinds/push/contract';
 import { hostQueue, pushObjectKey } from '../src/jobs/keys';
 import { MessageError } from '../src/jobs/message-error';
 import { retryJob } from '../src/operations/retry-job';
@@ -178,5 +184,39 @@ describe('push: one file to many hosts, each through its own task queue', () => 
     for (const host of [a, b]) await assert.rejects(fs.stat(path.join(roots.get(host)!, 'k.txt')), /ENOENT/, 'refused before anything was written');
     const owner = await submit(stack.client, stack.config, { kind: 'push', name: 'owned', file: source, dest: '/o.txt', hosts: [b], owner: 'root' });
     await assert.rejects(waitForJob(stack.client, owner.jobId), /does not give files to owner "root"; it allows no-such-user-xyz/);
+  });
+});
+
+describe('a delivery', () => {
+  /** The real store, answering with a body that has already arrived, as an S3 response's does. */
+  class ArrivedStore extends FsStore {
+    override async get(...args: Parameters<FsStore['get']>) {
+      return Readable.from([await buffer(await super.get(...args))]);
+    }
+  }
+
+  it('writes every byte the store sends, even bytes that arrive before the file is open', async () => {
+    const base = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP!, 'delivery-'));
+    const root = path.join(base, 'root');
+    await fs.mkdir(root);
+    const config = loadConfig({
+      COURIER_DATA_DIR: path.join(base, 'data'),
+      COURIER_SOURCE_ROOTS: root,
+      COURIER_DELIVERY_ROOT: root,
+      COURIER_HOST: 'h',
+    });
+    const deps = createDeps(config, { store: new ArrivedStore(config.storeDir) });
+    try {
+      for (const size of [5, 300_000]) {
+        const source = await randomFile(root, `source-${size}`, size);
+        const file: PushedFile = await new MockActivityEnvironment().run(() => createActivities(deps).stagePushFile({ name: 'p', file: source }));
+        const delivered = { host: 'h', file, dest: `/out/${size}`, mode: '0644', postCommandTimeoutMs: 1000 };
+        await new MockActivityEnvironment().run(() => createHostActivities(deps).deliverFile(delivered));
+        assert.deepEqual(await fs.readFile(path.join(root, 'out', String(size))), await fs.readFile(source), `${size} bytes`);
+      }
+    } finally {
+      await deps.close();
+      await fs.rm(base, { recursive: true, force: true });
+    }
   });
 });

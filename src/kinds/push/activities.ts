@@ -125,10 +125,25 @@ export async function deliverFile(deps: ActivityDeps, request: DeliveryRequest):
         if (err instanceof ObjectNotFoundError) throw permanent('NotFound', `push: ${file.key} is gone from ${deps.store.description}`);
         throw err;
       }
-      source.on('data', (chunk: Buffer) => hash.update(chunk));
       // Created exclusively under a random name, never through a link planted there.
-      const out = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      await pipeline(source, out.createWriteStream());
+      let out;
+      try {
+        out = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      } catch (err) {
+        source.destroy();
+        throw err;
+      }
+      // Hashed inside the pipeline: a listener attached before the file is open would start the flow and drop what came first.
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        out.createWriteStream(),
+      );
       const actual = hash.digest('hex');
       if (actual !== file.sha256) throw new Error(`${file.key} arrived with sha256 ${actual}, expected ${file.sha256}; will fetch again`);
       const handle = await fs.open(temp, 'r+');
