@@ -117,23 +117,18 @@ export async function deliverFile(deps: ActivityDeps, request: DeliveryRequest):
   if (!already) {
     const temp = path.join(path.dirname(dest), `.${path.basename(dest)}.courier-${randomUUID().slice(0, 8)}`);
     try {
-      const hash = createHash('sha256');
+      // Created exclusively under a random name, never through a link planted there.
+      const out = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
       let source;
       try {
         source = await deps.store.get(file.key, { signal: Context.current().cancellationSignal });
       } catch (err) {
+        await out.close();
         if (err instanceof ObjectNotFoundError) throw permanent('NotFound', `push: ${file.key} is gone from ${deps.store.description}`);
         throw err;
       }
-      // Created exclusively under a random name, never through a link planted there.
-      let out;
-      try {
-        out = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      } catch (err) {
-        source.destroy();
-        throw err;
-      }
-      // Hashed inside the pipeline: a listener attached before the file is open would start the flow and drop what came first.
+      // Hashed inside the pipeline, which starts the flow only once the file can take it: no byte is hashed and not written.
+      const hash = createHash('sha256');
       await pipeline(
         source,
         async function* (chunks: AsyncIterable<Buffer>) {
