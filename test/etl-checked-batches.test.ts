@@ -12,7 +12,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, createDeps } from '../src/activities';
 import type { OwnedDeps } from '../src/activities/deps';
 import { loadConfig } from '../src/config';
-import type { BatchCheck } from '../src/kinds/etl/activities/batches';
+import type { BatchCheck, TakenBatch } from '../src/kinds/etl/activities/batches';
 import { batchName, STAGE_DIRS } from '../src/kinds/etl/layout';
 import { COLUMNS, writePipelines } from './helpers/etl';
 
@@ -126,6 +126,36 @@ describe('etl: batches the T step checked', () => {
     assert.deepEqual(await where(), [STAGE_DIRS.loadResolved], 'filed as resolved by the step that loaded it');
     assert.deepEqual(await load(), { records: 2, inserted: 0 });
     assert.deepEqual(await where(), [STAGE_DIRS.loadResolved]);
+  });
+
+  it('one step takes, checks, loads and files a one-location batch; run again after its report was lost, it finds the batch filed and inserts nothing twice; a location that refuses comes back as the outcome', async () => {
+    // A table of its own: the rows of the other tests are not there.
+    await writePipelines(root, { ...PIPELINES, pipelines: { orders: { ...PIPELINES.pipelines.orders, table: 'one_step_orders' } } });
+    assert.deepEqual(await split('one-step.csv', 2), { valid: true, records: 2, batches: 1 });
+    const name = batchName('one-step.csv', 0, 'tsv');
+    const { takeAndLoadBatch } = createActivities(deps);
+    const step = (attempt: number) => new MockActivityEnvironment({ attempt }).run(() => takeAndLoadBatch({ pipeline: 'orders', name }));
+    const loaded = { valid: true, records: 2, locations: ['local'] };
+    assert.deepEqual(await step(1), { ...loaded, loaded: { location: 'local', outcome: 'loaded', records: 2, inserted: 2 } });
+    assert.ok((await fs.readdir(path.join(root, STAGE_DIRS.loadResolved))).includes(name), 'filed as resolved');
+    assert.deepEqual(await step(2), { ...loaded, loaded: { location: 'local', outcome: 'loaded', records: 2, inserted: 0 } }, 'a retry');
+    await assert.rejects(step(1), /is gone and .* does not hold it/, 'a first attempt does not take a batch resolved before it');
+
+    await writePipelines(root, {
+      locations: { ...PIPELINES.locations, nowhere: { kind: 'sqlite', path: 'db/not-a-database.sqlite' } },
+      pipelines: { orders: { ...PIPELINES.pipelines.orders, locations: ['nowhere'] } },
+    });
+    await fs.mkdir(path.join(root, 'db'), { recursive: true });
+    await fs.writeFile(path.join(root, 'db', 'not-a-database.sqlite'), 'plain text, not SQLite\n'.repeat(100));
+    assert.deepEqual(await split('refused.csv', 1), { valid: true, records: 1, batches: 1 });
+    const refused = (await run(() => takeAndLoadBatch({ pipeline: 'orders', name: batchName('refused.csv', 0, 'tsv'), attempts: 1 }))) as TakenBatch;
+    const outcome = 'loaded' in refused ? refused.loaded : undefined;
+    assert.equal(outcome?.outcome, 'failed');
+    assert.match(outcome?.error ?? '', /nowhere.*not a database/);
+    assert.ok(
+      (await fs.readdir(path.join(root, STAGE_DIRS.loadInProgress))).includes(batchName('refused.csv', 0, 'tsv')),
+      'left in progress for the job to park',
+    );
   });
 
   it('a batch of the earlier JSON form (split by a job recorded before batches were tab-separated) is taken, checked and loaded', async () => {

@@ -211,7 +211,7 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
     );
   });
 
-  it('a batch with one location is taken and checked in one step and filed by the step that loads it; when that location fails it is parked and filed as before', async () => {
+  it('a batch with one location is taken, checked, loaded and filed in one step; when that location fails it is parked and filed as before', async () => {
     const activitiesOf = (workflowId: string) => scheduledActivities(stack.client, workflowId);
     const loadsOf = (result: EtlResult) => {
       const transform = result.transforms[0]!;
@@ -232,13 +232,13 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
     assert.deepEqual(tallies(loaded), [['local', 3, 0]]);
     const loads = loadsOf(loaded);
     assert.equal(loads.length, 2);
-    for (const id of loads) assert.deepEqual(await activitiesOf(id), ['takeBatch', 'loadBatch'], `${id}: two steps`);
+    for (const id of loads) assert.deepEqual(await activitiesOf(id), ['takeAndLoadBatch'], `${id}: one step`);
     const resolved = await filesIn(root, 'L/resolved');
     assert.equal(resolved.filter((n) => n.startsWith('alone.')).length, 2, 'both batches filed as resolved');
 
     const refused = await load('refused', [[4, 'dee', 1, 'yes']]);
     assert.deepEqual(tallies(refused), [['pg-wrong-user', 0, 1]]);
-    assert.deepEqual(await activitiesOf(loadsOf(refused)[0]!), ['takeBatch', 'loadBatch', 'moveEtlFile', 'mailOperators', 'moveEtlFile']);
+    assert.deepEqual(await activitiesOf(loadsOf(refused)[0]!), ['takeAndLoadBatch', 'moveEtlFile', 'mailOperators', 'moveEtlFile']);
     assert.equal((await filesIn(root, 'L/pg-wrong-user/failed')).filter((n) => n.startsWith('refused.')).length, 1, 'parked');
     assert.equal((await filesIn(root, 'L/resolved')).filter((n) => n.startsWith('refused.')).length, 1, 'and filed as resolved');
     assert.equal((await filesIn(root, 'L/work_in_progress')).filter((n) => /^(alone|refused)\./.test(n)).length, 0, 'nothing left in progress');

@@ -5,6 +5,8 @@ import { NON_RETRYABLE } from '../../workflows/activity-options';
 import { etlActivities } from './workflow-options';
 import { pinHost } from '../../workflows/host-pin';
 import { rootCause, trackJob } from '../../workflows/job-tracker';
+import { takes } from '../../workflows/patches';
+import type { TakenBatch } from './activities/batches';
 
 /**
  * Seed 002's L: take the batch into work_in_progress, check it, insert it into
@@ -44,11 +46,17 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
     job.set('running');
     job.progress.enter('load');
     const merged = input.steps === 'merged';
+    // Before this change a batch with one location was taken in one step and loaded in a second.
+    const oneStep = merged && takes('etl-load-one-step');
     const takeThenCheck = async () => {
       await files.moveEtlFile({ name, from: STAGE_DIRS.loadWorking, to: at });
       return files.checkBatch({ pipeline, dir: at, name });
     };
-    const check = merged ? await files.takeBatch({ pipeline, name }) : await takeThenCheck();
+    const check: TakenBatch = oneStep
+      ? await pin.step(loading, (on) => on.takeAndLoadBatch({ pipeline, name, attempts: input.loadAttempts }))
+      : merged
+        ? await files.takeBatch({ pipeline, name })
+        : await takeThenCheck();
     if (!check.valid) {
       await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.loadFailed });
       await files.mailOperators({
@@ -66,40 +74,46 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
     Object.assign(job.progress, { records: check.records, locationsTotal: check.locations.length });
     // A batch with one location is filed as resolved by the step that loads it.
     const filedByLoad = merged && check.locations.length === 1;
+    const loadOne = async (location: string): Promise<LocationLoad> => {
+      try {
+        const loaded = await pin.step(loading, (on) =>
+          on.loadBatch({
+            pipeline,
+            location,
+            dir: at,
+            name,
+            attempts: input.loadAttempts,
+            ...(filedByLoad ? { thenFileIn: STAGE_DIRS.loadResolved } : {}),
+          }),
+        );
+        return { location, outcome: 'loaded', ...loaded };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        return { location, outcome: 'failed', records: 0, inserted: 0, error: rootCause(err).message };
+      }
+    };
     const locations = await Promise.all(
       check.locations.map(async (location): Promise<LocationLoad> => {
-        try {
-          const loaded = await pin.step(loading, (on) =>
-            on.loadBatch({
-              pipeline,
-              location,
-              dir: at,
-              name,
-              attempts: input.loadAttempts,
-              ...(filedByLoad ? { thenFileIn: STAGE_DIRS.loadResolved } : {}),
-            }),
-          );
+        const done = 'loaded' in check && check.loaded?.location === location ? check.loaded : await loadOne(location);
+        if (done.outcome === 'loaded') {
           job.progress.locationsDone++;
-          return { location, outcome: 'loaded', ...loaded };
-        } catch (err) {
-          if (isCancellation(err)) throw err;
-          const error = rootCause(err).message;
-          const parked = locationFailedDir(location);
-          await files.moveEtlFile({ name, from: at, to: parked, copy: true });
-          job.note(`location ${location} failed: ${error}; batch copied to ${parked}`);
-          await files.mailOperators({
-            pipeline,
-            subject: `ETL ${pipeline}: storage location ${location} could not load ${name}`,
-            lines: [
-              `Storage location ${location} failed to load batch ${name} (${check.records} records); the other locations went on.`,
-              '',
-              `Cause: ${error}`,
-              `A copy of the batch is in ${parked}/${name}.`,
-              `Job: ${workflowInfo().workflowId}`,
-            ],
-          });
-          return { location, outcome: 'failed', records: 0, inserted: 0, error };
+          return done;
         }
+        const parked = locationFailedDir(location);
+        await files.moveEtlFile({ name, from: at, to: parked, copy: true });
+        job.note(`location ${location} failed: ${done.error}; batch copied to ${parked}`);
+        await files.mailOperators({
+          pipeline,
+          subject: `ETL ${pipeline}: storage location ${location} could not load ${name}`,
+          lines: [
+            `Storage location ${location} failed to load batch ${name} (${check.records} records); the other locations went on.`,
+            '',
+            `Cause: ${done.error}`,
+            `A copy of the batch is in ${parked}/${name}.`,
+            `Job: ${workflowInfo().workflowId}`,
+          ],
+        });
+        return done;
       }),
     );
     if (!(filedByLoad && locations[0]!.outcome === 'loaded')) await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.loadResolved });

@@ -11,6 +11,7 @@ import { splitOnThreads } from '../split-threads';
 import { connectionsFor } from '../databases';
 import { batchDigest } from '../checked-batches';
 import { describeLocation, isBusyError, isPermanentLoadError, isUnreachableError, loadInto, type LoadOutcome } from '../storage';
+import type { LocationLoad } from '../contract';
 import type { ActivityDeps } from '../../../activities/deps';
 import { errnoCode, permanent } from '../../../activities/failures';
 import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbeat';
@@ -104,6 +105,12 @@ async function batchFile(deps: ActivityDeps, dir: StageDir, name: string, filedI
   }
 }
 
+const fileExists = (file: string) =>
+  fs.access(file).then(
+    () => true,
+    () => false,
+  );
+
 const CHECKS_AT_ONCE = Math.max(1, Math.min(4, os.availableParallelism()));
 
 export type BatchCheck = { valid: true; records: number; locations: string[] } | { valid: false; reason: string };
@@ -134,6 +141,40 @@ export async function checkBatch(deps: ActivityDeps, input: { pipeline: string; 
 export async function takeBatch(deps: ActivityDeps, input: { pipeline: string; name: string }): Promise<BatchCheck> {
   await moveEtlFile(deps, { name: input.name, from: STAGE_DIRS.loadWorking, to: STAGE_DIRS.loadInProgress });
   return checkBatch(deps, { pipeline: input.pipeline, dir: STAGE_DIRS.loadInProgress, name: input.name });
+}
+
+/** A batch checked and, when it has one storage location, loaded there: `loaded` says how that ended. */
+export type TakenBatch = BatchCheck | (Extract<BatchCheck, { valid: true }> & { loaded?: LocationLoad });
+
+/** Takes the batch; on a retry, finds it where the attempt before filed it once loaded, had that worker died before it could report. */
+async function takeOrFindFiled(deps: ActivityDeps, input: { pipeline: string; name: string }): Promise<BatchCheck> {
+  try {
+    return await takeBatch(deps, input);
+  } catch (err) {
+    const gone = err instanceof ApplicationFailure && err.type === 'NotFound' && Context.current().info.attempt > 1;
+    if (!gone || !(await fileExists(stagePath(deps, STAGE_DIRS.loadResolved, input.name)))) throw err;
+    return checkBatch(deps, { pipeline: input.pipeline, dir: STAGE_DIRS.loadResolved, name: input.name });
+  }
+}
+
+/**
+ * A Load job's only step when its batch has one storage location: takes and
+ * checks it as takeBatch does, then loads and files it as loadBatch does. A
+ * failure the location will not get over comes back as the outcome, for the
+ * job to park the batch and mail; a passing one (a database not reachable yet)
+ * is retried, the whole step again, which finds the batch already taken.
+ */
+export async function takeAndLoadBatch(deps: ActivityDeps, input: { pipeline: string; name: string; attempts?: number }): Promise<TakenBatch> {
+  const check = await takeOrFindFiled(deps, input);
+  if (!check.valid || check.locations.length !== 1) return check;
+  const [location] = check.locations as [string];
+  try {
+    const outcome = await loadBatch(deps, { ...input, location, dir: STAGE_DIRS.loadInProgress, thenFileIn: STAGE_DIRS.loadResolved });
+    return { ...check, loaded: { location, outcome: 'loaded', ...outcome } };
+  } catch (err) {
+    if (!(err instanceof ApplicationFailure && err.nonRetryable)) throw err;
+    return { ...check, loaded: { location, outcome: 'failed', records: 0, inserted: 0, error: err.message } };
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { bindAll } from '../../../activities/bind';
 import type { ActivityDeps } from '../../../activities/deps';
-import { checkBatch, loadBatch, takeBatch, writeBatches } from './batches';
+import { checkBatch, loadBatch, takeAndLoadBatch, takeBatch, writeBatches } from './batches';
 import { archiveResolved, findStaleFiles } from './cleanup';
 import { extractEtlFile, listEtlSources, moveEtlFile, validateEtlFile } from './files';
 
@@ -14,6 +14,7 @@ export const etlActivities = (deps: ActivityDeps) =>
     writeBatches,
     checkBatch,
     takeBatch,
+    takeAndLoadBatch,
     loadBatch,
     archiveResolved,
     findStaleFiles,
