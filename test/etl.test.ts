@@ -232,7 +232,22 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
     assert.deepEqual(tallies(loaded), [['local', 3, 0]]);
     const loads = loadsOf(loaded);
     assert.equal(loads.length, 2);
-    for (const id of loads) assert.deepEqual(await activitiesOf(id), ['takeAndLoadBatch'], `${id}: one step`);
+    for (const id of loads) {
+      assert.deepEqual(await activitiesOf(id), ['takeAndLoadBatch'], `${id}: one step`);
+      // The Transform decides how its loads run: a patch in each load would add a marker and a visibility write per batch.
+      const patches = ((await stack.client.workflow.getHandle(id).fetchHistory()).events ?? []).flatMap((e) =>
+        e.markerRecordedEventAttributes?.markerName === 'core_patch'
+          ? [
+              Object.values(e.markerRecordedEventAttributes.details ?? {})
+                .flatMap((p) => p.payloads ?? [])
+                .map((p) => Buffer.from(p.data ?? []).toString())
+                .join(' '),
+            ]
+          : [],
+      );
+      assert.equal(patches.length, 1, `${id}: only the marker every job has`);
+      assert.match(patches[0]!, /courier-patches-2026-12/);
+    }
     const resolved = await filesIn(root, 'L/resolved');
     assert.equal(resolved.filter((n) => n.startsWith('alone.')).length, 2, 'both batches filed as resolved');
 

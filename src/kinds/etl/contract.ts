@@ -107,10 +107,13 @@ export interface LoadInput {
   loadAttempts: number;
   /**
    * 'merged': the batch is taken and checked in one step, and a batch with one
-   * location is filed as resolved by the step that loads it. Loads started
-   * before this existed run their steps one by one.
+   * location is filed as resolved by the step that loads it. 'one': as merged,
+   * and a batch with one location is taken, checked, loaded and filed in a
+   * single step. Loads started before these existed run their steps one by one.
+   * The Transform that starts the load decides (a patch there is recorded once
+   * per file; in each load it would cost a marker and a visibility write).
    */
-  steps?: 'merged';
+  steps?: 'merged' | 'one';
 }
 
 export interface LocationLoad {

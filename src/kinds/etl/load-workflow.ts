@@ -5,7 +5,6 @@ import { NON_RETRYABLE } from '../../workflows/activity-options';
 import { etlActivities } from './workflow-options';
 import { pinHost } from '../../workflows/host-pin';
 import { rootCause, trackJob } from '../../workflows/job-tracker';
-import { takes } from '../../workflows/patches';
 import type { TakenBatch } from './activities/batches';
 
 /**
@@ -45,9 +44,8 @@ export async function etlLoad(input: LoadInput): Promise<LoadResult> {
     await job.untilResumed();
     job.set('running');
     job.progress.enter('load');
-    const merged = input.steps === 'merged';
-    // Before this change a batch with one location was taken in one step and loaded in a second.
-    const oneStep = merged && takes('etl-load-one-step');
+    const merged = input.steps === 'merged' || input.steps === 'one';
+    const oneStep = input.steps === 'one';
     const takeThenCheck = async () => {
       await files.moveEtlFile({ name, from: STAGE_DIRS.loadWorking, to: at });
       return files.checkBatch({ pipeline, dir: at, name });

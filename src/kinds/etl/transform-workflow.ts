@@ -1,6 +1,6 @@
 import { withHolds } from '../../jobs/settings';
 import { ApplicationFailure, continueAsNew, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
-import type { LoadResult, LocationTally, TransformInput, TransformProgress, TransformResult } from './contract';
+import type { LoadInput, LoadResult, LocationTally, TransformInput, TransformProgress, TransformResult } from './contract';
 import { batchName, STAGE_DIRS } from './layout';
 import { CourierHost, CourierKind, CourierStatus } from '../../search-attributes';
 import { pinHost } from '../../workflows/host-pin';
@@ -56,8 +56,9 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
     job.set('running');
     // Before this change T validated the file in a read of its own, then split it in a second, and loads ran in fixed windows.
     const parseOnce = takes('etl-transform-parses-once');
-    // Before this change each load took its batch, checked it and filed it in steps of their own.
-    const loadSteps = takes('etl-load-merged-steps') ? ({ steps: 'merged' } as const) : {};
+    // Before these changes each load took its batch, checked it and filed it in steps of their own; then took and loaded it in two.
+    const steps: LoadInput['steps'] = takes('etl-load-one-step') ? 'one' : takes('etl-load-merged-steps') ? 'merged' : undefined;
+    const loadSteps = steps ? { steps } : {};
     if (!state) {
       job.progress.enter('transform');
       await files.moveEtlFile({ name, from: STAGE_DIRS.transformWorking, to: at });
