@@ -50,6 +50,31 @@ describe('CSV records: read once, in runs, with the line of any problem', () => 
     assert.deepEqual(records[29_999], { id: 29_999, note: 'note 29999\nsecond line', amount: 29_999 / 4 });
   });
 
+  it('reads a long file whose reads cut characters, with a blank line and a quoted field late in it: every record whole, every line number right', async () => {
+    // Notes of € (three bytes in UTF-8) so that reads of 16 KiB cut characters; a blank line; the quote comes pieces later.
+    const plain = Array.from({ length: 3000 }, (_, i) => `${i},€${'é'.repeat(i % 7)},${i / 2}`);
+    const quoted = ['3000,"a, ""b""\nc",1', '3001,after,2'];
+    const text = `id,note,amount\n${plain.slice(0, 10).join('\n')}\n\n${plain.slice(10).join('\n')}\n${quoted.join('\n')}`;
+    const records = await recordsOf(text);
+    assert.equal(records.length, 3002);
+    assert.deepEqual(records[2999], { id: 2999, note: `€${'é'.repeat(2999 % 7)}`, amount: 1499.5 });
+    assert.ok(
+      records.slice(0, 3000).every((r, i) => r.id === i && r.note === `€${'é'.repeat(i % 7)}`),
+      'every plain line whole',
+    );
+    assert.deepEqual(records.slice(3000), [
+      { id: 3000, note: 'a, "b"\nc', amount: 1 },
+      { id: 3001, note: 'after', amount: 2 },
+    ]);
+    // Line 1 the header, 3000 plain lines and a blank one, the quoted record on two lines: the record after it on 3005, the bad value on 3006.
+    const refused = (message: RegExp) => (err: unknown) => err instanceof RecordError && message.test(err.message);
+    await assert.rejects(recordsOf(`${text}\n3002,x,lots\n`), refused(/^line 3006: column "amount": "lots" is not a number$/));
+    await assert.rejects(
+      recordsOf(`id,note,amount\n${plain.join('\n')}\n3000,x,lots`),
+      refused(/^line 3002: column "amount": "lots" is not a number$/),
+    );
+  });
+
   for (const [what, text, message] of [
     [
       'a bad value, counting the line breaks inside quotes',
