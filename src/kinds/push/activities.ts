@@ -4,7 +4,6 @@ import { constants, createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { Context, log } from '@temporalio/activity';
 import { hashFile } from '../../hashing/hash-file';
@@ -119,38 +118,30 @@ export async function deliverFile(deps: ActivityDeps, request: DeliveryRequest):
     try {
       // Created exclusively under a random name, never through a link planted there.
       const out = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      let source;
       try {
-        source = await deps.store.get(file.key, { signal: Context.current().cancellationSignal });
-      } catch (err) {
-        await out.close();
-        if (err instanceof ObjectNotFoundError) throw permanent('NotFound', `push: ${file.key} is gone from ${deps.store.description}`);
-        throw err;
-      }
-      // Hashed inside the pipeline, which starts the flow only once the file can take it: no byte is hashed and not written.
-      const hash = createHash('sha256');
-      await pipeline(
-        source,
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            hash.update(chunk);
-            yield chunk;
-          }
-        },
-        out.createWriteStream(),
-      );
-      const actual = hash.digest('hex');
-      if (actual !== file.sha256) throw new Error(`${file.key} arrived with sha256 ${actual}, expected ${file.sha256}; will fetch again`);
-      const handle = await fs.open(temp, 'r+');
-      try {
-        await handle.chmod(mode);
+        let source;
+        try {
+          source = await deps.store.get(file.key, { signal: Context.current().cancellationSignal });
+        } catch (err) {
+          if (err instanceof ObjectNotFoundError) throw permanent('NotFound', `push: ${file.key} is gone from ${deps.store.description}`);
+          throw err;
+        }
+        // Each chunk hashed as it is written: what is checked is exactly what the file holds.
+        const hash = createHash('sha256');
+        for await (const chunk of source) {
+          hash.update(chunk as Buffer);
+          await out.write(chunk as Buffer);
+        }
+        const actual = hash.digest('hex');
+        if (actual !== file.sha256) throw new Error(`${file.key} arrived with sha256 ${actual}, expected ${file.sha256}; will fetch again`);
+        await out.chmod(mode);
         if (request.owner) {
           const { uid, gid } = await ownerIds(request.owner);
-          await handle.chown(uid, gid);
+          await out.chown(uid, gid);
         }
-        await handle.sync();
+        await out.sync();
       } finally {
-        await handle.close();
+        await out.close();
       }
       await fs.rename(temp, dest);
     } catch (err) {
