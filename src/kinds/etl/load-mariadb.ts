@@ -4,7 +4,7 @@ import type mysql from 'mysql2/promise';
 import type { BatchContent } from './batch-content';
 import type { Databases } from './databases';
 import type { Pipeline } from './pipelines';
-import { columnList, createLockKey, createTable, groups, insertStatement, parameters, quote, rowsPerStatement } from './sql';
+import { columnList, createLockKey, createTable, groups, insertStatement, quote, rowsPerStatement } from './sql';
 import type { LoadOutcome } from './storage';
 
 /**
@@ -28,7 +28,7 @@ async function insertRows(connection: mysql.PoolConnection, pipeline: Pipeline, 
   let records = 0;
   let inserted = 0;
   for await (const group of groups(batch.rows(), rowsPerStatement(pipeline))) {
-    const [result] = await connection.query<mysql.ResultSetHeader>(insertStatement('mariadb', pipeline, group.length), parameters(group));
+    const [result] = await connection.query<mysql.ResultSetHeader>(insertStatement('mariadb', pipeline, group.length), group.flat());
     records += group.length;
     // ON DUPLICATE KEY UPDATE with no change counts a skipped row as 0 and a new row as 1.
     inserted += result.affectedRows;

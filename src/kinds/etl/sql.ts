@@ -49,9 +49,6 @@ export const onKeyConflict = (pipeline: Pipeline) => `ON CONFLICT (${pipeline.ke
 /** Rows per multi-row insert (MariaDB's strict path): about 30,000 values a statement, few round trips for a batch. */
 export const rowsPerStatement = (pipeline: Pipeline) => Math.max(1, Math.floor(30_000 / pipeline.columns.length));
 
-/** The rows' values, flattened for one statement's parameters. */
-export const parameters = (rows: Row[]): unknown[] => rows.flat();
-
 /** The batch's rows in groups of `size` (the last may hold fewer), however the batch's runs fall. */
 export async function* groups(runs: AsyncIterable<Row[]>, size: number): AsyncGenerator<Row[]> {
   let group: Row[] = [];

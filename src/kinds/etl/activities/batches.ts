@@ -15,7 +15,7 @@ import type { LocationLoad } from '../contract';
 import type { ActivityDeps } from '../../../activities/deps';
 import { errnoCode, permanent } from '../../../activities/failures';
 import { heartbeatWhile, throttledHeartbeat } from '../../../activities/heartbeat';
-import { moveEtlFile, pipelineFor, stagePath } from './files';
+import { exists, moveEtlFile, pipelineFor, stagePath } from './files';
 
 export type BatchSplit = { valid: true; records: number; batches: number } | { valid: false; reason: string };
 
@@ -105,12 +105,6 @@ async function batchFile(deps: ActivityDeps, dir: StageDir, name: string, filedI
   }
 }
 
-const fileExists = (file: string) =>
-  fs.access(file).then(
-    () => true,
-    () => false,
-  );
-
 const CHECKS_AT_ONCE = Math.max(1, Math.min(4, os.availableParallelism()));
 
 export type BatchCheck = { valid: true; records: number; locations: string[] } | { valid: false; reason: string };
@@ -152,7 +146,7 @@ async function takeOrFindFiled(deps: ActivityDeps, input: { pipeline: string; na
     return await takeBatch(deps, input);
   } catch (err) {
     const gone = err instanceof ApplicationFailure && err.type === 'NotFound' && Context.current().info.attempt > 1;
-    if (!gone || !(await fileExists(stagePath(deps, STAGE_DIRS.loadResolved, input.name)))) throw err;
+    if (!gone || !(await exists(stagePath(deps, STAGE_DIRS.loadResolved, input.name)))) throw err;
     return checkBatch(deps, { pipeline: input.pipeline, dir: STAGE_DIRS.loadResolved, name: input.name });
   }
 }

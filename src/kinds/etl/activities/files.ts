@@ -28,7 +28,7 @@ export function stagePath(deps: ActivityDeps, dir: StageDir, name: string): stri
   return path.join(deps.config.etl.root, dir, name);
 }
 
-async function exists(file: string): Promise<boolean> {
+export async function exists(file: string): Promise<boolean> {
   return fs.stat(file).then(
     () => true,
     () => false,
