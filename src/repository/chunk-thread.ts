@@ -3,15 +3,16 @@
  * event loop only decides what is new and moves packs, and hashes files. File
  * descriptors belong to the process, so the thread reads and writes chunks
  * through ones the main thread opened and checked. It imports nothing but
- * the chunker, the sealer and the hasher: every thread is an isolate of its own.
+ * the chunker, the sealer, the hasher and its collector: every thread is an
+ * isolate of its own.
  */
 import fs from 'node:fs';
 import v8 from 'node:v8';
-import vm from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import { HashStreams } from '../hashing/hash-piece';
 import { toolsFrom, type RepositoryRecipe, type RepositoryTools } from './recipe';
 import { DamagedObject } from './seal';
+import { requestCollector } from './thread-memory';
 import { windowLength, type CutReply, type OpenOutcome, type SealReply, type ThreadReply, type ThreadRequest } from './chunk-protocol';
 
 const tools = new Map<string, RepositoryTools>();
@@ -147,25 +148,7 @@ function answer(request: ThreadRequest): [object, ArrayBuffer[]] {
   return [{ ...open(request.recipe, request.fd, bytes, request.items), bytes }, movedBack(bytes.buffer)];
 }
 
-/**
- * A young-generation collection, on demand. Sealing and opening leave a
- * window's worth of cipher and compressor output per request, held by a few
- * small Buffer objects; V8 frees that memory only once it collects them, and
- * the thread's small young generation fills with small objects only every few
- * hundred windows. Until then each thread held dead output up to V8's
- * external-memory limit (tens of MiB). The flag is set only while the
- * collector is fetched, so no other context gets a global `gc`.
- */
-function youngCollector(): () => void {
-  v8.setFlagsFromString('--expose-gc');
-  try {
-    const gc = vm.runInNewContext('gc') as (options: { type: 'minor' }) => void;
-    return () => gc({ type: 'minor' });
-  } finally {
-    v8.setFlagsFromString('--no-expose-gc');
-  }
-}
-const collectYoung = youngCollector();
+const collect = requestCollector();
 
 /** What the isolate holds outside its heap (buffers' memory among it), for the event loop to watch. */
 const external = () => v8.getHeapStatistics().external_memory;
@@ -181,5 +164,5 @@ parentPort!.on('message', (request: ThreadRequest) => {
   }
   parentPort!.postMessage({ seq: request.seq, external: external(), ...body } as ThreadReply, transfer);
   // While the event loop takes the reply: the output goes before the next request makes more. A cut or a hash leaves only ids behind.
-  if (request.op === 'seal' || request.op === 'open') collectYoung();
+  if (request.op === 'seal' || request.op === 'open') collect();
 });
