@@ -75,8 +75,8 @@ describe('chunk threads', () => {
     const outFd = fs.openSync(out, 'w+');
     try {
       let position = 0;
-      // The last 1.5 MiB: one window, which cuts to the end.
-      const cut = await threads.cut(recipe, fd, data.length - (3 * MiB) / 2, data.length);
+      // The last 3/4 MiB: one window, which cuts to the end.
+      const cut = await threads.cut(recipe, fd, data.length - (3 * MiB) / 4, data.length);
       const items = sealItems(cut, true);
       const plain = Buffer.from(cut.bytes);
       const sealed = await threads.seal(recipe, cut.bytes, items);

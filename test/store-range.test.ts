@@ -33,12 +33,12 @@ describe('storing a range of a file as chunks', () => {
       const first = await pass();
       assert.equal(first.stats.bytesNew, 24 * MiB, 'the first pass stores every byte');
       assert.equal(first.progress.at(-1), 24 * MiB);
-      assert.equal(threads.pool.madeBytes, threads.pool.made * 2 * MiB, 'a window, and the sealed batch of a window, each fit one 2 MiB block');
+      assert.equal(threads.pool.madeBytes, threads.pool.made * MiB, 'a window, and the sealed batch of a window, each fit one 1 MiB block');
       const made = threads.pool.made;
       const second = await pass();
       assert.equal(second.stats.newChunks, 0, 'every chunk is known');
       assert.deepEqual(second.list, first.list, 'the same chunks, in the same order');
-      // Twelve 2 MiB windows: dropping them would make a block for each.
+      // Two dozen 1 MiB windows: dropping them would make a block for each.
       assert.equal(threads.pool.made, made, 'the windows of the second pass are the blocks of the first');
     } finally {
       fs.closeSync(fd);
