@@ -12,9 +12,9 @@ const idOffset = (slot: number) => (slot & PAGE_MASK) * ID_BYTES;
 
 /**
  * Every chunk of every pack in paged typed arrays, found through an
- * open-addressing hash of their ids: about 60 bytes per chunk, where objects,
+ * open-addressing hash of their ids: about 55 bytes per chunk, where objects,
  * a Map and hex keys took ~140 on the V8 heap (370,000 chunks, about 12 GiB
- * stored: 18 MiB instead of 50). The index is the one part of a worker's
+ * stored: 17 MiB instead of 50). The index is the one part of a worker's
  * memory that grows with the data stored (30,000 chunks per GiB), and a
  * lookup makes no garbage; a restore of 10 GiB makes 300,000 of them.
  */
@@ -178,8 +178,8 @@ export class ChunkTable {
   }
 
   private point(slot: number, prefer: (knownPack: string) => boolean): void {
-    // At most half full, so probe runs stay short.
-    if ((this.distinct + 1) * 2 > this.slots.length) this.rehash(Math.max(1024, this.slots.length * 2));
+    // At most three quarters full: probe runs stay a few slots long, and at 300,000 chunks (10 GiB) the hash takes 2 MiB, not 4.
+    if ((this.distinct + 1) * 4 > this.slots.length * 3) this.rehash(Math.max(1024, this.slots.length * 2));
     const at = this.probe(this.idPages[slot >>> PAGE_BITS]!, idOffset(slot));
     const known = this.slots[at]!;
     if (known === 0) {
