@@ -12,26 +12,36 @@ import vm from 'node:vm';
  */
 export const THREAD_EXTERNAL_LIMIT = 8 * 1024 * 1024;
 
+/** V8's collector, fetched with the flag set only meanwhile, so no other context gets a global `gc`. */
+function exposedGc(): (options?: { type: 'minor' }) => void {
+  v8.setFlagsFromString('--expose-gc');
+  try {
+    return vm.runInNewContext('gc') as (options?: { type: 'minor' }) => void;
+  } finally {
+    v8.setFlagsFromString('--no-expose-gc');
+  }
+}
+
+/** What a collector reads and runs: V8's, unless a test gives its own. */
+export interface Heap {
+  external(): number;
+  gc(options?: { type: 'minor' }): void;
+}
+
+const v8Heap = (): Heap => ({ external: () => v8.getHeapStatistics().external_memory, gc: exposedGc() });
+
 /**
  * Collects what a request left behind, on demand: the young generation
  * always, everything once external memory passes `externalLimit`. Sealing and
  * opening leave a window's worth of cipher and compressor output per request,
  * held by a few small Buffer objects; V8 frees that memory only once it
  * collects them, and a thread's small young generation fills with small
- * objects only every few hundred windows. The flag is set only while the
- * collector is fetched, so no other context gets a global `gc`.
+ * objects only every few hundred windows.
  */
-export function requestCollector(externalLimit = THREAD_EXTERNAL_LIMIT): () => void {
-  v8.setFlagsFromString('--expose-gc');
-  let gc: (options?: { type: 'minor' }) => void;
-  try {
-    gc = vm.runInNewContext('gc') as typeof gc;
-  } finally {
-    v8.setFlagsFromString('--no-expose-gc');
-  }
+export function requestCollector(externalLimit = THREAD_EXTERNAL_LIMIT, heap: Heap = v8Heap()): () => void {
   return () => {
-    gc({ type: 'minor' });
+    heap.gc({ type: 'minor' });
     // A precise full collection: one with `{ type: 'major' }` kept buffers that had outlived young collections.
-    if (v8.getHeapStatistics().external_memory > externalLimit) gc();
+    if (heap.external() > externalLimit) heap.gc();
   };
 }
