@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { ChunkThreads } from '../src/repository/chunk-threads';
 import { requestCollector } from '../src/repository/thread-memory';
 
 const MiB = 1024 * 1024;
@@ -60,5 +61,21 @@ describe('a chunk thread collecting after each request', () => {
     });
     await worker.terminate();
     assert.ok(pastLimit < 8 * MiB, `a full collection frees them: ${(pastLimit / MiB).toFixed(1)} MiB left`);
+  });
+});
+
+describe('chunk threads starting together', () => {
+  it('each gets its collector: one clearing the process-wide flag does not leave another without gc', async () => {
+    for (let round = 0; round < 4; round++) {
+      const threads = new ChunkThreads(8);
+      try {
+        // Eight streams at once start eight threads at once, each fetching its collector as it loads.
+        const hashed = await Promise.all(Array.from({ length: 8 }, () => threads.hashStream(['sha256']).piece(__filename, 0, 64, true)));
+        assert.equal(threads.running, 8);
+        for (const reply of hashed) assert.equal(reply.size, 64);
+      } finally {
+        await threads.close();
+      }
+    }
   });
 });

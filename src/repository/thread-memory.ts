@@ -12,13 +12,27 @@ import vm from 'node:vm';
  */
 export const THREAD_EXTERNAL_LIMIT = 8 * 1024 * 1024;
 
-/** V8's collector, fetched with the flag set only meanwhile, so no other context gets a global `gc`. */
+/** How often a thread asks again for V8's collector after another thread took the flag away meanwhile. */
+const GC_FETCH_TRIES = 100;
+
+/**
+ * V8's collector, fetched with the flag set only meanwhile, so no other
+ * context gets a global `gc`. The flag is the process's: two threads starting
+ * together could each set it, and one clear it before the other's context
+ * was made, which then had no `gc` and the thread died as it started. That
+ * one sets it again and asks once more.
+ */
 function exposedGc(): (options?: { type: 'minor' }) => void {
-  v8.setFlagsFromString('--expose-gc');
-  try {
-    return vm.runInNewContext('gc') as (options?: { type: 'minor' }) => void;
-  } finally {
-    v8.setFlagsFromString('--no-expose-gc');
+  for (let attempt = 1; ; attempt++) {
+    v8.setFlagsFromString('--expose-gc');
+    try {
+      const gc: unknown = vm.runInNewContext('typeof gc === "function" ? gc : undefined');
+      if (typeof gc === 'function') return gc as (options?: { type: 'minor' }) => void;
+      if (attempt >= GC_FETCH_TRIES)
+        throw new Error(`V8's gc was not exposed after ${GC_FETCH_TRIES} tries: another thread kept clearing --expose-gc`);
+    } finally {
+      v8.setFlagsFromString('--no-expose-gc');
+    }
   }
 }
 
