@@ -7,12 +7,11 @@
  * isolate of its own.
  */
 import fs from 'node:fs';
-import v8 from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import { HashStreams } from '../hashing/hash-piece';
 import { toolsFrom, type RepositoryRecipe, type RepositoryTools } from './recipe';
 import { DamagedObject } from './seal';
-import { requestCollector } from './thread-memory';
+import { externalMemory, requestCollector } from './thread-memory';
 import { windowLength, type CutReply, type OpenOutcome, type SealReply, type ThreadReply, type ThreadRequest } from './chunk-protocol';
 
 const tools = new Map<string, RepositoryTools>();
@@ -150,9 +149,6 @@ function answer(request: ThreadRequest): [object, ArrayBuffer[]] {
 
 const collect = requestCollector();
 
-/** What the isolate holds outside its heap (buffers' memory among it), for the event loop to watch. */
-const external = () => v8.getHeapStatistics().external_memory;
-
 parentPort!.on('message', (request: ThreadRequest) => {
   let transfer: ArrayBuffer[] = [];
   let body: object;
@@ -162,7 +158,7 @@ parentPort!.on('message', (request: ThreadRequest) => {
     const { message, code } = err as NodeJS.ErrnoException;
     body = { error: { message, ...(code ? { code } : {}) } };
   }
-  parentPort!.postMessage({ seq: request.seq, external: external(), ...body } as ThreadReply, transfer);
+  parentPort!.postMessage({ seq: request.seq, external: externalMemory(), ...body } as ThreadReply, transfer);
   // While the event loop takes the reply: the output goes before the next request makes more. A cut or a hash leaves only ids behind.
   if (request.op === 'seal' || request.op === 'open') collect();
 });

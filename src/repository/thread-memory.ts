@@ -42,7 +42,10 @@ export interface Heap {
   gc(options?: { type: 'minor' }): void;
 }
 
-const v8Heap = (): Heap => ({ external: () => v8.getHeapStatistics().external_memory, gc: exposedGc() });
+/** What this thread's isolate holds outside its heap: buffers' memory among it. */
+export const externalMemory = () => v8.getHeapStatistics().external_memory;
+
+const v8Heap = (): Heap => ({ external: externalMemory, gc: exposedGc() });
 
 /**
  * Collects what a request left behind, on demand: the young generation
