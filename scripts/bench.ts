@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   }
   if (mode === 'etl') {
     try {
-      console.log(await benchEtl({ work, env, rounds }));
+      console.log(await benchEtl({ work, env, rounds, serverPid: server.process.pid }));
     } finally {
       await server.stop();
       fs.rmSync(work, { recursive: true, force: true });
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
       snapRatios = (await benchSnapshots({ work, env, size, rounds, bigSize: process.env.BENCH_BIG === '0' ? 0 : sizeFrom('BENCH_BIG', '10GiB') }))
         .ratios;
       console.log("\nETL loads against each database's bulk tool:");
-      etlRatios = await benchEtl({ work, env, rounds });
+      etlRatios = await benchEtl({ work, env, rounds, serverPid: server.process.pid });
       console.log('\nsmall jobs against the Temporal floor:');
       smallRatio = await benchSmall({ work, env, rounds, serverPid: server.process.pid });
     }

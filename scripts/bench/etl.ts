@@ -14,7 +14,18 @@ import { connectClient, submit, waitForJob } from '../../src/client';
 import { loadConfig } from '../../src/config';
 import type { EtlResult } from '../../src/kinds/etl/contract';
 import { printTimeline } from './timeline';
-import { buildDist, median, peakRssMiB, run, secondsSince, spawnWorker, stopWorker } from './processes';
+import {
+  buildDist,
+  cpuSeconds,
+  cpuSecondsOfAll,
+  endedChildrenCpuSeconds,
+  median,
+  peakRssMiB,
+  run,
+  secondsSince,
+  spawnWorker,
+  stopWorker,
+} from './processes';
 
 const PG_URL = process.env.COURIER_TEST_LEDGER_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MARIADB = { host: '127.0.0.1', user: 'root', database: 'test' };
@@ -26,6 +37,25 @@ const mib = (value: number | undefined) => `${value?.toFixed(0) ?? '?'} MiB`;
 
 type Database = 'postgres' | 'mariadb' | 'sqlite';
 const DATABASES: Database[] = ['postgres', 'mariadb', 'sqlite'];
+/** The server process each database runs as (SQLite runs inside the loading process). */
+const SERVER_PROCESS: Record<Database, string | undefined> = { postgres: 'postgres', mariadb: 'mariadbd', sqlite: undefined };
+
+/** Where a run's CPU went, in seconds, by who spent it: printed beside its time, so a slow run says whose work made it slow. */
+function cpuMeter(processes: Record<string, number | undefined>, db: Database): () => string {
+  const read = (): Record<string, number> => ({
+    ...Object.fromEntries(Object.entries(processes).map(([who, pid]) => [who, cpuSeconds(pid)])),
+    ...(SERVER_PROCESS[db] ? { [SERVER_PROCESS[db]]: cpuSecondsOfAll(SERVER_PROCESS[db]) } : {}),
+    'ended children': endedChildrenCpuSeconds(),
+  });
+  const before = read();
+  return () => {
+    const after = read();
+    const spent = Object.entries(after)
+      .map(([who, seconds]) => [who, seconds - before[who]!] as const)
+      .filter(([, seconds]) => seconds >= 0.01);
+    return `CPU s: ${spent.map(([who, seconds]) => `${who} ${seconds.toFixed(2)}`).join(', ')}`;
+  };
+}
 
 function writeRows(file: string, rows: number): void {
   const out = fs.openSync(file, 'w');
@@ -84,7 +114,7 @@ function reference(db: Database, csv: string, sqliteFile: string): Promise<{ sec
   return run('sqlite3', [sqliteFile, `.import --csv --skip 1 '${csv}' ${REFERENCE}`], process.env);
 }
 
-export async function benchEtl(options: { work: string; env: NodeJS.ProcessEnv; rounds: number }): Promise<string> {
+export async function benchEtl(options: { work: string; env: NodeJS.ProcessEnv; rounds: number; serverPid?: number }): Promise<string> {
   const rows = Number(process.env.BENCH_ETL_ROWS ?? 1_000_000);
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`BENCH_ETL_ROWS=${process.env.BENCH_ETL_ROWS} must be a whole number of at least 1`);
   const dir = path.join(options.work, 'etl');
@@ -124,6 +154,8 @@ export async function benchEtl(options: { work: string; env: NodeJS.ProcessEnv; 
   const control = spawnWorker(env, { compiled: true, args: ['--host', 'bench-control'] });
   const worker = spawnWorker(env, { compiled: true, args: ['--host-only', '--host', DATA_HOST] });
   const client = await connectClient(config);
+  const processes = { 'host worker': worker.pid, control: control.pid, Temporal: options.serverPid };
+  const cpu: Record<'courier' | 'tool', string> = { courier: '', tool: '' };
   const seconds: Record<Database, { courier: number[]; tool: number[] }> = {
     postgres: { courier: [], tool: [] },
     mariadb: { courier: [], tool: [] },
@@ -152,6 +184,7 @@ export async function benchEtl(options: { work: string; env: NodeJS.ProcessEnv; 
       for (const db of DATABASES) {
         const courier = async () => {
           await fresh(db, TABLE);
+          const spent = cpuMeter(processes, db);
           const started = process.hrtime.bigint();
           const wall = Date.now();
           const { jobId } = await submit(client, config, {
@@ -163,6 +196,7 @@ export async function benchEtl(options: { work: string; env: NodeJS.ProcessEnv; 
           });
           const result = (await waitForJob(client, jobId)) as EtlResult;
           seconds[db].courier.push(secondsSince(started));
+          cpu.courier = spent();
           const loaded = result.locations.find((l) => l.location === db);
           if (process.env.BENCH_ETL_TIMELINE === '1') {
             const transform = result.transforms[0]?.jobId;
@@ -174,12 +208,15 @@ export async function benchEtl(options: { work: string; env: NodeJS.ProcessEnv; 
         };
         const tool = async () => {
           await fresh(db, REFERENCE);
+          const spent = cpuMeter(processes, db);
           seconds[db].tool.push((await reference(db, csv, sqliteFile)).seconds);
+          cpu.tool = spent();
           if ((await count(db, REFERENCE, sqliteFile)) !== rows) throw new Error(`the ${db} bulk tool did not load ${rows} rows`);
         };
         for (const step of round % 2 ? [courier, tool] : [tool, courier]) await step();
         console.log(
-          `round ${round}/${options.rounds} ${db}: courier ${seconds[db].courier.at(-1)!.toFixed(2)}s, bulk tool ${seconds[db].tool.at(-1)!.toFixed(2)}s`,
+          `round ${round}/${options.rounds} ${db}: courier ${seconds[db].courier.at(-1)!.toFixed(2)}s (${cpu.courier}); ` +
+            `bulk tool ${seconds[db].tool.at(-1)!.toFixed(2)}s (${cpu.tool})`,
         );
       }
     }

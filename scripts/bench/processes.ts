@@ -31,6 +31,33 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/**
+ * CPU seconds of every process whose command name is `name` (a database
+ * server's postmaster and backends, say), their reaped children included:
+ * a backend that ended still counts, in its parent's share.
+ */
+export function cpuSecondsOfAll(name: string): number {
+  let total = 0;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== name) continue;
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return total;
+}
+
+/** CPU seconds of this process's children that have ended and been waited for (a bulk tool's client, say). */
+export function endedChildrenCpuSeconds(): number {
+  const fields = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
+
 /** Linux reports CPU time in ticks of 1/100 s on every platform it runs on today. */
 const CLOCK_TICKS = 100;
 
