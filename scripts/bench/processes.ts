@@ -19,16 +19,28 @@ export function peakRssMiB(pid: number | undefined): number | undefined {
   }
 }
 
-/** CPU seconds a process has used so far, every thread counted (user and system, from /proc). */
-export function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
+/**
+ * A process's command name and CPU times in seconds, from /proc: its own
+ * (user and system, every thread) and its ended, waited-for children's.
+ * Undefined once the process is gone.
+ */
+function procTimes(pid: number | 'self'): { name: string; own: number; children: number } | undefined {
+  let stat: string;
   try {
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in clock ticks.
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
-    return 0;
+    return undefined;
   }
+  // The command name may hold spaces and parentheses: the fields start after its last ')'.
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  const seconds = (at: number) => Number(fields[at]) / CLOCK_TICKS;
+  return { name: stat.slice(stat.indexOf('(') + 1, close), own: seconds(11) + seconds(12), children: seconds(13) + seconds(14) };
+}
+
+/** CPU seconds a process has used so far, every thread counted. */
+export function cpuSeconds(pid: number | undefined): number {
+  return (pid && procTimes(pid)?.own) || 0;
 }
 
 /**
@@ -40,22 +52,15 @@ export function cpuSecondsOfAll(name: string): number {
   let total = 0;
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== name) continue;
-      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
-    } catch {
-      // Gone between the listing and the read.
-    }
+    const times = procTimes(Number(pid));
+    if (times?.name === name) total += times.own + times.children;
   }
   return total;
 }
 
 /** CPU seconds of this process's children that have ended and been waited for (a bulk tool's client, say). */
 export function endedChildrenCpuSeconds(): number {
-  const fields = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+  return procTimes('self')?.children ?? 0;
 }
 
 /** Linux reports CPU time in ticks of 1/100 s on every platform it runs on today. */
