@@ -71,6 +71,10 @@ describe('start-up waits for what it connects to', () => {
       try {
         assert.equal(picks, 2);
         assert.notEqual(server.address, `127.0.0.1:${port}`);
+        // Bytes 18 and 19 of a SQLite file are its write and read versions: 2 in write-ahead-log mode, 1 with a rollback journal.
+        const header = fs.readFileSync(options.dbFile).subarray(18, 20);
+        assert.deepEqual([...header], [2, 2], `${options.dbFile} is not in WAL mode`);
+        assert.ok(fs.existsSync(`${options.dbFile}-wal`), `no ${options.dbFile}-wal beside the database`);
         assert.ok(
           lines.some((line) => /trying another port/.test(line)),
           lines.join('\n'),

@@ -81,6 +81,14 @@ export async function startDevServerOnFreePort(
   }
 }
 
+/**
+ * The dev server's SQLite file in write-ahead-log mode, each commit still
+ * synced: the default rollback journal syncs the journal and then the
+ * database on every commit, on the one connection every task waits behind;
+ * a WAL commit is one append and one sync. WAL needs a local filesystem (not NFS).
+ */
+export const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=FULL'] as const;
+
 /** Starts `temporal server start-dev` on a SQLite file (jobs survive a restart) and waits until it answers. */
 export async function startDevServer(options: DevServerOptions, log = (line: string) => console.error(line)): Promise<DevServer> {
   const cli = await ensureTemporalCli(process.env, log);
@@ -97,6 +105,7 @@ export async function startDevServer(options: DevServerOptions, log = (line: str
     String(options.port),
     '--db-filename',
     options.dbFile,
+    ...SQLITE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]),
     '--namespace',
     namespace,
     '--log-level',
