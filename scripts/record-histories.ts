@@ -20,6 +20,8 @@ import { etlCleanup } from '../src/kinds/etl/cleanup-workflow';
 import { settingsFor } from '../src/kinds/settings';
 
 const OUT = path.resolve(__dirname, '..', 'test', 'histories');
+/** The ETL job's id, dated: histories of earlier ETL code stay beside it under their own ids, so replay keeps checking them. */
+const ETL_ID = 'recorded-etl-2026-12';
 const onlyMissing = process.argv.includes('--missing');
 
 function save(file: string, history: Parameters<typeof historyToJSON>[0]): void {
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
         true,
       ],
       // Named by its job id: the replay runs it under the file's name, and the ids of the jobs it starts derive from it.
-      ['recorded-etl', { kind: 'etl', id: 'recorded-etl', pipeline: 'recorded', source: etlSource }, true],
+      [ETL_ID, { kind: 'etl', id: ETL_ID, pipeline: 'recorded', source: etlSource }, true],
     ];
     fs.mkdirSync(OUT, { recursive: true });
     for (const [file, message, succeeds] of jobs) {
@@ -146,7 +148,7 @@ async function main(): Promise<void> {
     save('backup-held', await stack.client.workflow.getHandle(held.jobId).fetchHistory());
     // The jobs the ETL job started, by their derived ids, and one cleanup run.
     const { createHash } = await import('node:crypto');
-    const transformId = `recorded-etl-T-${createHash('sha256').update(fs.readFileSync(etlSource)).digest('hex').slice(0, 12)}`;
+    const transformId = `${ETL_ID}-T-${createHash('sha256').update(fs.readFileSync(etlSource)).digest('hex').slice(0, 12)}`;
     const cleanup = await stack.client.workflow.start(etlCleanup, {
       workflowId: 'recorded-cleanup',
       taskQueue: stack.config.taskQueue,

@@ -230,6 +230,9 @@ describe('etl: extract, transform and load into PostgreSQL, MariaDB and SQLite',
       [3, 'cy', 7, ''],
     ]);
     assert.deepEqual(tallies(loaded), [['local', 3, 0]]);
+    // E extracts, checks and hands over the file in one step; T takes, splits and files it in one.
+    assert.deepEqual(await activitiesOf(loaded.jobId), ['hostOfWorker', 'listEtlSources', 'extractAndCheckEtlFile', 'moveEtlFile']);
+    assert.deepEqual(await activitiesOf(loaded.transforms[0]!.jobId), ['takeAndSplitEtlFile']);
     const loads = loadsOf(loaded);
     assert.equal(loads.length, 2);
     for (const id of loads) {

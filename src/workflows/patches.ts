@@ -17,7 +17,7 @@ const COVERED = [
 ] as const;
 
 /** Changes made after ALL_BEFORE landed: each is a marker of its own, or a job recorded with that marker would replay into it. */
-type Later = 'cancel-ends-cancelled' | 'etl-load-merged-steps' | 'etl-batches-tab-separated' | 'etl-load-one-step';
+type Later = 'cancel-ends-cancelled' | 'etl-load-merged-steps' | 'etl-batches-tab-separated' | 'etl-load-one-step' | 'etl-stage-steps-merged';
 
 /** Every change to what a workflow commands that is gated by a patch, so that jobs recorded before it replay as they ran. */
 export type Patch = (typeof COVERED)[number] | Later;

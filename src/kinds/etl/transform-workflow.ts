@@ -61,11 +61,16 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
     const loadSteps = steps ? { steps } : {};
     if (!state) {
       job.progress.enter('transform');
-      await files.moveEtlFile({ name, from: STAGE_DIRS.transformWorking, to: at });
-      const check = parseOnce ? { valid: true as const } : await files.validateEtlFile({ pipeline, dir: at, name });
       // Before this change batches were one JSON document each, parsed whole by every load.
       const format = takes('etl-batches-tab-separated') ? ('tsv' as const) : undefined;
-      const written = check.valid ? await files.writeBatches({ pipeline, dir: at, name, ...(format ? { format } : {}) }) : check;
+      // Before this change taking the file, splitting it and filing it were three steps.
+      const oneStep = format && parseOnce && takes('etl-stage-steps-merged');
+      const stepByStep = async () => {
+        await files.moveEtlFile({ name, from: STAGE_DIRS.transformWorking, to: at });
+        const check = parseOnce ? { valid: true as const } : await files.validateEtlFile({ pipeline, dir: at, name });
+        return check.valid ? await files.writeBatches({ pipeline, dir: at, name, ...(format ? { format } : {}) }) : check;
+      };
+      const written = oneStep ? await files.takeAndSplitEtlFile({ pipeline, name, format }) : await stepByStep();
       if (written.valid === false) {
         await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.transformFailed });
         await files.mailOperators({
@@ -80,7 +85,7 @@ export async function etlTransform(input: TransformInput): Promise<TransformResu
         });
         throw ApplicationFailure.nonRetryable(written.reason, 'BadInput');
       }
-      await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.transformResolved });
+      if (!oneStep) await files.moveEtlFile({ name, from: at, to: STAGE_DIRS.transformResolved });
       state = { batches: written.batches, records: written.records, nextBatch: 0, failedLoads: 0, tallies: [], ...(format ? { format } : {}) };
       job.note(`${written.records} records in ${written.batches} batch(es)`);
     }

@@ -10,6 +10,8 @@ import { pinHost } from '../../workflows/host-pin';
 import { etlActivities } from './workflow-options';
 import { etlTransform } from './transform-workflow';
 import { rootCause, trackJob } from '../../workflows/job-tracker';
+import { takes } from '../../workflows/patches';
+import type { Validation } from './activities/files';
 
 function sum(into: LocationTally[], from: LocationTally[]): void {
   for (const t of from) {
@@ -61,10 +63,17 @@ export async function etl(started: EtlInput | Submitted<EtlMessage>): Promise<Et
     progress.bytesTotal = sources.reduce((n, f) => n + f.size, 0);
     const rejected: EtlResult['rejected'] = [];
     const started: { file: string; jobId: string; result: Promise<TransformResult> }[] = [];
+    // Before this change extracting, checking and handing a file to T were three steps.
+    const oneStep = takes('etl-stage-steps-merged');
+    const move = message.move ?? false;
     for (const file of sources) {
       await job.untilResumed();
-      await files.extractEtlFile({ file, dir: STAGE_DIRS.extractWorking, move: message.move ?? false });
-      const check = await files.validateEtlFile({ pipeline, dir: STAGE_DIRS.extractWorking, name: file.name });
+      let check: Validation;
+      if (oneStep) check = await files.extractAndCheckEtlFile({ pipeline, file, move });
+      else {
+        await files.extractEtlFile({ file, dir: STAGE_DIRS.extractWorking, move });
+        check = await files.validateEtlFile({ pipeline, dir: STAGE_DIRS.extractWorking, name: file.name });
+      }
       if (!check.valid) {
         await files.moveEtlFile({ name: file.name, from: STAGE_DIRS.extractWorking, to: STAGE_DIRS.extractFailed });
         rejected.push({ file: file.name, reason: check.reason });
@@ -82,7 +91,7 @@ export async function etl(started: EtlInput | Submitted<EtlMessage>): Promise<Et
           ],
         });
       } else {
-        await files.moveEtlFile({ name: file.name, from: STAGE_DIRS.extractWorking, to: STAGE_DIRS.transformWorking, copy: true });
+        if (!oneStep) await files.moveEtlFile({ name: file.name, from: STAGE_DIRS.extractWorking, to: STAGE_DIRS.transformWorking, copy: true });
         const jobId = `${workflowId}-T-${file.sha256.slice(0, 12)}`;
         const child = await startChild(etlTransform, {
           workflowId: jobId,

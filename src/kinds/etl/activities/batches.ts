@@ -55,6 +55,23 @@ export async function writeBatches(
 }
 
 /**
+ * T's steps before its loads in one activity, a round trip each fewer: take
+ * the file into T/in_process, split it (writeBatches), and file a valid one in
+ * T/resolved. A retry finds the file where the attempt before left it; one
+ * already filed is split again from there, into the same batches. An invalid
+ * file stays in T/in_process for the workflow to file and report.
+ */
+export async function takeAndSplitEtlFile(deps: ActivityDeps, input: { pipeline: string; name: string; format: BatchFormat }): Promise<BatchSplit> {
+  const { name } = input;
+  const filed = await exists(stagePath(deps, STAGE_DIRS.transformResolved, name));
+  if (!filed) await moveEtlFile(deps, { name, from: STAGE_DIRS.transformWorking, to: STAGE_DIRS.transformInProcess });
+  const dir = filed ? STAGE_DIRS.transformResolved : STAGE_DIRS.transformInProcess;
+  const split = await writeBatches(deps, { pipeline: input.pipeline, dir, name, format: input.format });
+  if (split.valid && !filed) await moveEtlFile(deps, { name, from: STAGE_DIRS.transformInProcess, to: STAGE_DIRS.transformResolved });
+  return split;
+}
+
+/**
  * The ranges split at once, then named in order. Their batches wait under
  * names of their own until every range is done; whatever does not end with
  * them named (a bad record, a crash's leftovers, a range that did not hold the

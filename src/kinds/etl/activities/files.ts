@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { log } from '@temporalio/activity';
 import picomatch from 'picomatch';
-import { taggedName, type StageDir } from '../layout';
+import { STAGE_DIRS, taggedName, type StageDir } from '../layout';
 import { hashFile } from '../../../hashing/hash-file';
 import { EtlConfigError, type Pipeline } from '../pipelines';
 import { readRows, RecordError } from '../records';
@@ -163,4 +163,19 @@ export async function validateEtlFile(deps: ActivityDeps, input: { pipeline: str
     throw err;
   }
   return { valid: true };
+}
+
+/**
+ * E's steps for one file in one activity, a round trip each fewer: extract it
+ * into E/working, check it, and give a valid one to T as a copy in T/working.
+ * Each part is the step it stands for and finds its own work done, so a retry
+ * redoes only what is missing. An invalid file stays in E/working for the
+ * workflow to file and report.
+ */
+export async function extractAndCheckEtlFile(deps: ActivityDeps, input: { pipeline: string; file: SourceFile; move: boolean }): Promise<Validation> {
+  const { name } = input.file;
+  await extractEtlFile(deps, { file: input.file, dir: STAGE_DIRS.extractWorking, move: input.move });
+  const check = await validateEtlFile(deps, { pipeline: input.pipeline, dir: STAGE_DIRS.extractWorking, name });
+  if (check.valid) await moveEtlFile(deps, { name, from: STAGE_DIRS.extractWorking, to: STAGE_DIRS.transformWorking, copy: true });
+  return check;
 }
