@@ -57,13 +57,17 @@ export async function writeBatches(
 /**
  * T's steps before its loads in one activity, a round trip each fewer: take
  * the file into T/in_process, split it (writeBatches), and file a valid one in
- * T/resolved. A retry finds the file where the attempt before left it; one
- * already filed is split again from there, into the same batches. An invalid
- * file stays in T/in_process for the workflow to file and report.
+ * T/resolved. A retry finds the file where the attempt before left it: one
+ * only in T/resolved was filed by it, and is split again from there into the
+ * same batches (a copy in T/resolved from an earlier job of the same file does
+ * not stand in for the one in T/working). An invalid file stays in
+ * T/in_process for the workflow to file and report.
  */
 export async function takeAndSplitEtlFile(deps: ActivityDeps, input: { pipeline: string; name: string; format: BatchFormat }): Promise<BatchSplit> {
   const { name } = input;
-  const filed = await exists(stagePath(deps, STAGE_DIRS.transformResolved, name));
+  const at = (dir: StageDir) => exists(stagePath(deps, dir, name));
+  const unfiled = (await at(STAGE_DIRS.transformWorking)) || (await at(STAGE_DIRS.transformInProcess));
+  const filed = !unfiled && (await at(STAGE_DIRS.transformResolved));
   if (!filed) await moveEtlFile(deps, { name, from: STAGE_DIRS.transformWorking, to: STAGE_DIRS.transformInProcess });
   const dir = filed ? STAGE_DIRS.transformResolved : STAGE_DIRS.transformInProcess;
   const split = await writeBatches(deps, { pipeline: input.pipeline, dir, name, format: input.format });
