@@ -5,16 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, createDeps } from '../src/activities';
+import { createActivities } from '../src/activities';
 import type { OwnedDeps } from '../src/activities/deps';
-import { loadConfig } from '../src/config';
 import type { BatchCheck, TakenBatch } from '../src/kinds/etl/activities/batches';
 import { batchName, STAGE_DIRS } from '../src/kinds/etl/layout';
-import { COLUMNS, writePipelines } from './helpers/etl';
+import { COLUMNS, etlScratch, writePipelines } from './helpers/etl';
 
 const PIPELINES = {
   locations: { local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
@@ -22,21 +20,17 @@ const PIPELINES = {
 };
 
 describe('etl: batches the T step checked', () => {
-  let base: string;
+  let scratch: Awaited<ReturnType<typeof etlScratch>>;
   let root: string;
   let deps: OwnedDeps;
   const run = <T>(step: () => Promise<T>) => new MockActivityEnvironment().run(step);
 
   before(async () => {
-    base = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), 'checked-batches-'));
-    root = path.join(base, 'etl');
-    await writePipelines(root, PIPELINES);
-    deps = createDeps(loadConfig({ COURIER_DATA_DIR: path.join(base, 'data'), COURIER_ETL_ROOT: root, COURIER_HOST: 'checked-host' }));
+    scratch = await etlScratch('checked-batches-', PIPELINES);
+    root = scratch.root;
+    deps = scratch.deps({ COURIER_HOST: 'checked-host' });
   });
-  after(async () => {
-    await deps.close();
-    await fs.rm(base, { recursive: true, force: true });
-  });
+  after(() => scratch.close());
 
   /** T's split of a CSV of `rows` rows into batches of two, in L/working (as jobs recorded before tab-separated batches split, with `format` JSON). */
   async function split(name: string, rows: number, format: 'tsv' | 'json' = 'tsv') {

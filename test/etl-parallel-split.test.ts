@@ -6,47 +6,36 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, createDeps } from '../src/activities';
+import { createActivities } from '../src/activities';
 import type { OwnedDeps } from '../src/activities/deps';
-import { loadConfig } from '../src/config';
 import type { BatchSplit } from '../src/kinds/etl/activities/batches';
 import { STAGE_DIRS } from '../src/kinds/etl/layout';
 import { planSplit } from '../src/kinds/etl/split-plan';
-import { COLUMNS, writePipelines } from './helpers/etl';
+import { COLUMNS, etlScratch } from './helpers/etl';
 
 const ROWS = 20_000;
 const RANGE = 64 * 1024;
 
 describe('etl: T splits a large file on threads', () => {
-  let base: string;
+  let scratch: Awaited<ReturnType<typeof etlScratch>>;
   let root: string;
   /** Splits on threads past 64 KiB; the other never does. */
   let threaded: OwnedDeps;
   let single: OwnedDeps;
 
   before(async () => {
-    base = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), 'parallel-split-'));
-    root = path.join(base, 'etl');
-    await writePipelines(root, {
+    scratch = await etlScratch('parallel-split-', {
       locations: { local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
       pipelines: { orders: { columns: COLUMNS, key: ['id'], table: 'orders', batchSize: 1000, locations: ['local'] } },
     });
-    const deps = (range: string) =>
-      createDeps(
-        loadConfig({ COURIER_DATA_DIR: path.join(base, 'data'), COURIER_ETL_ROOT: root, COURIER_HOST: 'h', COURIER_ETL_SPLIT_RANGE: range }),
-      );
-    threaded = deps(`${RANGE}`);
-    single = deps('1GiB');
+    root = scratch.root;
+    threaded = scratch.deps({ COURIER_ETL_SPLIT_RANGE: `${RANGE}` });
+    single = scratch.deps({ COURIER_ETL_SPLIT_RANGE: '1GiB' });
   });
-  after(async () => {
-    await threaded.close();
-    await single.close();
-    await fs.rm(base, { recursive: true, force: true });
-  });
+  after(() => scratch.close());
 
   const working = () => path.join(root, STAGE_DIRS.loadWorking);
 

@@ -6,36 +6,31 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, createDeps } from '../src/activities';
+import { createActivities } from '../src/activities';
 import type { OwnedDeps } from '../src/activities/deps';
-import { loadConfig } from '../src/config';
 import type { SourceFile, Validation } from '../src/kinds/etl/activities/files';
 import type { BatchSplit } from '../src/kinds/etl/activities/batches';
 import { STAGE_DIRS, taggedName, type StageDir } from '../src/kinds/etl/layout';
-import { COLUMNS, csv, writePipelines } from './helpers/etl';
+import { COLUMNS, csv, etlScratch } from './helpers/etl';
 
 describe('etl: E and T take a file in one step each', () => {
+  let scratch: Awaited<ReturnType<typeof etlScratch>>;
   let base: string;
   let root: string;
   let deps: OwnedDeps;
 
   before(async () => {
-    base = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), 'stage-steps-'));
-    root = path.join(base, 'etl');
-    await writePipelines(root, {
+    scratch = await etlScratch('stage-steps-', {
       locations: { local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
       pipelines: { orders: { columns: COLUMNS, key: ['id'], table: 'orders', batchSize: 2, locations: ['local'] } },
     });
-    deps = createDeps(loadConfig({ COURIER_DATA_DIR: path.join(base, 'data'), COURIER_ETL_ROOT: root, COURIER_HOST: 'h' }));
+    ({ base, root } = scratch);
+    deps = scratch.deps();
   });
-  after(async () => {
-    await deps.close();
-    await fs.rm(base, { recursive: true, force: true });
-  });
+  after(() => scratch.close());
 
   const run = <T>(step: () => Promise<T>) => new MockActivityEnvironment().run(step) as Promise<T>;
   const activities = () => createActivities(deps);
@@ -93,6 +88,16 @@ describe('etl: E and T take a file in one step each', () => {
     assert.deepEqual(await take(), { valid: true, records: 3, batches: 2 });
     assert.deepEqual(await batches(), first, 'the batch the crash lost is written again, the same bytes');
     assert.ok((await names(STAGE_DIRS.transformResolved)).includes(name), 'still filed');
+  });
+
+  it('T takes the file in T/working even when an earlier job of the same file left its copy in T/resolved', async () => {
+    const name = 'again.csv';
+    const text = csv([[7, 'eve', 2, 'no']]);
+    for (const dir of [STAGE_DIRS.transformWorking, STAGE_DIRS.transformResolved]) await fs.writeFile(path.join(root, dir, name), text);
+    const split = await run(() => activities().takeAndSplitEtlFile({ pipeline: 'orders', name, format: 'tsv' }));
+    assert.deepEqual(split, { valid: true, records: 1, batches: 1 });
+    assert.ok(!(await names(STAGE_DIRS.transformWorking)).includes(name), 'the new copy is taken, not left behind');
+    assert.ok((await names(STAGE_DIRS.transformResolved)).includes(name));
   });
 
   it('T leaves a file with a bad record in T/in_process, with no batch of it written', async () => {

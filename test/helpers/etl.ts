@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
@@ -7,6 +8,9 @@ import { recordsBatch } from '../../src/kinds/etl/batch-content';
 import type { Databases } from '../../src/kinds/etl/databases';
 import type { Location, Pipeline } from '../../src/kinds/etl/pipelines';
 import { loadInto } from '../../src/kinds/etl/storage';
+import { createDeps } from '../../src/activities';
+import type { OwnedDeps } from '../../src/activities/deps';
+import { loadConfig } from '../../src/config';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const MARIADB_URL = 'mysql://root@127.0.0.1:3306/test';
@@ -29,6 +33,31 @@ export async function writePipelines(root: string, file: object): Promise<string
   const target = path.join(root, 'pipelines.json');
   await fs.writeFile(target, JSON.stringify(file, null, 2));
   return target;
+}
+
+/**
+ * A scratch directory with an ETL tree and its pipelines file, for running
+ * ETL activities on real files with a worker's own dependencies and no server.
+ * `deps` opens them (`env` adds settings); `close` closes every one and removes the directory.
+ */
+export async function etlScratch(prefix: string, pipelines: object) {
+  const base = await fs.mkdtemp(path.join(process.env.COURIER_TEST_TMP ?? os.tmpdir(), prefix));
+  const root = path.join(base, 'etl');
+  await writePipelines(root, pipelines);
+  const opened: OwnedDeps[] = [];
+  return {
+    base,
+    root,
+    deps(env: Record<string, string> = {}): OwnedDeps {
+      const deps = createDeps(loadConfig({ COURIER_DATA_DIR: path.join(base, 'data'), COURIER_ETL_ROOT: root, COURIER_HOST: 'h', ...env }));
+      opened.push(deps);
+      return deps;
+    },
+    async close() {
+      for (const deps of opened) await deps.close();
+      await fs.rm(base, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function pgQuery<T = Record<string, unknown>>(sql: string): Promise<T[]> {
