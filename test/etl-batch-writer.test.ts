@@ -11,10 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openBatchFile } from '../src/kinds/etl/batch-content';
-import { lineRow, rowLine } from '../src/kinds/etl/batch-text';
+import { batchFieldReader, fieldsLine, lineRow, rowFields, rowLine } from '../src/kinds/etl/batch-text';
 import { BatchWriter, jsonForm, rowSerializer, tabSeparatedForm, type BatchForm } from '../src/kinds/etl/batch-writer';
 import type { Pipeline } from '../src/kinds/etl/pipelines';
-import type { Row } from '../src/kinds/etl/records';
+import { fromText, type Row } from '../src/kinds/etl/records';
 
 const pipeline = {
   format: 'csv',
@@ -46,9 +46,9 @@ const rows: Row[] = [
 const numbered = (count: number): Row[] => Array.from({ length: count }, (_, i) => rows[i % rows.length]!.map((v, c) => (c === 0 ? i + 1 : v)));
 
 /** Writes `many` as one batch file in `form`, as T does; resolves with the digest the writer gives. */
-async function writeBatch(file: string, source: string, form: BatchForm, many: Row[]): Promise<string> {
+async function writeBatch<R>(file: string, source: string, form: BatchForm<R>, many: R[]): Promise<string> {
   const writer = new BatchWriter(file, { pipeline: 'orders', source, index: 0 }, form);
-  for (const row of many) await writer.add(row);
+  for (const record of many) await writer.add(record);
   return writer.finish();
 }
 
@@ -79,6 +79,33 @@ describe('etl: batch files as T writes them', () => {
     }
   });
 
+  it("takes a source file's field into a batch field that reads back as the value the field checks to, plain decimals as written", () => {
+    const [id, , amount, paid] = pipeline.columns;
+    const cases: [string, string, string][] = [
+      // column, the source's field, the batch's field
+      ['amount', '1.50', '1.50'],
+      ['amount', ' 2.5 ', '2.5'],
+      ['amount', '-.25', '-.25'],
+      ['amount', '+3', '3'],
+      ['amount', '1e3', '1000'],
+      // Kept as written, this would be out of range for PostgreSQL; as the double's own form it is the 0 it reads as.
+      ['amount', `0.${'0'.repeat(400)}1`, '0'],
+      ['amount', '123456789012345678901234', String(Number('123456789012345678901234'))],
+      ['amount', '', '\\N'],
+      ['id', '+7', '7'],
+      ['id', '0042', '0042'],
+      ['paid', 'yes', '1'],
+    ];
+    const columns = { id: id!, amount: amount!, paid: paid! };
+    for (const [name, raw, written] of cases) {
+      const column = columns[name as keyof typeof columns];
+      assert.equal(batchFieldReader.text(column, raw, 2), written, `${name} ${JSON.stringify(raw)}`);
+      const back = lineRow(pipeline, fieldsLine(['1', 'x', '1', '1'].map((f, i) => (pipeline.columns[i] === column ? written : f))).slice(0, -1), 2);
+      assert.equal(back[pipeline.columns.indexOf(column)], fromText(column, raw, 2), `${name} ${JSON.stringify(raw)} reads back as its value`);
+    }
+    assert.throws(() => batchFieldReader.text(amount!, 'twelve', 9), /line 9: column "amount": "twelve" is not a number/);
+  });
+
   it('refuses a line the databases would read otherwise: a field too many, an unknown escape, a hexadecimal number, a word for a boolean', () => {
     assert.throws(() => lineRow(pipeline, '1\tx\t1.5\t1\textra', 2), /line 2: has 5 field\(s\)/);
     assert.throws(() => lineRow(pipeline, '1\tx\\q\t1.5\t1', 2), /"\\q" is not an escape/);
@@ -91,7 +118,7 @@ describe('etl: batch files as T writes them', () => {
   it('writes a batch that reads back as its rows, in pieces, and returns the sha256 of the bytes on disk', async () => {
     const file = path.join(dir, 'orders.b000001.tsv');
     const many = numbered(40_000);
-    const digest = await writeBatch(file, 'orders.csv', tabSeparatedForm(pipeline), many);
+    const digest = await writeBatch(file, 'orders.csv', tabSeparatedForm(pipeline), many.map(rowFields));
     const bytes = await fs.readFile(file);
     assert.ok(bytes.length > 1024 * 1024, 'large enough to be written in several pieces');
     assert.equal(digest, createHash('sha256').update(bytes).digest('hex'));
@@ -119,7 +146,7 @@ describe('etl: batch files as T writes them', () => {
     const file = path.join(dir, 'long.b000001.tsv');
     const long: Row = [2, `${'é漢😀'.repeat(40_000)}\tend`, 1, true];
     const many: Row[] = [rows[0], long, ...Array.from({ length: 30_000 }, (_, i): Row => [i + 3, 'é漢😀 '.repeat(i % 7), i / 8, i % 2 === 0]), long];
-    const digest = await writeBatch(file, 'long.csv', tabSeparatedForm(pipeline), many);
+    const digest = await writeBatch(file, 'long.csv', tabSeparatedForm(pipeline), many.map(rowFields));
     assert.equal(
       digest,
       createHash('sha256')
@@ -154,7 +181,7 @@ describe('etl: batch files as T writes them', () => {
   it('leaves nothing of a batch given up', async () => {
     const file = path.join(dir, 'given-up.b000001.json');
     const writer = new BatchWriter(file, { pipeline: 'orders', source: 'given-up.csv', index: 0 }, tabSeparatedForm(pipeline));
-    for (let i = 0; i < 30_000; i++) await writer.add(rows[0]);
+    for (let i = 0; i < 30_000; i++) await writer.add(rowFields(rows[0]!));
     await writer.discard();
     assert.deepEqual(
       (await fs.readdir(dir)).filter((n) => n.startsWith('given-up')),

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import { headLine, rowLine } from './batch-text';
+import { fieldsLine, headLine } from './batch-text';
 import type { Pipeline } from './pipelines';
 import type { Row, Value } from './records';
 
@@ -14,21 +14,24 @@ export interface BatchOrigin {
   index: number;
 }
 
-/** How a batch file's text is made: what opens it, each row, what closes it. */
-export interface BatchForm {
+/** How a batch file's text is made from records of type R: what opens it, each record, what closes it. */
+export interface BatchForm<R> {
   open(origin: BatchOrigin): string;
-  row(row: Row, first: boolean): string;
+  row(record: R, first: boolean): string;
   close(rows: number): string;
 }
 
-/** A head line, then one tab-separated line per record (see batch-text.ts): what a load sends to a database as it is. */
-export const tabSeparatedForm = (pipeline: Pipeline): BatchForm => {
+/**
+ * A head line, then one tab-separated line per record (see batch-text.ts):
+ * what a load sends to a database as it is. Its records come as batch fields already.
+ */
+export const tabSeparatedForm = (pipeline: Pipeline): BatchForm<string[]> => {
   const columns = pipeline.columns.map((c) => c.name);
-  return { open: (origin) => headLine({ ...origin, columns }), row: rowLine, close: () => '' };
+  return { open: (origin) => headLine({ ...origin, columns }), row: fieldsLine, close: () => '' };
 };
 
 /** The form batches had before: one JSON document, a record per line. Jobs recorded before the change still write it. */
-export const jsonForm = (pipeline: Pipeline): BatchForm => {
+export const jsonForm = (pipeline: Pipeline): BatchForm<Row> => {
   const serialize = rowSerializer(pipeline);
   return {
     open: (origin) => `${JSON.stringify(origin).slice(0, -1)},"records":[\n`,
@@ -56,7 +59,7 @@ export function rowSerializer(pipeline: Pipeline): (row: Row) => string {
  * a record per line, so an operator can still read and fix it by hand. It
  * appears under its name only once complete and on disk.
  */
-export class BatchWriter {
+export class BatchWriter<R> {
   private readonly tmp: string;
   private readonly hash: Hash = createHash('sha256');
   private handle: Promise<fs.FileHandle>;
@@ -73,7 +76,7 @@ export class BatchWriter {
     /** The name the file takes once complete. */
     readonly file: string,
     origin: BatchOrigin,
-    private readonly form: BatchForm,
+    private readonly form: BatchForm<R>,
   ) {
     const head = form.open(origin);
     // Checked before the file exists, so a refusal leaves nothing behind.
@@ -89,9 +92,9 @@ export class BatchWriter {
     return this.rows;
   }
 
-  /** Adds a row; only when a piece is full is there a write to wait for (a promise per row would cost more than the row). */
-  add(row: Row): Promise<void> | undefined {
-    return this.put(this.form.row(row, this.rows++ === 0));
+  /** Adds a record; only when a piece is full is there a write to wait for (a promise per record would cost more than the record). */
+  add(record: R): Promise<void> | undefined {
+    return this.put(this.form.row(record, this.rows++ === 0));
   }
 
   /** Completes the file and names it; returns the sha256 of its bytes. */

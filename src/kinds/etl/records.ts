@@ -37,7 +37,8 @@ const TRUE = ['true', '1', 'yes', 'y', 't'];
 const FALSE = ['false', '0', 'no', 'n', 'f'];
 const INTEGER = /^[+-]?\d+$/;
 
-function fromText(column: Column, raw: string, line: number): Value {
+/** A CSV field as its column's value, checked; `line` is where its record starts, for the message. */
+export function fromText(column: Column, raw: string, line: number): Value {
   if (raw === '') {
     if (column.required) throw new RecordError(`line ${line}: column "${column.name}" is empty but required`);
     return null;
@@ -66,7 +67,8 @@ function fromText(column: Column, raw: string, line: number): Value {
   }
 }
 
-function fromJson(column: Column, value: unknown, where: string): Value {
+/** A JSON field as its column's value, checked; `where` names the record for the message. */
+export function fromJson(column: Column, value: unknown, where: string): Value {
   if (value === null || value === undefined || value === '') {
     if (column.required) throw new RecordError(`${where}: field "${column.name}" is missing but required`);
     return null;
@@ -83,15 +85,35 @@ function fromJson(column: Column, value: unknown, where: string): Value {
   return value as Value;
 }
 
-/** Checks records already in JSON form (a batch file, a JSON line) against the pipeline's columns. */
-export function recordChecker(pipeline: Pipeline): (data: unknown, where: string) => EtlRecord {
+/**
+ * How a record's fields are taken: as checked values (a Row), or as what a
+ * later step writes of them (batch-text.ts), made while each raw field is at hand.
+ */
+export interface FieldReader<F> {
+  text(column: Column, raw: string, line: number): F;
+  json(column: Column, value: unknown, where: string): F;
+}
+
+export const valueReader: FieldReader<Value> = { text: fromText, json: fromJson };
+
+/** A JSON record's fields in the pipeline's column order, through `reader`; a field the pipeline lacks throws. */
+function jsonFields<F>(pipeline: Pipeline, reader: FieldReader<F>): (data: unknown, where: string) => F[] {
   const known = new Set(pipeline.columns.map((c) => c.name));
   return (data, where) => {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new RecordError(`${where}: not a JSON object`);
     for (const field in data)
       if (!known.has(field)) throw new RecordError(`${where}: unexpected field "${field}"; the pipeline has ${[...known].join(', ')}`);
+    return pipeline.columns.map((column) => reader.json(column, (data as Record<string, unknown>)[column.name], where));
+  };
+}
+
+/** Checks records already in JSON form (a batch file, a JSON line) against the pipeline's columns. */
+export function recordChecker(pipeline: Pipeline): (data: unknown, where: string) => EtlRecord {
+  const fields = jsonFields(pipeline, valueReader);
+  return (data, where) => {
+    const values = fields(data, where);
     const record: EtlRecord = {};
-    for (const column of pipeline.columns) record[column.name] = fromJson(column, (data as Record<string, unknown>)[column.name], where);
+    pipeline.columns.forEach((column, i) => (record[column.name] = values[i]!));
     return record;
   };
 }
@@ -175,14 +197,14 @@ function newlinesIn(row: string[]): number {
 /** The header of a CSV file as its first row reads. */
 export const headerOf = (row: string[]): string[] => row.map((h, i) => (i === 0 ? h.replace(/^\uFEFF/, '') : h).trim());
 
-async function* csvRows(file: string, pipeline: Pipeline, range?: FileRange): AsyncGenerator<Row[]> {
+async function* csvRecords<F>(file: string, pipeline: Pipeline, reader: FieldReader<F>, range?: FileRange): AsyncGenerator<F[][]> {
   let header = range?.header;
   const columnsOf = (names: string[]) => pipeline.columns.map((column) => ({ column, at: names.indexOf(column.name) }));
   let columns = header ? columnsOf(header) : [];
   // The line a row starts on, for messages: rows plus the newlines inside quoted fields.
   let line = range?.linesBefore ?? 0;
   for await (const { rows, broken } of csvStretches(file, range)) {
-    const records: Row[] = [];
+    const records: F[][] = [];
     for (const [i, row] of rows.entries()) {
       if (broken && i === broken.row) throw new RecordError(`line ${line + 1}: not valid CSV: ${broken.message}`);
       line++;
@@ -198,8 +220,8 @@ async function* csvRows(file: string, pipeline: Pipeline, range?: FileRange): As
       }
       if (row.length !== header.length)
         throw new RecordError(`line ${start}: has ${row.length} field(s), the header has ${header.length}; not valid CSV`);
-      const values: Row = new Array<Value>(columns.length);
-      for (let c = 0; c < columns.length; c++) values[c] = fromText(columns[c].column, row[columns[c].at], start);
+      const values = new Array<F>(columns.length);
+      for (let c = 0; c < columns.length; c++) values[c] = reader.text(columns[c].column, row[columns[c].at], start);
       records.push(values);
     }
     if (records.length) yield records;
@@ -207,12 +229,11 @@ async function* csvRows(file: string, pipeline: Pipeline, range?: FileRange): As
   if (!header) throw new RecordError('the file is empty: a CSV file needs at least its header line');
 }
 
-async function* jsonlRows(file: string, pipeline: Pipeline, range?: FileRange): AsyncGenerator<Row[]> {
+async function* jsonlRecords<F>(file: string, pipeline: Pipeline, reader: FieldReader<F>, range?: FileRange): AsyncGenerator<F[][]> {
   let n = range?.linesBefore ?? 0;
   let rest = '';
-  const check = recordChecker(pipeline);
-  const names = pipeline.columns.map((c) => c.name);
-  const parse = (line: string, records: Row[]) => {
+  const fields = jsonFields(pipeline, reader);
+  const parse = (line: string, records: F[][]) => {
     n++;
     if (line.trim() === '') return;
     let data: unknown;
@@ -221,17 +242,16 @@ async function* jsonlRows(file: string, pipeline: Pipeline, range?: FileRange): 
     } catch (err) {
       throw new RecordError(`line ${n}: not valid JSON: ${(err as Error).message}`);
     }
-    const record = check(data, `line ${n}`);
-    records.push(names.map((name) => record[name]));
+    records.push(fields(data, `line ${n}`));
   };
   for await (const chunk of streamOf(file, range)) {
     const lines = (rest + (chunk as string)).split('\n');
     rest = lines.pop()!;
-    const records: Row[] = [];
+    const records: F[][] = [];
     for (const line of lines) parse(line, records);
     if (records.length) yield records;
   }
-  const records: Row[] = [];
+  const records: F[][] = [];
   if (rest !== '') parse(rest, records);
   if (records.length) yield records;
 }
@@ -245,8 +265,13 @@ export function formatOf(file: string, pipeline: Pipeline): 'csv' | 'jsonl' {
 
 /**
  * The file's records, checked one by one, in the runs the file is read in
- * (a few thousand at a time); the first bad one throws a RecordError.
+ * (a few thousand at a time), each as its fields through `reader`; the first
+ * bad one throws a RecordError.
  */
-export async function* readRows(file: string, pipeline: Pipeline, range?: FileRange): AsyncGenerator<Row[]> {
-  yield* formatOf(file, pipeline) === 'csv' ? csvRows(file, pipeline, range) : jsonlRows(file, pipeline, range);
+export async function* readRecords<F>(file: string, pipeline: Pipeline, reader: FieldReader<F>, range?: FileRange): AsyncGenerator<F[][]> {
+  yield* formatOf(file, pipeline) === 'csv' ? csvRecords(file, pipeline, reader, range) : jsonlRecords(file, pipeline, reader, range);
 }
+
+/** The file's records as rows of checked values (see readRecords). */
+export const readRows = (file: string, pipeline: Pipeline, range?: FileRange): AsyncGenerator<Row[]> =>
+  readRecords(file, pipeline, valueReader, range);

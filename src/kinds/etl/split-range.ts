@@ -1,9 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { BatchWriter, jsonForm, tabSeparatedForm } from './batch-writer';
+import { batchFieldReader } from './batch-text';
+import { BatchWriter, jsonForm, tabSeparatedForm, type BatchForm } from './batch-writer';
 import { batchName, type BatchFormat } from './layout';
 import type { Pipeline } from './pipelines';
-import { readRows, type FileRange } from './records';
+import { readRecords, valueReader, type FieldReader, type FileRange } from './records';
 
 /** One stretch of a file (or all of it) to split into batch files: plain data, so a thread can be given it. */
 export interface RangeJob {
@@ -39,9 +40,20 @@ export const provisionalName = (prefix: string, index: number) => `${prefix}${in
  * batch files of the pipeline's batch size. A bad record throws its
  * RecordError, and the batches this stretch wrote are removed first.
  */
-export async function splitRange(job: RangeJob, onProgress?: (records: number, batches: number) => void): Promise<RangeSplit> {
+export function splitRange(job: RangeJob, onProgress?: (records: number, batches: number) => void): Promise<RangeSplit> {
+  // Tab-separated batches take each field's text as it is read; the earlier JSON form takes checked values.
+  return job.format === 'tsv'
+    ? splitInto(job, batchFieldReader, tabSeparatedForm(job.pipeline), onProgress)
+    : splitInto(job, valueReader, jsonForm(job.pipeline), onProgress);
+}
+
+async function splitInto<F>(
+  job: RangeJob,
+  reader: FieldReader<F>,
+  form: BatchForm<F[]>,
+  onProgress?: (records: number, batches: number) => void,
+): Promise<RangeSplit> {
   const { pipeline } = job;
-  const form = job.format === 'tsv' ? tabSeparatedForm(pipeline) : jsonForm(pipeline);
   const batches: SplitBatch[] = [];
   const nameOf = (index: number) => (job.provisional ? provisionalName(job.provisional, index) : batchName(job.source, index, job.format));
   const open = () => {
@@ -49,12 +61,12 @@ export async function splitRange(job: RangeJob, onProgress?: (records: number, b
     return new BatchWriter(path.join(job.dir, nameOf(index)), { pipeline: job.pipelineName, source: job.source, index }, form);
   };
   let records = 0;
-  let batch: BatchWriter | undefined;
-  const close = async (writer: BatchWriter) => batches.push({ file: writer.file, digest: await writer.finish(), records: writer.records });
+  let batch: BatchWriter<F[]> | undefined;
+  const close = async (writer: BatchWriter<F[]>) => batches.push({ file: writer.file, digest: await writer.finish(), records: writer.records });
   try {
-    for await (const run of readRows(job.file, pipeline, job.range)) {
-      for (const row of run) {
-        const writing = (batch ??= open()).add(row);
+    for await (const run of readRecords(job.file, pipeline, reader, job.range)) {
+      for (const record of run) {
+        const writing = (batch ??= open()).add(record);
         if (writing) await writing;
         if (batch.records === pipeline.batchSize) {
           await close(batch);
