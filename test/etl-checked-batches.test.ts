@@ -12,12 +12,9 @@ import { createActivities } from '../src/activities';
 import type { OwnedDeps } from '../src/activities/deps';
 import type { BatchCheck, TakenBatch } from '../src/kinds/etl/activities/batches';
 import { batchName, STAGE_DIRS } from '../src/kinds/etl/layout';
-import { COLUMNS, etlScratch, writePipelines } from './helpers/etl';
+import { COLUMNS, etlScratch, localOrders, writePipelines } from './helpers/etl';
 
-const PIPELINES = {
-  locations: { local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
-  pipelines: { orders: { columns: COLUMNS, key: ['id'], table: 'orders', batchSize: 2, locations: ['local'] } },
-};
+const PIPELINES = localOrders(2);
 
 describe('etl: batches the T step checked', () => {
   let scratch: Awaited<ReturnType<typeof etlScratch>>;
@@ -84,14 +81,11 @@ describe('etl: batches the T step checked', () => {
     await split('redefined.csv', 2);
     // The pipeline changed between T and L: its amounts must now be whole numbers, and 0.5 is not.
     await writePipelines(root, {
-      locations: { local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
+      ...PIPELINES,
       pipelines: {
         orders: {
+          ...PIPELINES.pipelines.orders,
           columns: COLUMNS.map((c) => (c.name === 'amount' ? { ...c, type: 'integer' } : c)),
-          key: ['id'],
-          table: 'orders',
-          batchSize: 2,
-          locations: ['local'],
         },
       },
     });

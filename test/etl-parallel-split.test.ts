@@ -14,7 +14,7 @@ import type { OwnedDeps } from '../src/activities/deps';
 import type { BatchSplit } from '../src/kinds/etl/activities/batches';
 import { STAGE_DIRS } from '../src/kinds/etl/layout';
 import { planSplit } from '../src/kinds/etl/split-plan';
-import { COLUMNS, etlScratch } from './helpers/etl';
+import { etlScratch, localOrders } from './helpers/etl';
 
 const ROWS = 20_000;
 const RANGE = 64 * 1024;
@@ -27,10 +27,7 @@ describe('etl: T splits a large file on threads', () => {
   let single: OwnedDeps;
 
   before(async () => {
-    scratch = await etlScratch('parallel-split-', {
-      locations: { local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
-      pipelines: { orders: { columns: COLUMNS, key: ['id'], table: 'orders', batchSize: 1000, locations: ['local'] } },
-    });
+    scratch = await etlScratch('parallel-split-', localOrders(1000));
     root = scratch.root;
     threaded = scratch.deps({ COURIER_ETL_SPLIT_RANGE: `${RANGE}` });
     single = scratch.deps({ COURIER_ETL_SPLIT_RANGE: '1GiB' });

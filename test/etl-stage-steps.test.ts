@@ -14,7 +14,7 @@ import type { OwnedDeps } from '../src/activities/deps';
 import type { SourceFile, Validation } from '../src/kinds/etl/activities/files';
 import type { BatchSplit } from '../src/kinds/etl/activities/batches';
 import { STAGE_DIRS, taggedName, type StageDir } from '../src/kinds/etl/layout';
-import { COLUMNS, csv, etlScratch } from './helpers/etl';
+import { csv, etlScratch, localOrders } from './helpers/etl';
 
 describe('etl: E and T take a file in one step each', () => {
   let scratch: Awaited<ReturnType<typeof etlScratch>>;
@@ -23,10 +23,7 @@ describe('etl: E and T take a file in one step each', () => {
   let deps: OwnedDeps;
 
   before(async () => {
-    scratch = await etlScratch('stage-steps-', {
-      locations: { local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
-      pipelines: { orders: { columns: COLUMNS, key: ['id'], table: 'orders', batchSize: 2, locations: ['local'] } },
-    });
+    scratch = await etlScratch('stage-steps-', localOrders(2));
     ({ base, root } = scratch);
     deps = scratch.deps();
   });

@@ -27,6 +27,12 @@ export const COLUMNS = [
   { name: 'paid', type: 'boolean', required: false },
 ];
 
+/** A pipeline file of one pipeline, `orders` (COLUMNS, keyed on id), loading into one SQLite location, `local`. */
+export const localOrders = (batchSize: number) => ({
+  locations: { local: { kind: 'sqlite', path: 'db/etl.sqlite' } },
+  pipelines: { orders: { columns: COLUMNS, key: ['id'], table: 'orders', batchSize, locations: ['local'] } },
+});
+
 /** Writes the pipeline file of an ETL root and returns its path. */
 export async function writePipelines(root: string, file: object): Promise<string> {
   await fs.mkdir(root, { recursive: true });
